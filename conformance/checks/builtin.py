@@ -1,0 +1,20 @@
+"""The built-in check types, registered through the same hook as third-party ones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from conformance.checks import identity, structure
+from conformance.plugin import hookimpl
+
+
+@hookimpl
+def conformance_check_types() -> Mapping[str, Any]:
+    return {
+        "parseable": structure.parseable,
+        "fhir-base": structure.fhir_base,
+        "fhir-profiles": structure.fhir_profiles,
+        "meta-profile": structure.meta_profile,
+        **identity.CHECK_TYPES,
+    }

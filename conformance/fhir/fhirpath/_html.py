@@ -1,0 +1,80 @@
+"""A cheap XHTML sanity check behind FHIRPath ``htmlChecks()`` (narrative rules txt-1/txt-2).
+
+Checks that the narrative ``div`` is well-formed XML with an XHTML ``div`` root, uses only
+the basic formatting elements FHIR allows (no scripts, forms, frames or embedded objects),
+no event-handler or other disallowed attributes, no ``javascript:`` links, and has some
+non-whitespace content (text or an image).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from functools import lru_cache
+from html.entities import name2codepoint
+from typing import Final
+
+_XHTML_NS: Final = "{http://www.w3.org/1999/xhtml}"
+
+_ALLOWED_ELEMENTS: Final = frozenset(
+    """a abbr acronym b big blockquote br caption cite code col colgroup dd dfn div dl dt
+    em h1 h2 h3 h4 h5 h6 hr i img li ol p pre q samp small span strong sub sup table tbody
+    td tfoot th thead tr tt ul var""".split()
+)
+_ALLOWED_ATTRIBUTES: Final = frozenset(
+    """abbr accesskey align alt axis bgcolor border cellhalign cellpadding cellspacing
+    cellvalign char charoff charset cite class colspan compact coords dir frame headers
+    height href hreflang hspace id lang longdesc name nowrap rel rev rowspan rules scope
+    shape span src start style summary tabindex title type valign value vspace width
+    xml:lang""".split()
+)
+_XML_ENTITIES: Final = frozenset({"amp", "lt", "gt", "quot", "apos"})
+_ENTITY_RE: Final = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+
+
+def _replace_entity(m: re.Match[str]) -> str:
+    name = m.group(1)
+    if name in _XML_ENTITIES:
+        return m.group(0)
+    code = name2codepoint.get(name)
+    return f"&#{code};" if code is not None else m.group(0)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+@lru_cache(maxsize=256)
+def html_checks(div: str) -> bool:
+    """True when ``div`` passes the narrative sanity checks."""
+    try:
+        root = ET.fromstring(_ENTITY_RE.sub(_replace_entity, div))
+    except ET.ParseError:
+        return False
+    if root.tag != _XHTML_NS + "div":
+        return False
+    has_content = False
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str) or not tag.startswith(_XHTML_NS):
+            return False
+        name = _local(tag)
+        if name not in _ALLOWED_ELEMENTS:
+            return False
+        if name == "img":
+            has_content = True
+        for attr, value in el.attrib.items():
+            aname = attr
+            if aname.startswith("{http://www.w3.org/XML/1998/namespace}"):
+                aname = "xml:" + _local(aname)
+            elif aname.startswith("{"):
+                return False
+            if aname not in _ALLOWED_ATTRIBUTES:
+                return False
+            if aname in ("href", "src") and value.strip().lower().startswith(
+                ("javascript:", "vbscript:", "data:text/html")
+            ):
+                return False
+        if (el.text and el.text.strip()) or (el is not root and el.tail and el.tail.strip()):
+            has_content = True
+    return has_content

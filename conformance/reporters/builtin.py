@@ -1,0 +1,14 @@
+"""The built-in reporters, registered through the same hook as third-party reporters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from conformance.plugin import hookimpl
+from conformance.reporters.base import Reporter
+from conformance.reporters.text import JsonReporter, MarkdownReporter, TerminalReporter
+
+
+@hookimpl
+def conformance_reporters() -> Sequence[type[Reporter]]:
+    return [TerminalReporter, JsonReporter, MarkdownReporter]

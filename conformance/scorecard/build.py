@@ -1,0 +1,231 @@
+"""Build the scorecard from the checks' measures and the findings.
+
+Status of a requirement (rate = numerator / denominator, threshold default 100 %):
+
+* ``not-applicable``: nothing to measure (denominator 0), or the check says so;
+* ``pass``: rate >= threshold;
+* ``partial``: 0 < rate < threshold (some but not enough: the requirement is not met);
+* ``fail``: rate = 0, or the check says the requirement failed outright.
+
+Score (0-100): the weighted mean, over applicable requirements, of
+min(1, rate / threshold), with weights MUST 3, SHOULD 2, MAY 1. A requirement that is
+``fail`` without a rate counts 0.
+
+Verdict: ``Not conformant`` when any MUST is not met (partial or fail); otherwise
+``Conformant with warnings`` when any SHOULD is not met; otherwise ``Conformant``.
+An interrupted run is ``Incomplete``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.__about__ import __version__
+from conformance.checks.base import Measure
+from conformance.engine.collector import FindingCollector
+from conformance.feed import FeedInfo
+from conformance.findings import Finding
+from conformance.plugin import HOOK_API_VERSION
+from conformance.scorecard.model import SCORECARD_SCHEMA_VERSION, Scorecard, Verdict
+from conformance.standards.model import Level, Requirement, Standard
+
+NOT_MET = ("fail", "partial")
+
+
+@dataclass(slots=True)
+class InputSummary:
+    file: str
+    format: str | None
+    records_read: int = 0
+    records_unparseable: int = 0
+    sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "file": self.file,
+            "format": self.format,
+            "records_read": self.records_read,
+            "records_validated": self.records_read - self.records_unparseable,
+            "records_unparseable": self.records_unparseable,
+        }
+        if self.sha256:
+            out["sha256"] = self.sha256
+        return out
+
+
+def requirement_status(measure: Measure | None, threshold: float) -> tuple[str, float | None]:
+    if measure is None:
+        return "error", None
+    rate = measure.rate
+    if measure.status is not None:
+        return measure.status, rate
+    if rate is None:
+        return "not-applicable", None
+    if rate >= threshold - 1e-12:
+        return "pass", rate
+    if rate > 0:
+        return "partial", rate
+    return "fail", rate
+
+
+def _credit(status: str, rate: float | None, threshold: float) -> float | None:
+    if status in ("not-applicable", "error"):
+        return None
+    if status == "pass":
+        return 1.0
+    if rate is None:
+        return 0.0
+    if status == "fail" and rate >= threshold:
+        return 0.0  # failed outright although the counts look fine (e.g. a bad manifest)
+    return min(1.0, rate / threshold) if threshold > 0 else 1.0
+
+
+def _weighted(items: list[tuple[Requirement, float | None]]) -> float | None:
+    num = den = 0.0
+    for req, credit in items:
+        if credit is None:
+            continue
+        num += req.level.weight * credit
+        den += req.level.weight
+    return None if den == 0 else round(100.0 * num / den, 1)
+
+
+def _finding_order(f: Finding) -> tuple[Any, ...]:
+    loc = f.location
+    return (
+        loc.file or "",
+        loc.line or 0,
+        -1 if loc.entry is None else loc.entry,
+        loc.row or 0,
+        f.requirement,
+        f.code,
+        loc.expression or "",
+    )
+
+
+def build_scorecard(
+    *,
+    standard: Standard,
+    feed: FeedInfo,
+    measures: dict[str, Measure | None],
+    collector: FindingCollector,
+    inputs: list[InputSummary],
+    counts: dict[str, Any],
+    complete: bool,
+    plugin_failures: list[dict[str, str]],
+    crashes: dict[str, int],
+    started_at: str,
+    duration: float,
+) -> Scorecard:
+    requirements: list[dict[str, Any]] = []
+    credits: list[tuple[Requirement, float | None]] = []
+    by_domain: dict[str, list[tuple[Requirement, str, float | None]]] = {}
+    for req in standard.requirements:
+        measure = measures.get(req.id)
+        threshold = req.effective_threshold
+        status, rate = requirement_status(measure, threshold)
+        credit = _credit(status, rate, threshold)
+        credits.append((req, credit))
+        by_domain.setdefault(req.domain, []).append((req, status, credit))
+        severities = collector.by_severity.get(req.id, Counter())
+        entry: dict[str, Any] = {
+            "id": req.id,
+            "title": req.title,
+            "level": str(req.level),
+            "domain": req.domain,
+            "status": status,
+            "numerator": measure.numerator if measure else 0,
+            "denominator": measure.denominator if measure else 0,
+            "rate": None if rate is None else round(rate, 6),
+            "threshold": threshold,
+            "findings": {
+                "error": severities.get("error", 0),
+                "warning": severities.get("warning", 0),
+                "information": severities.get("information", 0),
+            },
+            "codes": dict(sorted(collector.by_code.get(req.id, Counter()).items())),
+        }
+        if measure is not None and measure.note:
+            entry["note"] = measure.note
+        if req.id in crashes:
+            entry["check_errors"] = crashes[req.id]
+        if req.origin and req.origin != standard.ref:
+            entry["origin"] = req.origin
+        requirements.append(entry)
+
+    must_unmet = [r["id"] for r in requirements if r["level"] == "MUST" and r["status"] in NOT_MET]
+    should_unmet = [
+        r["id"] for r in requirements if r["level"] == "SHOULD" and r["status"] in NOT_MET
+    ]
+    if not complete:
+        verdict = Verdict.INCOMPLETE
+    elif must_unmet:
+        verdict = Verdict.NOT_CONFORMANT
+    elif should_unmet:
+        verdict = Verdict.CONFORMANT_WITH_WARNINGS
+    else:
+        verdict = Verdict.CONFORMANT
+    score = _weighted(credits)
+
+    domains = []
+    for domain_id, items in by_domain.items():
+        domains.append(
+            {
+                "id": domain_id,
+                "title": standard.domain_title(domain_id),
+                "score": _weighted([(r, c) for r, _, c in items]),
+                "requirements": len(items),
+                "passed": sum(1 for _, s, _ in items if s == "pass"),
+                "not_met": sum(1 for _, s, _ in items if s in NOT_MET),
+                "not_applicable": sum(1 for _, s, _ in items if s == "not-applicable"),
+            }
+        )
+
+    kept = collector.all_kept(order=_finding_order)
+    extra_reqs = sorted(set(collector.by_severity) - {r.id for r in standard.requirements})
+    input_problems = {
+        req: dict(collector.by_code[req]) for req in extra_reqs if collector.total(req)
+    }
+    total_findings = sum(collector.total(req) for req in collector.by_severity)
+    summary = {
+        level.value.lower(): {
+            "total": sum(1 for r in requirements if r["level"] == level.value),
+            "met": sum(
+                1 for r in requirements if r["level"] == level.value and r["status"] == "pass"
+            ),
+            "not_met": sum(
+                1 for r in requirements if r["level"] == level.value and r["status"] in NOT_MET
+            ),
+        }
+        for level in Level
+    }
+    data: dict[str, Any] = {
+        "scorecard_version": SCORECARD_SCHEMA_VERSION,
+        "tool": {"name": "conformance", "version": __version__, "hook_api": HOOK_API_VERSION},
+        "standard": {
+            "id": standard.id,
+            "version": standard.version,
+            "title": standard.title,
+            "status": standard.status,
+        },
+        "feed": feed.to_dict(),
+        "verdict": str(verdict),
+        "score": 0.0 if score is None else score,
+        "complete": complete,
+        "summary": summary,
+        "counts": {**counts, "files": len(inputs), "findings": total_findings},
+        "inputs": [i.to_dict() for i in inputs],
+        "domains": domains,
+        "requirements": requirements,
+        "findings": [f.to_dict() for f in kept],
+        "findings_kept_per_requirement": collector.cap,
+        "plugins": {"failures": plugin_failures},
+        "run": {"started": started_at, "duration_seconds": round(duration, 3)},
+    }
+    if input_problems:
+        data["input_problems"] = input_problems
+    if standard.extends:
+        data["standard"]["extends"] = standard.extends
+    return Scorecard(data, kept)

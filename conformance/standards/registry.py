@@ -1,0 +1,150 @@
+"""Find standards and resolve references such as ``mdss``, ``mdss@1``, ``mdss@1.0.0``.
+
+Standards live in folders ``<root>/<id>/<version>/standard.yaml``. The roots are, in
+order: the standards embedded in the package (the repository's ``standards/`` folder,
+packaged as data), the folders in ``$CONFORMANCE_STANDARDS_PATH``, and those plugins
+add through the ``conformance_standard_paths`` hook. A reference that is a path to a
+folder (or a ``standard.yaml``) loads that folder directly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.errors import StandardError
+from conformance.standards.loader import STANDARD_FILE, load_standard_file
+from conformance.standards.model import Standard
+
+_REF = re.compile(
+    r"^(?P<id>[a-z][a-z0-9-]*)(?:@(?P<version>\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?))?$"
+)
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
+
+
+def embedded_standards_root() -> Path:
+    """The standards shipped with the package.
+
+    In an installed wheel they sit in ``conformance/_standards``; in a source checkout
+    (or an editable install) the repository's ``standards/`` folder is the single source.
+    """
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "_standards"
+    if packaged.is_dir():
+        return packaged
+    return package.parent / "standards"
+
+
+def version_key(version: str) -> tuple[int, int, int, int, str]:
+    match = _SEMVER.match(version)
+    if not match:
+        return (-1, -1, -1, -1, version)
+    major, minor, patch, pre = match.groups()
+    # A release sorts after its pre-releases.
+    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
+
+
+@dataclass(frozen=True, slots=True)
+class StandardEntry:
+    id: str
+    version: str
+    folder: Path
+
+
+class StandardRegistry:
+    """The standards one run can see. Loading is lazy and cached per registry."""
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        self.roots = tuple(roots)
+        self._cache: dict[Path, Standard] = {}
+        self._loading: list[Path] = []
+
+    @classmethod
+    def default(cls, extra_roots: Iterable[Path] = ()) -> StandardRegistry:
+        roots = [embedded_standards_root()]
+        env = os.environ.get("CONFORMANCE_STANDARDS_PATH", "")
+        roots.extend(Path(p) for p in env.split(os.pathsep) if p)
+        roots.extend(extra_roots)
+        return cls(roots)
+
+    def entries(self) -> list[StandardEntry]:
+        found: dict[tuple[str, str], StandardEntry] = {}
+        for root in self.roots:
+            if not root.is_dir():
+                continue
+            for std_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+                for ver_dir in sorted(p for p in std_dir.iterdir() if p.is_dir()):
+                    if (ver_dir / STANDARD_FILE).is_file():
+                        key = (std_dir.name, ver_dir.name)
+                        # The first root wins: a later root cannot shadow a shipped version.
+                        found.setdefault(key, StandardEntry(std_dir.name, ver_dir.name, ver_dir))
+        return sorted(found.values(), key=lambda e: (e.id, version_key(e.version)))
+
+    def load_folder(self, folder: Path) -> Standard:
+        folder = folder.resolve()
+        if folder.is_file():
+            folder = folder.parent
+        cached = self._cache.get(folder)
+        if cached is not None:
+            return cached
+        if folder in self._loading:
+            chain = " -> ".join(str(p) for p in (*self._loading, folder))
+            raise StandardError(f"circular 'extends': {chain}")
+        self._loading.append(folder)
+        try:
+            standard = load_standard_file(folder, self._resolve_base)
+        finally:
+            self._loading.pop()
+        self._cache[folder] = standard
+        return standard
+
+    def _resolve_base(self, ref: str, relative_to: Path) -> Standard:
+        candidate = relative_to / ref
+        if ("/" in ref or ref.startswith(".")) and candidate.exists():
+            return self.load_folder(candidate)
+        return self.resolve(ref)
+
+    def resolve(self, ref: str) -> Standard:
+        """Resolve a reference to a loaded standard.
+
+        ``mdss``: the latest active version; ``mdss@1``: the latest 1.x; ``mdss@1.0``: the
+        latest 1.0.x; ``mdss@1.0.0``: exactly that; a path: that folder.
+        """
+        path = Path(ref)
+        if path.exists() and (path.is_dir() or path.name == STANDARD_FILE):
+            return self.load_folder(path)
+        match = _REF.match(ref)
+        if not match:
+            if "/" in ref or ref.endswith((".yaml", ".yml")):
+                raise StandardError(f"standard '{ref}': no such file or folder")
+            raise StandardError(
+                f"'{ref}' is not a standard reference (expected e.g. mdss, mdss@1, "
+                "mdss@1.0.0 or a folder)"
+            )
+        std_id, wanted = match.group("id"), match.group("version")
+        candidates = [e for e in self.entries() if e.id == std_id]
+        if not candidates:
+            known = ", ".join(sorted({e.id for e in self.entries()})) or "none"
+            raise StandardError(f"unknown standard '{std_id}' (known: {known})")
+        if wanted:
+            parts = wanted.split("-")[0].split(".")
+            if len(parts) == 3:
+                candidates = [e for e in candidates if e.version == wanted]
+            else:
+                candidates = [e for e in candidates if e.version.split(".")[: len(parts)] == parts]
+            if not candidates:
+                raise StandardError(f"no version of '{std_id}' matches '{wanted}'")
+        ordered = sorted(candidates, key=lambda e: version_key(e.version), reverse=True)
+        if wanted and len(wanted.split(".")) == 3:
+            return self.load_folder(ordered[0].folder)
+        # Prefer the latest active version; fall back to the latest of any status but
+        # retired (e.g. only a draft exists), so that a reference never silently skips.
+        loaded = [self.load_folder(e.folder) for e in ordered]
+        for status in ("active", "deprecated", "draft"):
+            for standard in loaded:
+                if standard.status == status:
+                    return standard
+        raise StandardError(f"every version of '{std_id}' matching '{ref}' is retired")
