@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from conformance.checks import identity, structure
+from conformance.checks import identity, provenance, structure, tables
 from conformance.plugin import hookimpl
 
 
@@ -17,4 +17,6 @@ def conformance_check_types() -> Mapping[str, Any]:
         "fhir-profiles": structure.fhir_profiles,
         "meta-profile": structure.meta_profile,
         **identity.CHECK_TYPES,
+        **provenance.CHECK_TYPES,
+        **tables.CHECK_TYPES,
     }

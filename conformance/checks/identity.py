@@ -356,8 +356,8 @@ class NhsNumberUnique(Check):
         state.patients += 1
         rid = record.resource_id or f"@{record.location}"
         for index, value in _nhs_numbers(resource):
-            if not value:
-                continue
+            if not value or is_sentinel_nhs_number(value):
+                continue  # placeholders are MDSS-ID-03's concern, not duplicates
             seen = state.first_seen.get(value)
             if seen is None:
                 state.first_seen[value] = (rid, record.location)
@@ -379,7 +379,11 @@ class NhsNumberUnique(Check):
 
     def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
         shared: set[str] = set()
-        for value, _rid, location in state.duplicates:
+        # Sorted by place, so the examples kept are the same however the feed was split.
+        ordered = sorted(
+            state.duplicates, key=lambda d: (d[2].file or "", d[2].line or 0, d[2].entry or 0)
+        )
+        for value, _rid, location in ordered:
             shared.add(value)
             emit(
                 Problem(

@@ -3,39 +3,36 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conformance.checks.base import (
-    Check,
-    CheckParamError,
-    CompileEnv,
-    Emit,
-    Measure,
-    RunContext,
+from conformance.checks.base import Check, CheckParamError, CompileEnv, Measure, RunContext
+from conformance.engine.accumulate import (
+    INPUT_REQUIREMENT,
+    Accumulator,
+    CompiledStandard,
+    Progress,
 )
-from conformance.engine.collector import FindingCollector
 from conformance.errors import InputError, PluginError, StandardError
 from conformance.feed import FeedInfo
-from conformance.findings import Finding, Location, Problem, Severity
+from conformance.findings import Location, Problem
 from conformance.limits import Limits
 from conformance.plugin.manager import Plugins, build_plugins
-from conformance.readers.base import Reader, Source, SourceIssue
-from conformance.readers.discovery import find_inputs, open_source
-from conformance.scorecard.build import InputSummary, build_scorecard
+from conformance.readers.base import Reader
+from conformance.readers.discovery import Inputs, find_inputs
+from conformance.scorecard.build import build_scorecard
 from conformance.scorecard.model import Scorecard
 from conformance.standards.model import Standard
 from conformance.standards.registry import StandardRegistry
 
 DEFAULT_STANDARD = "mdss"
-INPUT_REQUIREMENT = "INPUT"
-"""Where input problems are counted when the standard has no 'parseable' requirement."""
+CHUNK_BYTES = 16 * 1024 * 1024
+"""Plain NDJSON files larger than this are split into byte ranges for parallel workers."""
 
-Progress = Callable[[int, str], None]
+__all__ = ["INPUT_REQUIREMENT", "Engine", "RunOptions", "compile_standard", "validate"]
 
 
 @dataclass(slots=True)
@@ -50,13 +47,9 @@ class RunOptions:
     context_extras: dict[str, Any] = field(default_factory=dict)
     environment: str | None = None
     """Overrides the manifest's ``environment`` (``test`` or ``production``)."""
-
-
-@dataclass(slots=True)
-class CompiledStandard:
-    standard: Standard
-    checks: list[Check]
-    parse_check: Check | None
+    jobs: int | None = None
+    """Worker processes: 1 serial; None or 0 all cores when the input is 32 MiB or more."""
+    chunk_bytes: int = CHUNK_BYTES
 
 
 def check_factories(plugins: Plugins) -> dict[str, Any]:
@@ -99,16 +92,6 @@ def compile_standard(standard: Standard, plugins: Plugins) -> CompiledStandard:
     return CompiledStandard(standard, checks, parse_check)
 
 
-def _select_reader(readers: Sequence[Reader], source: Source) -> Reader | None:
-    best: Reader | None = None
-    best_score = 0
-    for reader in readers:
-        score = reader.claims(source)
-        if score > best_score:
-            best, best_score = reader, score
-    return best
-
-
 class Engine:
     """One run's plugins, standard and readers, compiled once and reused for each input."""
 
@@ -136,162 +119,107 @@ class Engine:
     def run(self, inputs: Sequence[str | Path]) -> Scorecard:
         started = time.perf_counter()
         started_at = datetime.now(UTC).replace(microsecond=0)
-        limits = self.options.limits
         if not inputs:
             raise InputError("no input given")
-        found = find_inputs([str(i) for i in inputs], limits)
-        if self.options.environment is not None:
-            found.feed.environment = self.options.environment
+        found = find_inputs([str(i) for i in inputs], self.options.limits)
+        try:
+            return self._run(found, started, started_at)
+        finally:
+            found.cleanup()
+
+    def _jobs(self, found: Inputs) -> int:
+        from conformance.engine.parallel import default_jobs
+
+        jobs = self.options.jobs
+        if self.options.plugins is not None and jobs != 1:
+            return 1  # plugins given as objects cannot be rebuilt inside workers
+        if jobs is None or jobs <= 0:
+            return default_jobs(found.items)
+        if any(item.path is None for item in found.items):
+            return 1
+        return jobs
+
+    def _run(self, found: Inputs, started: float, started_at: datetime) -> Scorecard:
+        options = self.options
+        limits = options.limits
+        if options.environment is not None:
+            found.feed.environment = options.environment
         standard = self.resolve_standard(found.feed)
         compiled = compile_standard(standard, self.plugins)
-        collector = FindingCollector(limits.findings_per_requirement)
-        context = RunContext(found.feed, standard, extras=dict(self.options.context_extras))
-        states: list[Any] = [check.start(context) for check in compiled.checks]
-        emitters: list[Emit] = [
-            collector.emitter(c.requirement.id, c.requirement.level.severity)
-            for c in compiled.checks
-        ]
-        dispatch: dict[str, list[tuple[Check, Any, Emit]]] = {}
-        unparseable_route: list[tuple[Check, Any, Emit]] = [
-            (c, s, e)
-            for c, s, e in zip(compiled.checks, states, emitters, strict=True)
-            if c.wants_unparseable
-        ]
-        input_emit = (
-            collector.emitter(compiled.parse_check.requirement.id, Severity.ERROR)
-            if compiled.parse_check is not None
-            else collector.emitter(INPUT_REQUIREMENT, Severity.ERROR)
-        )
-
-        def route(kind: str) -> list[tuple[Check, Any, Emit]]:
-            chosen = [
-                (c, s, e)
-                for c, s, e in zip(compiled.checks, states, emitters, strict=True)
-                if c.applies_to is None or kind in c.applies_to
-            ]
-            dispatch[kind] = chosen
-            return chosen
-
-        source_issues: list[SourceIssue] = list(found.issues)
-        summaries: list[InputSummary] = []
-        by_type: Counter[str] = Counter()
-        crashes: Counter[str] = Counter()
-        read = unparseable = 0
+        context = RunContext(found.feed, standard, extras=dict(options.context_extras))
+        acc = Accumulator(compiled, context, limits)
+        acc.source_issues.extend(found.issues)
         complete = True
-        progress = self.options.progress
-        every = self.options.progress_every
+        jobs = self._jobs(found)
         try:
-            for item in found.sources:
-                try:
-                    source = open_source(item, limits)
-                except InputError as exc:
-                    source_issues.append(
-                        SourceIssue("unreadable-input", str(exc), Location(str(item)))
+            if jobs > 1:
+                self._read_parallel(acc, found, standard, jobs)
+            else:
+                for item in found.items:
+                    acc.read_item(
+                        item,
+                        found.feed,
+                        self.readers,
+                        limits,
+                        options.progress,
+                        options.progress_every,
                     )
-                    continue
-                hint = _manifest_hint(found.feed, source)
-                if hint:
-                    source.hints.update(hint)
-                reader = _select_reader(self.readers, source)
-                summary = InputSummary(source.name, reader.name if reader else None)
-                summaries.append(summary)
-                if reader is None:
-                    source_issues.append(
-                        SourceIssue(
-                            "unrecognised-format",
-                            "no reader recognises this file's format",
-                            Location(source.name),
-                        )
-                    )
-                    _close_digest(source)
-                    summary.sha256 = source.digest.hexdigest()
-                    continue
-                for record in reader.read(source, source_issues.append):
-                    read += 1
-                    summary.records_read += 1
-                    if record.error is not None:
-                        unparseable += 1
-                        summary.records_unparseable += 1
-                        targets = unparseable_route
-                        if not targets:
-                            input_emit(
-                                Problem(record.error.code, record.error.message), record.location
-                            )
-                    else:
-                        kind = record.resource_type or f"table:{record.table}"
-                        by_type[kind] += 1
-                        targets = dispatch.get(kind) or route(kind)
-                    for check, state, emit in targets:
-                        try:
-                            check.visit(state, record, emit)
-                        except Exception as exc:  # one bad record must not end the run
-                            crashes[check.requirement.id] += 1
-                            emit(
-                                Problem(
-                                    "check-error",
-                                    f"the check failed on this record ({type(exc).__name__})",
-                                ),
-                                record.location,
-                                record.resource_type,
-                                record.resource_id,
-                            )
-                    if progress is not None and read % every == 0:
-                        progress(read, source.name)
-                summary.sha256 = source.digest.hexdigest() if source.path else None
         except KeyboardInterrupt:
             complete = False
 
-        for issue in source_issues:
-            input_emit(Problem(issue.code, issue.message, severity=issue.severity), issue.location)
-        context.extras["source_issues"] = source_issues
-        context.extras["inputs"] = summaries
-        measures: list[Measure | None] = []
-        for check, state, emit in zip(compiled.checks, states, emitters, strict=True):
+        for issue in acc.source_issues:
+            acc.input_emit(
+                Problem(issue.code, issue.message, severity=issue.severity), issue.location
+            )
+        context.extras["source_issues"] = acc.source_issues
+        context.extras["inputs"] = acc.summaries
+        measures: dict[str, Measure | None] = {}
+        for check, state, emit in zip(compiled.checks, acc.states, acc.emitters, strict=True):
             try:
-                measures.append(check.finish(state, context, emit))
+                measures[check.requirement.id] = check.finish(state, context, emit)
             except Exception as exc:
-                crashes[check.requirement.id] += 1
+                acc.crashes[check.requirement.id] += 1
                 emit(Problem("check-error", f"the check failed ({type(exc).__name__})"), Location())
-                measures.append(None)
+                measures[check.requirement.id] = None
         return build_scorecard(
             standard=standard,
             feed=found.feed,
-            measures=dict(zip([c.requirement.id for c in compiled.checks], measures, strict=True)),
-            collector=collector,
-            inputs=summaries,
+            measures=measures,
+            collector=acc.collector,
+            inputs=acc.summaries,
             counts={
-                "records_read": read,
-                "records_validated": read - unparseable,
-                "records_unparseable": unparseable,
-                "by_resource_type": dict(sorted(by_type.items())),
+                "records_read": acc.read,
+                "records_validated": acc.read - acc.unparseable,
+                "records_unparseable": acc.unparseable,
+                "by_resource_type": dict(sorted(acc.by_type.items())),
             },
             complete=complete,
             plugin_failures=[
                 {"plugin": f.plugin, "hook": f.hook, "error": f.error}
                 for f in self.plugins.failures
             ],
-            crashes=dict(crashes),
+            crashes=dict(acc.crashes),
             started_at=started_at.isoformat().replace("+00:00", "Z"),
             duration=time.perf_counter() - started,
         )
 
+    def _read_parallel(
+        self, acc: Accumulator, found: Inputs, standard: Standard, jobs: int
+    ) -> None:
+        from conformance.engine.parallel import plan, run_parallel
 
-def _close_digest(source: Source) -> None:
-    if source.path is not None:
-        source.digest.update(source.path.read_bytes())
-
-
-def _manifest_hint(feed: FeedInfo, source: Source) -> dict[str, Any]:
-    if feed.root is None or source.path is None:
-        return {}
-    try:
-        rel = source.path.relative_to(feed.root).as_posix()
-    except ValueError:
-        return {}
-    for entry in feed.files:
-        if entry.path == rel:
-            return {k: v for k, v in (("type", entry.type), ("table", entry.table)) if v}
-    return {}
+        tasks, digests = plan(found.items, jobs, self.options.chunk_bytes)
+        progress = self.options.progress
+        for share in run_parallel(tasks, jobs, self.options, standard.path, found.feed):
+            self.plugins.failures.extend(
+                f for f in share.pop("plugin_failures") if f not in self.plugins.failures
+            )
+            acc.merge(share)
+            if progress is not None and acc.summaries:
+                progress(acc.read, acc.summaries[-1].file)
+        for summary in acc.summaries:
+            if summary.file in digests:
+                summary.sha256 = digests[summary.file]
 
 
 def validate(
@@ -302,11 +230,13 @@ def validate(
     progress: Progress | None = None,
     plugins: Plugins | None = None,
     environment: str | None = None,
+    jobs: int | None = None,
 ) -> Scorecard:
-    """Validate a feed (files, folders, ``-`` for stdin) against a standard.
+    """Validate a feed (files, folders, archives, ``-`` for stdin) against a standard.
 
     ``standard`` is a reference such as ``"mdss"``, ``"mdss@1.0.0"`` or a folder; by
-    default the feed manifest's ``conformsTo``, else the latest active MDSS.
+    default the feed manifest's ``conformsTo``, else the latest active MDSS. ``jobs``
+    sets the worker processes (None: all cores when the input is large enough).
     """
     options = RunOptions(
         standard=standard,
@@ -314,8 +244,6 @@ def validate(
         progress=progress,
         plugins=plugins,
         environment=environment,
+        jobs=jobs,
     )
     return Engine(options).run(inputs)
-
-
-__all__ = ["Engine", "Finding", "RunOptions", "validate"]

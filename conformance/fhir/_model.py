@@ -529,6 +529,10 @@ TRIGGERS: dict[str, str] = {
     "per-1": "end",
     "rng-2": "high",
 }
+def _ext1(f: Any, r: Any, t: Any) -> bool:
+    return ("extension" in f) != _has_value_key(f, "value")
+
+
 def _bundle_full_url(f: Any, r: Any, t: Any) -> bool:
     url = f.get("fullUrl")
     return type(url) is not str or _ABSOLUTE.match(url) is not None
@@ -550,6 +554,9 @@ _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 EXTRA_RULES: dict[str, list[tuple[str, str, Callable[[Any, Any, Any], bool], str]]] = {
     "Bundle.entry": [
         ("bdl-fullurl", "fullUrl must be an absolute URL", _bundle_full_url, "fullUrl"),
+    ],
+    "Extension": [
+        ("ext-1", "Must have either extensions or value[x], not both", _ext1, ""),
     ],
     "Attachment": [
         ("att-size", "The stated size must match the size of the data", _attachment_size,
@@ -656,7 +663,7 @@ class Model:
         ]
         for rkey, human, fn, trigger in EXTRA_RULES.get(key, ()):
             inv = Invariant(rkey, "error", human, "", fn)
-            inv.trigger = trigger
+            inv.trigger = trigger or None
             invs.append(inv)
         node.invariants = tuple(invs)
         required: list[tuple[str, tuple[str, ...]]] = []

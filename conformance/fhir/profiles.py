@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from conformance.fhir._model import (
@@ -28,6 +29,31 @@ from conformance.fhir.validator import FhirIssue
 
 CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
 _NUMERIC = (int, float)
+_REF_RX = re.compile(
+    r"(?:https?://\S*/)?([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?"
+)
+
+
+def _has_value(f: dict[str, Any]) -> bool:
+    return any(k.startswith("value") and len(k) > 5 and k[5].isupper() for k in f)
+
+
+def _vs1(f: Any, r: Any, t: Any) -> bool:
+    return not isinstance(f, str) or len(f) >= 8
+
+
+def _vs2(f: Any, r: Any, t: Any) -> bool:
+    if not isinstance(f, dict) or "component" in f or "hasMember" in f:
+        return True
+    return "dataAbsentReason" in f or _has_value(f)
+
+
+def _vs3(f: Any, r: Any, t: Any) -> bool:
+    return not isinstance(f, dict) or "dataAbsentReason" in f or _has_value(f)
+
+
+#: hot invariants of the core vital-signs profiles, evaluated natively
+_CORE_PROFILE_NATIVE = {"vs-1": _vs1, "vs-2": _vs2, "vs-3": _vs3}
 
 
 class ProfileError(Exception):
@@ -39,6 +65,7 @@ class PElem:
 
     __slots__ = (
         "binding",
+        "bindings",
         "check_max",
         "check_min",
         "children",
@@ -80,7 +107,8 @@ class PElem:
         self.pattern: Any = None
         self.min_value: Any = None
         self.max_value: Any = None
-        self.binding: tuple[str, str] | None = None
+        self.binding: tuple[str, str] | None = None  # the first of bindings
+        self.bindings: tuple[tuple[str, str], ...] = ()
         self.constraints: tuple[Invariant, ...] = ()
         self.slicing: tuple[tuple[tuple[str, str], ...], str] | None = None
         self.must_support = False
@@ -195,16 +223,32 @@ def _no_extra(fixed: Any, value: Any) -> bool:
 
 
 class _Item:
-    """One occurrence of an element in an instance."""
+    """One occurrence of an element in an instance (its path is built only when needed)."""
 
-    __slots__ = ("ext", "key", "path", "type", "value")
+    __slots__ = ("_path", "ext", "idx", "key", "parent", "type", "value")
 
-    def __init__(self, value: Any, ext: Any, path: str, key: str, type_: str | None) -> None:
+    def __init__(self, value: Any, ext: Any, parent: str, key: str, type_: str | None,
+                 idx: int = -1) -> None:
         self.value = value  # the JSON value (dict for complex types)
         self.ext = ext  # for primitives: the _key object (id / extension), else None
-        self.path = path
+        self.parent = parent
         self.key = key
+        self.idx = idx
         self.type = type_  # the concrete type when known from a choice key
+        self._path: str | None = None
+
+    @property
+    def path(self) -> str:
+        p = self._path
+        if p is None:
+            if not self.key:
+                p = self.parent
+            elif self.idx < 0:
+                p = f"{self.parent}.{self.key}"
+            else:
+                p = f"{self.parent}.{self.key}[{self.idx}]"
+            self._path = p
+        return p
 
     @property
     def obj(self) -> dict[str, Any]:
@@ -212,10 +256,6 @@ class _Item:
         if isinstance(self.value, dict):
             return self.value
         return self.ext if isinstance(self.ext, dict) else {}
-
-    @property
-    def comparable(self) -> Any:
-        return self.value
 
 
 def _items(obj: dict[str, Any], name: str, path: str) -> list[_Item]:
@@ -230,6 +270,8 @@ def _items(obj: dict[str, Any], name: str, path: str) -> list[_Item]:
             t = k[n:]
             out.extend(_items_for(obj, k, path, t[0].lower() + t[1:] if _is_prim(t) else t))
         return out
+    if name not in obj and "_" + name not in obj:
+        return []
     return _items_for(obj, name, path, None)
 
 
@@ -251,10 +293,23 @@ def _items_for(obj: dict[str, Any], key: str, path: str, t: str | None) -> list[
         n = max(len(vs), len(xs))
         return [
             _Item(vs[i] if i < len(vs) else None, xs[i] if i < len(xs) else None,
-                  f"{path}.{key}[{i}]", key, t)
+                  path, key, t, i)
             for i in range(n)
         ]
-    return [_Item(v, x, f"{path}.{key}", key, t)]
+    return [_Item(v, x, path, key, t)]
+
+
+_SEGMENT = re.compile(r"[^.(]+(?:\([^)]*\))?")
+_EXT_FN = re.compile(r"extension\('([^']*)'\)")
+
+
+@cache
+def _path_segments(path: str) -> tuple[tuple[str, str | None], ...]:
+    out: list[tuple[str, str | None]] = []
+    for seg in _SEGMENT.findall(path):
+        m = _EXT_FN.fullmatch(seg)
+        out.append(("ext", m.group(1)) if m is not None else (seg, None))
+    return tuple(out)
 
 
 def _navigate(values: list[Any], path: str) -> list[Any]:
@@ -262,13 +317,12 @@ def _navigate(values: list[Any], path: str) -> list[Any]:
     if path in ("$this", ""):
         return values
     cur = values
-    for seg in re.findall(r"[^.(]+(?:\([^)]*\))?", path):
+    for seg, ext_url in _path_segments(path):
         nxt: list[Any] = []
-        m = re.fullmatch(r"extension\('([^']*)'\)", seg)
-        if m is not None:
+        if ext_url is not None:
             for v in cur:
                 for ext in (v.get("extension") or []) if isinstance(v, dict) else []:
-                    if isinstance(ext, dict) and ext.get("url") == m.group(1):
+                    if isinstance(ext, dict) and ext.get("url") == ext_url:
                         nxt.append(ext)
         elif seg.startswith("ofType(") or seg.startswith("as("):
             nxt = cur
@@ -306,6 +360,9 @@ class ProfileRegistry:
         self._cs_cache: dict[str, CodeSystemInfo | None] = {}
         self._expander = Expander(self._valueset, self._codesystem, core_expansion)
         self._bindings: dict[str, Expansion | None] = {}
+        # (id of a slice PElem, discriminator path) -> expected value; PElems live as
+        # long as the registry, so their ids are stable keys
+        self.expected_cache: dict[tuple[int, str], tuple[str, Any] | None] = {}
 
     # -- lookups
     def structure_definition(self, url: str) -> dict[str, Any] | None:
@@ -420,6 +477,7 @@ class ProfileRegistry:
             if e.get("mustSupport") is True:
                 ms.append(eid)
         self._choice_type_slices(root)
+        _prune(root)
         return CompiledProfile(url, type_, sd.get("kind", ""), root, ms)
 
     def _choice_type_slices(self, pe: PElem) -> None:
@@ -525,7 +583,9 @@ class ProfileRegistry:
                             tt.add("*")
                         else:
                             tt.add(str(tsd.get("type")))
-                if "*" not in tt and "Resource" not in tt:
+                base_tt = {x for t in (row[3] if row else ()) if not isinstance(t, str)
+                           for x in t[1]}
+                if "*" not in tt and "Resource" not in tt and tt != base_tt:
                     pe.target_types = frozenset(tt)
             single: str | None = codes[0] if len(codes) == 1 else None
             if single and single not in ("BackboneElement", "Element") and (
@@ -547,13 +607,19 @@ class ProfileRegistry:
         if mx is not None:
             pe.max_value = mx
         b = e.get("binding")
+        bindings: list[tuple[str, str]] = []
         if isinstance(b, dict) and b.get("strength") in ("required", "extensible") and (
             isinstance(b.get("valueSet"), str)
         ):
             vs = strip_version(b["valueSet"])
             base_b = row[4] if row else None
             if base_b is None or base_b[1] != vs or base_b[0] != b["strength"]:
-                pe.binding = (b["strength"], vs)
+                bindings.append((b["strength"], vs))
+        if isinstance(b, dict):
+            bindings.extend(_additional_bindings(b))
+        if bindings:
+            pe.binding = bindings[0]
+            pe.bindings = tuple(bindings)
         cons: list[Invariant] = []
         for c in e.get("constraint", ()) or ():
             if not isinstance(c, dict):
@@ -564,6 +630,11 @@ class ProfileRegistry:
             if (key, expr) in self._core_keys or key in ("ele-1", "ext-1") or (
                 key in NATIVE_INVARIANTS and str(c.get("source", "")).startswith(CORE_SD)
             ):
+                continue
+            native = _CORE_PROFILE_NATIVE.get(key) if url.startswith(CORE_SD) else None
+            if native is not None:
+                cons.append(Invariant(key, str(c.get("severity", "error")),
+                                      str(c.get("human", "")), expr, native, url))
                 continue
             cons.append(_lazy_invariant(key, str(c.get("severity", "error")),
                                         str(c.get("human", "")), expr, pe.fp_base, url))
@@ -631,7 +702,8 @@ class ProfileRegistry:
         run.check_item(_Item(value, None, path, "", None), prof.root, slice_counts=False)
         return not any(i.severity == "error" for i in run.issues)
 
-    def check_extensions(self, found: list[tuple[str, list[Any], Any]]) -> list[FhirIssue]:
+    def check_extensions(self, found: list[tuple[str, list[Any], Any]],
+                         allow_example_urls: bool = False) -> list[FhirIssue]:
         """Check extensions met in a resource against their definitions, when known."""
         out: list[FhirIssue] = []
         for path, items, res in found:
@@ -649,7 +721,7 @@ class ProfileRegistry:
                                          f"Extension definition cannot be used: {exc}", url))
                     continue
                 if prof is None:
-                    if _example_url(url):
+                    if _example_url(url) and not allow_example_urls:
                         out.append(FhirIssue("error", "unknown-extension", p,
                                              "Extension is not defined, so it is not allowed "
                                              "here", url))
@@ -660,7 +732,7 @@ class ProfileRegistry:
                                              url))
                     continue
                 run = _Run(self, url, res)
-                run.check_item(_Item(ext, None, p, "extension", None), prof.root)
+                run.check_item(_Item(ext, None, p, "", None), prof.root)
                 out.extend(run.issues)
         return out
 
@@ -718,14 +790,16 @@ class _Run:
                 self.add("error", "invalid-type", path,
                          f"Type {t} is not allowed here by the profile")
                 return
-        if pe.fixed is not None and not fixed_matches(pe.fixed, value):
+        if pe.fixed is not None and not fixed_matches(pe.fixed, value) and not (
+            it.parent.endswith("Quantity") and _ucum_equal(pe.fixed, value)
+        ):
             self.add("error", "profile-fixed-value", path,
                      "Value does not match the fixed value required by the profile")
         if pe.pattern is not None and not pattern_matches(pe.pattern, value):
             self.add("error", "profile-pattern", path,
                      "Value does not match the pattern required by the profile")
-        if pe.binding is not None:
-            self.check_binding(it, pe)
+        for binding in pe.bindings:
+            self.check_binding(it, binding)
         if pe.min_value is not None and _compare(value, pe.min_value) == -1:
             self.add("error", "profile-min-value", path,
                      "Value is below the minimum the profile allows")
@@ -735,8 +809,7 @@ class _Run:
         if pe.target_types is not None and isinstance(value, dict):
             ref = value.get("reference")
             if isinstance(ref, str):
-                m = re.fullmatch(r"(?:https?://\S*/)?([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}"
-                                 r"(?:/_history/[A-Za-z0-9\-.]{1,64})?", ref)
+                m = _REF_RX.fullmatch(ref)
                 if m is not None and m.group(1) not in pe.target_types:
                     self.add("error", "reference-target", path,
                              "Reference points at a resource type this profile does not allow")
@@ -794,9 +867,8 @@ class _Run:
         sub.check_item(it, prof.root)
         return sub.issues
 
-    def check_binding(self, it: _Item, pe: PElem) -> None:
-        assert pe.binding is not None
-        strength, vs = pe.binding
+    def check_binding(self, it: _Item, binding: tuple[str, str]) -> None:
+        strength, vs = binding
         exp = self.reg.expansion(vs)
         if exp is None:
             return
@@ -818,6 +890,9 @@ class _Run:
             if not ok and strength == "extensible" and "text" in value:
                 ok = True
         elif isinstance(value, dict) and "code" in value:
+            if "value" in value and self.source.startswith(CORE_SD):
+                # units in the core vital-signs profiles: HL7's validator only warns
+                strength = "extensible"
             sys_ = value.get("system")
             code = value.get("code")
             if sys_ is None:
@@ -949,7 +1024,16 @@ class _Run:
         return cur
 
     def expected(self, s: PElem, dpath: str) -> tuple[str, Any] | None:
-        """The fixed/pattern value a slice requires at a discriminator path."""
+        """The fixed/pattern value a slice requires at a discriminator path (cached)."""
+        key = (id(s), dpath)
+        cache_ = self.reg.expected_cache
+        if key in cache_:
+            return cache_[key]
+        got = self._expected(s, dpath)
+        cache_[key] = got
+        return got
+
+    def _expected(self, s: PElem, dpath: str) -> tuple[str, Any] | None:
         if dpath in ("$this", ""):
             if s.fixed is not None:
                 return "fixed", s.fixed
@@ -994,6 +1078,23 @@ class _Run:
         return self.reg.expansion(target.binding[1])
 
 
+_ADDITIONAL = "StructureDefinition/extension-ElementDefinition.binding.additional"
+
+
+def _additional_bindings(b: dict[str, Any]) -> list[tuple[str, str]]:
+    """R5 additional bindings (via the cross-version extension) with a checkable purpose."""
+    out: list[tuple[str, str]] = []
+    for ext in b.get("extension", ()) or ():
+        if not isinstance(ext, dict) or not str(ext.get("url", "")).endswith(_ADDITIONAL):
+            continue
+        parts = {x.get("url"): x for x in ext.get("extension", ()) if isinstance(x, dict)}
+        purpose = parts.get("purpose", {}).get("valueCode")
+        vs = parts.get("valueSet", {}).get("valueCanonical")
+        if purpose in ("required", "extensible") and isinstance(vs, str):
+            out.append((str(purpose), strip_version(vs)))
+    return out
+
+
 def _compare(value: Any, limit: Any) -> int | None:
     """-1/0/1 comparing a value with a limit; None when they are not comparable."""
     if isinstance(value, dict) and isinstance(limit, dict):
@@ -1007,6 +1108,34 @@ def _compare(value: Any, limit: Any) -> int | None:
     if isinstance(value, str) and isinstance(limit, str) and len(value) == len(limit):
         return (value > limit) - (value < limit)
     return None
+
+
+_UCUM_ANNOTATION = re.compile(r"\{[^}]*\}")
+
+
+def _ucum_equal(a: Any, b: Any) -> bool:
+    """UCUM codes equal once {annotations} are dropped ({beats}/min is /min)."""
+    if not isinstance(a, str) or not isinstance(b, str):
+        return False
+    return _UCUM_ANNOTATION.sub("", a) == _UCUM_ANNOTATION.sub("", b)
+
+
+def _prune(pe: PElem) -> bool:
+    """Drop subtrees that check nothing beyond base R4; True if ``pe`` checks something."""
+    for name in list(pe.children):
+        if not _prune(pe.children[name]):
+            del pe.children[name]
+    for s in pe.slices:
+        _prune(s)
+    if not pe.slices:
+        pe.slicing = None if pe.slicing is None or pe.slicing[1] != "closed" else pe.slicing
+    return bool(
+        pe.children or pe.slices or pe.slicing is not None or pe.check_min or pe.check_max
+        or pe.max == 0 or pe.type_codes is not None or pe.fixed is not None
+        or pe.pattern is not None or pe.bindings or pe.constraints or pe.type_profiles
+        or pe.target_types is not None or pe.min_value is not None
+        or pe.max_value is not None
+    )
 
 
 def _example_url(url: str) -> bool:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from conformance.plugin import hookimpl
 from conformance.readers.base import Reader
+from conformance.readers.csv_table import CsvReader
 from conformance.readers.fhir_json import JsonReader, NdjsonReader
 
 
 @hookimpl
 def conformance_readers() -> Sequence[type[Reader]]:
-    return [NdjsonReader, JsonReader]
+    return [NdjsonReader, JsonReader, CsvReader]

@@ -1,8 +1,9 @@
-"""Turn command-line inputs (files, folders, ``-``) into sources to read."""
+"""Turn command-line inputs (files, folders, archives, ``-``) into sources to read."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,23 +12,43 @@ from conformance.errors import InputError
 from conformance.feed import MANIFEST_FILE, FeedInfo, read_manifest
 from conformance.findings import Location, Severity
 from conformance.limits import Limits
+from conformance.readers.archive import extract_archive, is_archive, remove_tree
 from conformance.readers.base import Source, SourceIssue
 from conformance.readers.opening import source_for_file, source_for_stdin
 
 IGNORED_SUFFIXES = (".md",)
 """Documentation beside feed files (READMEs) is not feed content."""
 
+STDIN = "-"
+
+
+@dataclass(slots=True)
+class InputItem:
+    """One file to read: where it is, and the stable name findings give it."""
+
+    path: Path | None
+    name: str
+    relative: str | None = None
+    """Its path relative to the feed root (for matching manifest entries)."""
+
 
 @dataclass(slots=True)
 class Inputs:
-    """What was found under the inputs: the sources, the feed manifest, and any problems."""
+    """What was found under the inputs: the items, the feed manifest, and any problems."""
 
-    sources: list[Path | str] = field(default_factory=list)
+    items: list[InputItem] = field(default_factory=list)
     feed: FeedInfo = field(default_factory=FeedInfo)
     issues: list[SourceIssue] = field(default_factory=list)
+    temporary: list[Path] = field(default_factory=list)
+    """Folders that archives were extracted into; removed by :meth:`cleanup`."""
+
+    def cleanup(self) -> None:
+        for folder in self.temporary:
+            remove_tree(folder)
+        self.temporary.clear()
 
 
-def _walk(root: Path, limits: Limits, issues: list[SourceIssue]) -> Iterator[Path]:
+def _walk(root: Path, issues: list[SourceIssue], display: str) -> Iterator[Path]:
     """Files under ``root`` in a stable order; links out of the tree are not followed."""
     real_root = root.resolve()
     for folder, dirs, files in os.walk(root, followlinks=False):
@@ -36,68 +57,82 @@ def _walk(root: Path, limits: Limits, issues: list[SourceIssue]) -> Iterator[Pat
             if name.startswith("."):
                 continue
             path = Path(folder) / name
-            if path.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(real_root):
-                    issues.append(
-                        SourceIssue(
-                            "link-outside-input",
-                            "a symbolic link pointing outside the input folder was not followed",
-                            Location(str(path)),
-                            Severity.WARNING,
-                        )
+            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+                issues.append(
+                    SourceIssue(
+                        "link-outside-input",
+                        "a symbolic link pointing outside the input folder was not followed",
+                        Location(_join(display, path.relative_to(root).as_posix())),
+                        Severity.WARNING,
                     )
-                    continue
+                )
+                continue
             yield path
+
+
+def _join(display: str, relative: str) -> str:
+    return f"{display.rstrip('/')}/{relative}"
 
 
 def find_inputs(inputs: Sequence[str], limits: Limits) -> Inputs:
     """Expand the inputs; a missing path is an :class:`InputError` (nothing to validate)."""
     found = Inputs()
-    count = 0
-    for raw in inputs:
-        if raw == "-":
-            found.sources.append("-")
-            continue
-        path = Path(raw)
-        if not path.exists():
-            raise InputError(f"{raw}: no such file or folder")
-        if path.is_dir():
-            manifest = path / MANIFEST_FILE
-            if manifest.is_file() and found.feed.manifest is None:
-                found.feed = read_manifest(manifest, _display(manifest, path))
-            for file in _walk(path, limits, found.issues):
-                if file == manifest or file.name.lower().endswith(IGNORED_SUFFIXES):
-                    continue
-                count += 1
-                if count > limits.max_files:
-                    found.issues.append(
-                        SourceIssue(
-                            "limit-exceeded",
-                            f"more than {limits.max_files} files in the inputs; the rest were "
-                            "not read",
-                            Location(str(file)),
-                        )
+    try:
+        for raw in inputs:
+            if raw == STDIN:
+                found.items.append(InputItem(None, "<stdin>"))
+                continue
+            path = Path(raw)
+            if not path.exists():
+                raise InputError(f"{raw}: no such file or folder")
+            if path.is_file() and is_archive(path):
+                temp = Path(tempfile.mkdtemp(prefix="conformance-"))
+                found.temporary.append(temp)
+                root, problems = extract_archive(path, temp, limits)
+                found.issues.extend(problems)
+                _add_folder(found, root, raw, limits)
+            elif path.is_dir():
+                _add_folder(found, path, raw, limits)
+            elif path.is_file():
+                found.items.append(InputItem(path, raw))
+            else:
+                raise InputError(f"{raw}: not a regular file or folder")
+            if len(found.items) > limits.max_files:
+                del found.items[limits.max_files :]
+                found.issues.append(
+                    SourceIssue(
+                        "limit-exceeded",
+                        f"more than {limits.max_files} files in the inputs; the rest were not read",
+                        Location(raw),
                     )
-                    return found
-                found.sources.append(file)
-        elif path.is_file():
-            count += 1
-            found.sources.append(path)
-        else:
-            raise InputError(f"{raw}: not a regular file or folder")
+                )
+                break
+    except BaseException:
+        found.cleanup()
+        raise
     return found
 
 
-def _display(path: Path, root: Path) -> str:
-    return str(path)
+def _add_folder(found: Inputs, root: Path, display: str, limits: Limits) -> None:
+    manifest = root / MANIFEST_FILE
+    is_feed_root = manifest.is_file() and found.feed.manifest is None
+    if is_feed_root:
+        found.feed = read_manifest(manifest, _join(display, MANIFEST_FILE))
+    for file in _walk(root, found.issues, display):
+        if file == manifest or file.name.lower().endswith(IGNORED_SUFFIXES):
+            continue
+        relative = file.relative_to(root).as_posix()
+        found.items.append(
+            InputItem(file, _join(display, relative), relative if is_feed_root else None)
+        )
+        if len(found.items) > limits.max_files:
+            return
 
 
-def open_source(item: Path | str, limits: Limits) -> Source:
-    if item == "-":
+def open_source(item: InputItem, limits: Limits) -> Source:
+    if item.path is None:
         return source_for_stdin(limits)
-    assert isinstance(item, Path)
     try:
-        return source_for_file(item, str(item), limits)
+        return source_for_file(item.path, item.name, limits)
     except OSError as exc:
-        raise InputError(f"{item}: cannot be read: {exc.strerror or exc}") from None
+        raise InputError(f"{item.name}: cannot be read: {exc.strerror or exc}") from None

@@ -86,7 +86,7 @@ class NdjsonReader:
         name = source.name
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
-        line_no = 0
+        line_no = int(source.hints.get("first_line", 1)) - 1
         any_line = False
         try:
             with source.opener() as stream:
@@ -128,9 +128,9 @@ class NdjsonReader:
                         continue
                     yield check_resource(obj, location)
         except READ_ERRORS as exc:
-            issues(_read_failure(source, exc, line_no + 1))
+            issues(read_failure(source, exc, line_no + 1))
             return
-        if not any_line:
+        if not any_line and not source.hints.get("range"):
             issues(
                 SourceIssue(
                     "empty-file", "the file holds no records", Location(name), Severity.WARNING
@@ -138,7 +138,7 @@ class NdjsonReader:
             )
 
 
-def _read_failure(source: Source, exc: BaseException, line: int | None) -> SourceIssue:
+def read_failure(source: Source, exc: BaseException, line: int | None) -> SourceIssue:
     if isinstance(exc, LimitExceeded):
         return SourceIssue("limit-exceeded", str(exc), Location(source.name, line))
     what = "compressed data is corrupt or truncated" if source.compression else "read failed"
@@ -172,7 +172,7 @@ class JsonReader:
             with source.opener() as stream:
                 data = stream.read(self.limits.max_file_bytes + 1)
         except READ_ERRORS as exc:
-            issues(_read_failure(source, exc, None))
+            issues(read_failure(source, exc, None))
             return
         if len(data) > self.limits.max_file_bytes:
             yield Record(

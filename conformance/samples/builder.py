@@ -59,7 +59,7 @@ def uuid4_from_bits(bits: int) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _iso(ts: int) -> str:
+def iso_utc(ts: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
@@ -182,7 +182,7 @@ class ResourceBuilder:
 
     def _meta(self, resource_type: str, event_ts: int, system: str, profiled: bool = True) -> Any:
         updated = min(event_ts + self.rng.randrange(300, 14400), self._latest)
-        meta: dict[str, Any] = {"lastUpdated": _iso(max(updated, event_ts))}
+        meta: dict[str, Any] = {"lastUpdated": iso_utc(max(updated, event_ts))}
         meta["source"] = f"{self._source}:{system}"
         if profiled:
             meta["profile"] = [f"{C.MDSS_PROFILE_BASE}{resource_type}"]
@@ -386,9 +386,9 @@ class ResourceBuilder:
         finished = end <= self._latest
         reason = rng.choice(C.ENCOUNTER_REASONS)
         site = rng.choice(self.ctx.site_codes)
-        period: Resource = {"start": _iso(start)}
+        period: Resource = {"start": iso_utc(start)}
         if finished:
-            period["end"] = _iso(end)
+            period["end"] = iso_utc(end)
         enc: Resource = {
             "resourceType": "Encounter",
             "id": self._id(),
@@ -439,7 +439,7 @@ class ResourceBuilder:
         rng = self.rng
         ts = rng.randrange(lo, hi + 1)
         ts -= ts % 60
-        effective = _iso(ts)
+        effective = iso_utc(ts)
         specs = list(C.VITALS_CORE)
         specs.extend(s for s in C.OPTIONAL_OBS if rng.random() < C.OPTIONAL_OBS_P)
         for _key, category, (loinc, loinc_d), (sct, sct_d), *quantity in specs:
@@ -509,7 +509,7 @@ class ResourceBuilder:
             "subject": subject,
             "encounter": {"reference": f"Encounter/{enc['id']}"},
             "onsetDateTime": max(_day(onset_ts), birth_day),
-            "recordedDate": _iso(recorded),
+            "recordedDate": iso_utc(recorded),
         }
         if rng.random() < 0.15:
             cond["note"] = [{"text": rng.choice(C.CONDITION_NOTES)}]
@@ -517,7 +517,7 @@ class ResourceBuilder:
 
     def _medication(self, subject: Resource, enc: Resource, lo: int) -> Resource:
         rng = self.rng
-        code, display = rng.choice(C.MEDICATIONS)
+        code, display, dosage = rng.choice(C.MEDICATIONS)
         authored = min(lo + 60 * rng.randrange(10, 240), self._latest)
         return {
             "resourceType": "MedicationRequest",
@@ -530,8 +530,8 @@ class ResourceBuilder:
             },
             "subject": subject,
             "encounter": {"reference": f"Encounter/{enc['id']}"},
-            "authoredOn": _iso(authored),
-            "dosageInstruction": [{"text": rng.choice(C.DOSAGE_TEXT)}],
+            "authoredOn": iso_utc(authored),
+            "dosageInstruction": [{"text": dosage}],
         }
 
     def _prom(self, subject: Resource, ts: int, timepoint: str) -> Resource:
@@ -561,7 +561,7 @@ class ResourceBuilder:
             "questionnaire": C.PROM_QUESTIONNAIRE,
             "status": "completed",
             "subject": subject,
-            "authored": _iso(ts),
+            "authored": iso_utc(ts),
             "item": items,
         }
 

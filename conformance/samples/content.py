@@ -174,21 +174,26 @@ CONDITIONS: Final = (
     ("69896004", "Rheumatoid arthritis"),
     ("414916001", "Obesity"),
 )
-# dm+d concepts used in UK Core examples (VMP, AMP and VTM levels).
+# dm+d concepts used in UK Core examples (VMP, AMP and VTM levels), with a fitting dosage.
 MEDICATIONS: Final = (
-    ("39732311000001104", "Amoxicillin 250mg capsules"),
-    ("22608811000001102", "Amoxicillin 500mg capsules (DE Pharmaceuticals)"),
-    ("558911000001105", "Paracetamol 500mg capsules (A A H Pharmaceuticals Ltd)"),
-    ("36141511000001100", "Ciprofloxacin 400mg/200ml infusion bags"),
-    ("777067000", "Paracetamol"),
-    ("777773007", "Timolol"),
-)
-DOSAGE_TEXT: Final = (
-    "One to be taken three times a day",
-    "Two to be taken four times a day when required",
-    "One to be taken each morning",
-    "One drop into both eyes twice a day",
-    "400mg intravenously every twelve hours",
+    ("39732311000001104", "Amoxicillin 250mg capsules", "One capsule three times a day"),
+    (
+        "22608811000001102",
+        "Amoxicillin 500mg capsules (DE Pharmaceuticals)",
+        "One capsule three times a day for five days",
+    ),
+    (
+        "558911000001105",
+        "Paracetamol 500mg capsules (A A H Pharmaceuticals Ltd)",
+        "Two capsules up to four times a day when required",
+    ),
+    (
+        "36141511000001100",
+        "Ciprofloxacin 400mg/200ml infusion bags",
+        "400mg intravenously every twelve hours",
+    ),
+    ("777067000", "Paracetamol", "1g orally up to four times a day when required"),
+    ("777773007", "Timolol", "One drop into both eyes twice a day"),
 )
 
 # Observations: key, category, LOINC (code, display), SNOMED (code, display),

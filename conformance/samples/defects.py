@@ -20,7 +20,7 @@ from typing import Any, Final
 from conformance.nhs.snomed import verhoeff_check_digit
 from conformance.nhs.systems import NHS_NUMBER_SYSTEM, ODS_ORGANIZATION_SYSTEM, SNOMED_SYSTEM
 from conformance.nhs.ukcore import EXT_ETHNIC_CATEGORY
-from conformance.samples.builder import FeedContext, Resource, _iso, uuid4_from_bits
+from conformance.samples.builder import FeedContext, Resource, iso_utc, uuid4_from_bits
 
 Injected = list[tuple[str, str]]
 Mutator = Callable[[Resource, "DefectState", random.Random], Injected]
@@ -394,7 +394,7 @@ def _time02(res: Resource, st: DefectState, rng: random.Random) -> Injected:
     if res["resourceType"] == "Observation":
         if "effectiveDateTime" not in res:
             return []
-        res["effectiveDateTime"] = _iso(st.ctx.extracted_ts + 3600 * rng.randrange(24, 120))
+        res["effectiveDateTime"] = iso_utc(st.ctx.extracted_ts + 3600 * rng.randrange(24, 120))
         return [("MDSS-TIME-02", "Observation.effectiveDateTime after the feed's extracted time")]
     period = res.get("period")
     if period is None:
@@ -404,7 +404,7 @@ def _time02(res: Resource, st: DefectState, rng: random.Random) -> Injected:
         period["start"], period["end"] = period["end"], start
     else:
         period["end"] = start
-        period["start"] = _iso(st.ctx.extracted_ts - 1800)
+        period["start"] = iso_utc(st.ctx.extracted_ts - 1800)
     return [("MDSS-TIME-02", "Encounter.period.end before period.start")]
 
 

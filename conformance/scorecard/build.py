@@ -41,6 +41,8 @@ class InputSummary:
     records_read: int = 0
     records_unparseable: int = 0
     sha256: str | None = None
+    relative: str | None = None
+    """Path relative to the feed root, when the feed has a manifest (not serialised)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -331,3 +331,11 @@ def test_postcode_empty_and_pseudo() -> None:
     assert is_pseudo_postcode("ZZ993WZ")
     assert not is_pseudo_postcode("LS17 7DF")
     assert not is_pseudo_postcode("ZZ99")
+
+
+@given(st.text(alphabet="0123456789", min_size=10, max_size=10))
+def test_check_digit_matches_plain_definition(value: str) -> None:
+    total = sum((10 - i) * int(c) for i, c in enumerate(value[:9]))
+    r = 11 - total % 11
+    r = 0 if r == 11 else r
+    assert nhs_number_check_digit_ok(value) == (r != 10 and r == int(value[9]))

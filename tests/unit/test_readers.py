@@ -12,7 +12,7 @@ import pytest
 from conformance.errors import InputError
 from conformance.limits import Limits
 from conformance.readers.base import Record, SourceIssue
-from conformance.readers.discovery import find_inputs, open_source
+from conformance.readers.discovery import InputItem, find_inputs, open_source
 from conformance.readers.fhir_json import JsonReader, NdjsonReader
 from conformance.readers.opening import source_for_stdin
 from tests.conftest import ndjson, patient
@@ -21,7 +21,7 @@ LIMITS = Limits()
 
 
 def read(path: Path | str, limits: Limits = LIMITS) -> tuple[list[Record], list[SourceIssue]]:
-    source = open_source(Path(path) if path != "-" else path, limits)
+    source = open_source(InputItem(Path(path), str(path)), limits)
     readers = [NdjsonReader(limits), JsonReader(limits)]
     reader = max(readers, key=lambda r: r.claims(source))
     issues: list[SourceIssue] = []
@@ -174,10 +174,7 @@ def test_directory_is_recursive_and_sorted(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("docs")
     (tmp_path / ".hidden.ndjson").write_bytes(b"")
     found = find_inputs([str(tmp_path)], LIMITS)
-    assert [Path(p).relative_to(tmp_path).as_posix() for p in found.sources] == [
-        "1.ndjson",
-        "b/2.ndjson",
-    ]
+    assert [i.name for i in found.items] == [f"{tmp_path}/1.ndjson", f"{tmp_path}/b/2.ndjson"]
 
 
 def test_symlink_out_of_tree_is_not_followed(tmp_path: Path) -> None:
@@ -187,7 +184,7 @@ def test_symlink_out_of_tree_is_not_followed(tmp_path: Path) -> None:
     feed.mkdir()
     (feed / "link.ndjson").symlink_to(outside)
     found = find_inputs([str(feed)], LIMITS)
-    assert found.sources == []
+    assert found.items == []
     assert [i.code for i in found.issues] == ["link-outside-input"]
 
 
@@ -200,7 +197,7 @@ def test_file_count_limit(tmp_path: Path) -> None:
     for i in range(5):
         (tmp_path / f"{i}.ndjson").write_bytes(ndjson(patient()))
     found = find_inputs([str(tmp_path)], Limits(max_files=3))
-    assert len(found.sources) == 3
+    assert len(found.items) == 3
     assert [i.code for i in found.issues] == ["limit-exceeded"]
 
 
@@ -211,3 +208,48 @@ def test_gzip_bomb_is_stopped(tmp_path: Path) -> None:
     assert records == []
     assert [i.code for i in issues] == ["limit-exceeded"]
     assert "ratio" in issues[0].message
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_archived_feed_is_extracted_with_stable_names(tmp_path: Path, kind: str) -> None:
+    import tarfile
+    import zipfile
+
+    body = ndjson(patient(id="a"))
+    archive = tmp_path / f"feed.{kind}"
+    if kind == "zip":
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr("feed/manifest.json", b'{"feed": {"id": "z"}, "files": []}')
+            zf.writestr("feed/Patient.ndjson", body)
+            zf.writestr("../escape.ndjson", body)
+    else:
+        with tarfile.open(archive, "w:gz") as tf:
+            for name, data in (
+                ("feed/manifest.json", b'{"feed": {"id": "z"}, "files": []}'),
+                ("feed/Patient.ndjson", body),
+                ("/abs.ndjson", body),
+            ):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+            link = tarfile.TarInfo("feed/link.ndjson")
+            link.type = tarfile.SYMTYPE
+            link.linkname = "/etc/passwd"
+            tf.addfile(link)
+    found = find_inputs([str(archive)], LIMITS)
+    try:
+        assert found.feed.id == "z"
+        codes = sorted(i.code for i in found.issues)
+        assert codes == (
+            ["unsafe-archive-member"]
+            if kind == "zip"
+            else ["unsafe-archive-member", "unsafe-archive-member"]
+        )
+        assert not (tmp_path / "escape.ndjson").exists()
+        names = [i.name for i in found.items]
+        assert names == [f"{archive}/Patient.ndjson"] or names == [f"{archive}/feed/Patient.ndjson"]
+        assert [i.relative for i in found.items] == ["Patient.ndjson"]
+    finally:
+        temp = list(found.temporary)
+        found.cleanup()
+    assert temp and not any(t.exists() for t in temp)

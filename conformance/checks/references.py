@@ -1,0 +1,343 @@
+"""Reference requirements (MDSS-REF-*): references resolve, clinical records name their patient.
+
+Also home of :func:`nodes`, the one walk over a resource's JSON objects that the reference,
+organisation, terminology and timeliness checks share (cached for the current record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from conformance.checks.base import Check, CompileEnv, Emit, Measure, RecordCheck, RunContext, param
+from conformance.findings import Location, Problem, Severity
+from conformance.readers.base import Record
+from conformance.standards.model import Requirement
+
+Node = tuple[str, dict[str, Any]]
+
+_last: tuple[Any, list[Node]] = (None, [])
+
+
+def nodes(resource: dict[str, Any]) -> list[Node]:
+    """``(expression, object)`` for every JSON object in ``resource``, in document order.
+
+    The resource itself comes first (expression: its type). Narrative (``text`` objects)
+    is skipped. The result for the most recent resource is cached, so the several checks
+    visiting one record walk it once; the cache holds the resource itself, so identity
+    cannot be confused with a later object at the same address.
+    """
+    global _last
+    cached = _last
+    if cached[0] is resource:
+        return cached[1]
+    rtype = resource.get("resourceType")
+    out: list[Node] = []
+    stack: list[Node] = [(rtype if type(rtype) is str else "Resource", resource)]
+    while stack:
+        path, node = stack.pop()
+        out.append((path, node))
+        children: list[Node] = []
+        for key, value in node.items():
+            kind = type(value)
+            if kind is dict:
+                if key != "text":
+                    children.append((f"{path}.{key}", value))
+            elif kind is list:
+                for index, item in enumerate(value):
+                    if type(item) is dict:
+                        children.append((f"{path}.{key}[{index}]", item))
+        if children:
+            children.reverse()
+            stack.extend(children)
+    _last = (resource, out)
+    return out
+
+
+def reference_target(ref: str) -> str | None:
+    """``Type/id`` for a relative reference (``_history`` dropped), else None."""
+    parts = ref.split("/")
+    count = len(parts)
+    if count == 2 or (count == 4 and parts[2] == "_history"):
+        rtype, rid = parts[0], parts[1]
+        if rtype[:1].isupper() and rtype.isalpha() and rid and "?" not in rid:
+            return rtype + "/" + rid if count == 4 else ref
+    return None
+
+
+def absolute_target(ref: str) -> str | None:
+    """``Type/id`` at the end of an absolute RESTful URL, else None."""
+    parts = ref.rsplit("/", 4)
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    if len(parts) >= 2:
+        return reference_target(parts[-2] + "/" + parts[-1])
+    return None
+
+
+# --------------------------------------------------------------------------- REF-01
+
+_HAS_FULL_URL: Final = hasattr(Record, "full_url")
+"""Whether the readers expose Bundle ``fullUrl`` on records (``urn:uuid:`` resolution)."""
+
+Referrer = tuple[Location, str | None, str | None]
+
+
+@dataclass(slots=True)
+class _Resolve:
+    seen: set[str] = field(default_factory=set)
+    """``Type/id`` (and fullUrls) of every resource seen in the feed."""
+    pending: dict[str, list[Referrer]] = field(default_factory=dict)
+    """References whose target has not been seen yet, by target."""
+    checked: int = 0
+    resolved: int = 0
+
+
+class ReferencesResolve(Check):
+    """MDSS-REF-01: relative, contained and Bundle references resolve inside the feed.
+
+    Measured per reference. A reference whose target is not yet seen waits in ``pending``
+    (grouped by target, released as soon as the target appears), so memory holds only the
+    ids seen and the references still unresolved. Absolute URLs, conditional and
+    identifier-only references cannot be resolved offline: they are reported as
+    information and not counted.
+    """
+
+    def start(self, context: RunContext) -> Any:
+        return _Resolve()
+
+    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+        resource = record.resource
+        assert resource is not None
+        rtype = record.resource_type
+        rid = record.resource_id
+        seen: set[str] = state.seen
+        pending: dict[str, list[Referrer]] = state.pending
+        if rid is not None:
+            key = f"{rtype}/{rid}"
+            seen.add(key)
+            waiting = pending.pop(key, None)
+            if waiting is not None:
+                state.resolved += len(waiting)
+        if _HAS_FULL_URL:
+            full = getattr(record, "full_url", None)
+            if type(full) is str:
+                seen.add(full)
+                waiting = pending.pop(full, None)
+                if waiting is not None:
+                    state.resolved += len(waiting)
+        contained: set[str] | None = None
+        for path, node in nodes(resource):
+            ref = node.get("reference")
+            if type(ref) is not str:
+                if type(node.get("identifier")) is dict and path.count(".") > 0:
+                    emit(
+                        Problem(
+                            "reference-identifier-only",
+                            "a logical (identifier-only) reference cannot be resolved in the feed",
+                            severity=Severity.INFORMATION,
+                        ),
+                        record.location.at(path),
+                        rtype,
+                        rid,
+                    )
+                continue
+            where = path + ".reference"
+            if ref.startswith("#"):
+                state.checked += 1
+                if contained is None:
+                    contained = _contained_ids(resource)
+                if ref == "#" or ref[1:] in contained:
+                    state.resolved += 1
+                else:
+                    emit(
+                        Problem(
+                            "reference-unresolved",
+                            "the contained reference {value} names no contained resource",
+                            where,
+                            ref,
+                            "code",
+                        ),
+                        record.location.at(where),
+                        rtype,
+                        rid,
+                    )
+                continue
+            target = reference_target(ref)
+            if target is None and ref.startswith("urn:") and _HAS_FULL_URL:
+                target = ref
+            if target is None:
+                emit(
+                    Problem(
+                        "reference-not-checked",
+                        "an absolute, conditional or Bundle-internal reference is not resolved "
+                        "offline",
+                        where,
+                        severity=Severity.INFORMATION,
+                    ),
+                    record.location.at(where),
+                    rtype,
+                    rid,
+                )
+                continue
+            state.checked += 1
+            if target in seen:
+                state.resolved += 1
+            else:
+                pending.setdefault(target, []).append((record.location.at(where), rtype, rid))
+
+    def merge(self, state: Any, other: Any) -> Any:
+        state.checked += other.checked
+        state.resolved += other.resolved
+        state.seen |= other.seen
+        for target, waiting in other.pending.items():
+            state.pending.setdefault(target, []).extend(waiting)
+        for target in [t for t in state.pending if t in state.seen]:
+            state.resolved += len(state.pending.pop(target))
+        return state
+
+    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+        for target, waiting in state.pending.items():
+            if target in state.seen:  # only after a merge that was not followed by a visit
+                state.resolved += len(waiting)
+                continue
+            for location, rtype, rid in waiting:
+                emit(
+                    Problem(
+                        "reference-unresolved",
+                        "the reference names a resource that is not in the feed",
+                    ),
+                    location,
+                    rtype,
+                    rid,
+                )
+        return Measure(state.resolved, state.checked)
+
+
+def _contained_ids(resource: dict[str, Any]) -> set[str]:
+    contained = resource.get("contained")
+    if type(contained) is not list:
+        return set()
+    return {c["id"] for c in contained if type(c) is dict and type(c.get("id")) is str}
+
+
+# --------------------------------------------------------------------------- REF-02
+
+_NHS_NUMBER_SYSTEM: Final = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+def is_patient_reference(ref: Any) -> bool | None:
+    """True for a reference to a Patient, False for one to something else, None if absent."""
+    if type(ref) is not dict:
+        return None
+    declared = ref.get("type")
+    text = ref.get("reference")
+    if type(text) is str and text:
+        if text.startswith("#"):
+            return declared in (None, "Patient")
+        target = reference_target(text)
+        if target is None and "://" in text:
+            target = absolute_target(text)
+        if target is not None:
+            return target.startswith("Patient/")
+        return declared in (None, "Patient")  # urn:uuid: the type is not in the text
+    ident = ref.get("identifier")
+    if type(ident) is dict and ident.get("value"):
+        return declared == "Patient" or ident.get("system") == _NHS_NUMBER_SYSTEM
+    return None
+
+
+class SubjectPatient(RecordCheck):
+    """MDSS-REF-02: clinical resources reference their subject Patient."""
+
+    def __init__(self, requirement: Requirement, elements: Mapping[str, str]) -> None:
+        super().__init__(requirement)
+        self.elements = dict(elements)
+
+    def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
+        rtype = resource["resourceType"]
+        element = self.elements.get(rtype, "subject")
+        verdict = is_patient_reference(resource.get(element))
+        if verdict is None:
+            yield Problem(
+                "subject-missing",
+                f"{rtype}.{element} does not reference the patient",
+                f"{rtype}.{element}",
+            )
+        elif not verdict:
+            yield Problem(
+                "subject-not-patient",
+                f"{rtype}.{element} references something other than a Patient",
+                f"{rtype}.{element}",
+            )
+
+
+# --------------------------------------------------------------------------- REF-03
+
+
+class EncounterLink(RecordCheck):
+    """MDSS-REF-03: observations, conditions and procedures link to their Encounter."""
+
+    def __init__(self, requirement: Requirement, element: str) -> None:
+        super().__init__(requirement)
+        self.element = element
+
+    def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
+        ref = resource.get(self.element)
+        if type(ref) is dict and (ref.get("reference") or ref.get("identifier")):
+            return
+        where = f"{resource['resourceType']}.{self.element}"
+        yield Problem("encounter-link-missing", f"{where} does not name an Encounter", where)
+
+
+# ------------------------------------------------------------------------- factories
+
+CLINICAL_TYPES: Final = frozenset(
+    {
+        "AllergyIntolerance",
+        "CarePlan",
+        "Condition",
+        "DiagnosticReport",
+        "Encounter",
+        "Immunization",
+        "MedicationAdministration",
+        "MedicationRequest",
+        "MedicationStatement",
+        "Observation",
+        "Procedure",
+        "QuestionnaireResponse",
+        "ServiceRequest",
+    }
+)
+_SUBJECT_ELEMENTS: Final = {
+    "AllergyIntolerance": "patient",
+    "Immunization": "patient",
+}
+
+
+def references_resolve(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+    return ReferencesResolve(req)
+
+
+def subject_patient(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+    elements = dict(_SUBJECT_ELEMENTS)
+    elements.update(param(params, "elements", dict, {}))
+    check = SubjectPatient(req, elements)
+    if check.applies_to is None:
+        check.applies_to = CLINICAL_TYPES
+    return check
+
+
+def encounter_link(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+    check = EncounterLink(req, param(params, "element", str, "encounter"))
+    if check.applies_to is None:
+        check.applies_to = frozenset({"Observation", "Condition", "Procedure"})
+    return check
+
+
+CHECK_TYPES: dict[str, Any] = {
+    "references-resolve": references_resolve,
+    "subject-patient": subject_patient,
+    "encounter-link": encounter_link,
+}

@@ -1,0 +1,47 @@
+"""``conformance formats``, ``conformance plugins list`` and ``conformance version``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from conformance.__about__ import __version__
+from conformance.cli.common import Io
+from conformance.errors import ExitCode
+
+
+def register(sub: Any) -> None:
+    sub.add_parser("formats", help="list the output formats").set_defaults(handler=run_formats)
+    plugins = sub.add_parser("plugins", help="plugins and what they register")
+    plugins_sub = plugins.add_subparsers(dest="plugins_command", metavar="SUBCOMMAND")
+    plugins_sub.add_parser("list", help="list loaded plugins and their hooks")
+    plugins.set_defaults(handler=run_plugins)
+    sub.add_parser("version", help="print the version").set_defaults(handler=run_version)
+
+
+def run_version(args: argparse.Namespace, io: Io) -> int:
+    io.stdout.write(f"conformance {__version__}\n")
+    return ExitCode.OK
+
+
+def run_plugins(args: argparse.Namespace, io: Io) -> int:
+    from conformance.plugin import HOOK_API_VERSION
+    from conformance.plugin.manager import build_plugins
+
+    plugins = build_plugins()
+    io.stdout.write(f"hook API {HOOK_API_VERSION}\n")
+    for name, plugin in sorted(
+        (plugins.manager.get_name(p) or "?", p) for p in plugins.manager.get_plugins()
+    ):
+        hooks = sorted(h.name for h in plugins.manager.get_hookcallers(plugin) or [])
+        io.stdout.write(f"{name}: {', '.join(hooks)}\n")
+    return ExitCode.OK
+
+
+def run_formats(args: argparse.Namespace, io: Io) -> int:
+    from conformance.plugin.manager import build_plugins
+    from conformance.reporters.registry import reporters
+
+    for name, cls in sorted(reporters(build_plugins()).items()):
+        io.stdout.write(f"{name:<18} {cls.description}\n")
+    return ExitCode.OK

@@ -1,0 +1,156 @@
+"""Feeds packed as ``.zip`` or ``.tar.gz``: extracted safely into a temporary folder.
+
+Members may not escape the folder (absolute paths, ``..``), links and device files are
+refused, and the number of files and the bytes extracted are bounded by the run's limits,
+so an archive bomb is stopped and reported, never a crash.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from conformance.findings import Location, Severity
+from conformance.limits import Limits
+from conformance.readers.base import SourceIssue
+
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+
+
+def is_archive(path: Path) -> bool:
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def _safe_name(name: str) -> PurePosixPath | None:
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts or not pure.parts:
+        return None
+    return pure
+
+
+class _Budget:
+    def __init__(self, archive: str, limits: Limits) -> None:
+        self.archive = archive
+        self.limits = limits
+        self.files = 0
+        self.bytes = 0
+
+    def copy(self, source: object, target: Path, issues: list[SourceIssue], member: str) -> bool:
+        with target.open("wb") as out:
+            while True:
+                chunk = source.read(1 << 20)  # type: ignore[attr-defined]
+                if not chunk:
+                    return True
+                self.bytes += len(chunk)
+                if self.bytes > self.limits.max_decompressed_bytes:
+                    issues.append(
+                        SourceIssue(
+                            "limit-exceeded",
+                            "the archive expands beyond "
+                            f"{self.limits.max_decompressed_bytes} bytes; extraction stopped",
+                            Location(f"{self.archive}/{member}"),
+                        )
+                    )
+                    return False
+                out.write(chunk)
+
+
+def extract_archive(path: Path, dest: Path, limits: Limits) -> tuple[Path, list[SourceIssue]]:
+    """Extract ``path`` into ``dest``; return the feed root inside it and any problems."""
+    issues: list[SourceIssue] = []
+    display = str(path)
+    budget = _Budget(display, limits)
+
+    def too_many() -> SourceIssue:
+        return SourceIssue(
+            "limit-exceeded",
+            f"more than {limits.max_files} files in the archive",
+            Location(display),
+        )
+
+    def refuse(member: str, why: str) -> None:
+        issues.append(
+            SourceIssue(
+                "unsafe-archive-member",
+                f"archive member not extracted: {why}",
+                Location(f"{display}/{member}"),
+                Severity.ERROR,
+            )
+        )
+
+    try:
+        if path.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(path) as zipped:
+                for info in zipped.infolist():
+                    if info.is_dir():
+                        continue
+                    safe = _safe_name(info.filename)
+                    if safe is None:
+                        refuse(info.filename, "its path leaves the archive's folder")
+                        continue
+                    if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                        refuse(info.filename, "it is a symbolic link")
+                        continue
+                    budget.files += 1
+                    if budget.files > limits.max_files:
+                        issues.append(
+                            SourceIssue(
+                                "limit-exceeded",
+                                f"more than {limits.max_files} files in the archive",
+                                Location(display),
+                            )
+                        )
+                        break
+                    target = dest.joinpath(*safe.parts)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with zipped.open(info) as zmember:
+                        if not budget.copy(zmember, target, issues, info.filename):
+                            break
+        else:
+            with tarfile.open(path, "r:*") as archive:
+                for tinfo in archive:
+                    if tinfo.isdir():
+                        continue
+                    safe = _safe_name(tinfo.name)
+                    if safe is None:
+                        refuse(tinfo.name, "its path leaves the archive's folder")
+                        continue
+                    if not tinfo.isfile():
+                        refuse(tinfo.name, "it is a link or a special file")
+                        continue
+                    budget.files += 1
+                    if budget.files > limits.max_files:
+                        issues.append(
+                            SourceIssue(
+                                "limit-exceeded",
+                                f"more than {limits.max_files} files in the archive",
+                                Location(display),
+                            )
+                        )
+                        break
+                    target = dest.joinpath(*safe.parts)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    member = archive.extractfile(tinfo)
+                    if member is None:
+                        continue
+                    with member:
+                        if not budget.copy(member, target, issues, tinfo.name):
+                            break
+    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, ValueError) as exc:
+        issues.append(
+            SourceIssue(
+                "unreadable-input",
+                f"the archive is corrupt or truncated ({type(exc).__name__}); "
+                "members after this point were not read",
+                Location(display),
+            )
+        )
+    entries = [p for p in dest.iterdir() if not p.name.startswith(".")]
+    root = entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
+    return root, issues
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,207 @@
+"""SARIF 2.1.0 for code scanning: rules are the requirements, results the findings.
+
+Each rule carries the requirement's title, rationale and measure (from the embedded
+standard when the scorecard's exact version is installed). Each result points at the
+input file and line (NDJSON line, CSV line) with the element expression as a logical
+location; a Bundle entry or table row goes in the result's properties. A requirement
+that is not met but has no example finding (a population measure) still gets one result,
+without a location, so it is not invisible in a code-scanning view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import orjson
+
+from conformance.reporters.base import RenderOptions
+from conformance.reporters.common import (
+    NOT_MET,
+    findings_by_requirement,
+    percent,
+    requirement_help,
+    threshold_text,
+)
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_LEVEL = {"error": "error", "warning": "warning", "information": "note"}
+LEVEL_DEFAULT = {"MUST": "error", "SHOULD": "warning", "MAY": "note"}
+INFORMATION_URI = "https://w3id.org/mdss/conformance"
+
+
+def artifact_uri(path: str) -> str:
+    """A relative URI reference for a displayed input path (forward slashes, escaped)."""
+    return quote(path.replace("\\", "/"), safe="/:@-._~!$&'()*+,;=")
+
+
+def fingerprint(f: dict[str, Any]) -> str:
+    loc = f["location"]
+    parts = [
+        f["requirement"],
+        f["code"],
+        str(loc.get("file", "")),
+        str(loc.get("line", "")),
+        str(loc.get("entry", "")),
+        str(loc.get("row", "")),
+        str(loc.get("expression", "")),
+        str(f.get("resource_id", "")),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _rule_name(title: str) -> str:
+    words = [w for w in "".join(c if c.isalnum() else " " for c in title).split() if w]
+    return "".join(w[:1].upper() + w[1:] for w in words)[:120] or "Requirement"
+
+
+def _rule(req: dict[str, Any], help_text: Any, std_ref: str) -> dict[str, Any]:
+    title = req["title"]
+    lines = [f"{req['level']} requirement of {std_ref} ({req['domain']}): {title}."]
+    md = [f"**{req['level']}** requirement of `{std_ref}` ({req['domain']}): {title}."]
+    full = title
+    if help_text is not None:
+        full = help_text.rationale or title
+        if help_text.rationale:
+            lines.append(f"Why: {help_text.rationale}")
+            md.append(f"**Why.** {help_text.rationale}")
+        if help_text.measure:
+            lines.append(f"Measure: {help_text.measure}")
+            md.append(f"**Measure.** {help_text.measure}")
+        if help_text.source:
+            lines.append(f"Source: {help_text.source}")
+            md.append(f"**Source.** {help_text.source}")
+    lines.append(f"Threshold: {threshold_text(req['threshold'])} of records.")
+    md.append(f"**Threshold.** {threshold_text(req['threshold'])} of records.")
+    return {
+        "id": req["id"],
+        "name": _rule_name(title),
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": full},
+        "help": {"text": "\n".join(lines), "markdown": "\n\n".join(md)},
+        "defaultConfiguration": {"level": LEVEL_DEFAULT.get(req["level"], "warning")},
+        "properties": {
+            "level": req["level"],
+            "domain": req["domain"],
+            "threshold": req["threshold"],
+            "tags": [req["domain"], req["level"].lower(), "mdss"],
+        },
+    }
+
+
+def _result(f: dict[str, Any], rule_index: int) -> dict[str, Any]:
+    loc = f["location"]
+    result: dict[str, Any] = {
+        "ruleId": f["requirement"],
+        "ruleIndex": rule_index,
+        "level": SARIF_LEVEL.get(f["severity"], "warning"),
+        "message": {"text": f["message"]},
+        "partialFingerprints": {"conformanceFinding/v1": fingerprint(f)},
+    }
+    location: dict[str, Any] = {}
+    if "file" in loc:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(str(loc["file"]))}}
+        if "line" in loc:
+            region: dict[str, Any] = {"startLine": loc["line"]}
+            if "column" in loc:
+                region["startColumn"] = loc["column"]
+            physical["region"] = region
+        location["physicalLocation"] = physical
+    if "expression" in loc:
+        location["logicalLocations"] = [
+            {"fullyQualifiedName": loc["expression"], "kind": "member"}
+        ]
+    if location:
+        result["locations"] = [location]
+    props: dict[str, Any] = {"code": f["code"]}
+    for key in ("entry", "row"):
+        if key in loc:
+            props[key] = loc[key]
+    for key in ("resource_type", "resource_id"):
+        if key in f:
+            props[key] = f[key]
+    result["properties"] = props
+    return result
+
+
+class SarifReporter:
+    name: ClassVar[str] = "sarif"
+    description: ClassVar[str] = "SARIF 2.1.0 for code scanning (rules = requirements)"
+    extension: ClassVar[str] = ".sarif"
+
+    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+        std = scorecard["standard"]
+        std_ref = f"{std['id']}@{std['version']}"
+        helps = requirement_help(scorecard)
+        rules: list[dict[str, Any]] = []
+        index: dict[str, int] = {}
+        for req in scorecard["requirements"]:
+            index[req["id"]] = len(rules)
+            rules.append(_rule(req, helps.get(req["id"]), std_ref))
+        results: list[dict[str, Any]] = []
+        for f in scorecard["findings"]:
+            rid = f["requirement"]
+            if rid not in index:  # input problems counted outside the standard's requirements
+                index[rid] = len(rules)
+                rules.append(
+                    {
+                        "id": rid,
+                        "name": _rule_name(rid),
+                        "shortDescription": {"text": f"Input problems ({rid})"},
+                        "defaultConfiguration": {"level": "error"},
+                    }
+                )
+            results.append(_result(f, index[rid]))
+        with_examples = findings_by_requirement(scorecard)
+        for req in scorecard["requirements"]:
+            if req["status"] in NOT_MET and req["id"] not in with_examples:
+                rate = req["rate"]
+                text = f"{req['id']} not met: " + (
+                    "failed outright"
+                    if rate is None
+                    else f"rate {percent(rate)} below threshold {threshold_text(req['threshold'])}"
+                )
+                if req.get("note"):
+                    text += f" ({req['note']})"
+                results.append(
+                    {
+                        "ruleId": req["id"],
+                        "ruleIndex": index[req["id"]],
+                        "level": LEVEL_DEFAULT.get(req["level"], "warning"),
+                        "message": {"text": text},
+                        "properties": {"status": req["status"]},
+                    }
+                )
+        tool = scorecard["tool"]
+        driver = {
+            "name": "conformance",
+            "version": str(tool["version"]),
+            "informationUri": INFORMATION_URI,
+            "rules": rules,
+        }
+        run_info = scorecard.get("run", {})
+        invocation: dict[str, Any] = {"executionSuccessful": bool(scorecard["complete"])}
+        if "started" in run_info:
+            invocation["startTimeUtc"] = run_info["started"]
+        artifacts = [
+            {"location": {"uri": artifact_uri(i["file"])}, **(
+                {"hashes": {"sha-256": i["sha256"]}} if i.get("sha256") else {}
+            )}
+            for i in scorecard["inputs"]
+        ]
+        sarif_run: dict[str, Any] = {
+            "tool": {"driver": driver},
+            "invocations": [invocation],
+            "artifacts": artifacts,
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+            "properties": {
+                "standard": std_ref,
+                "verdict": scorecard["verdict"],
+                "score": scorecard["score"],
+                "feed": scorecard.get("feed", {}),
+            },
+        }
+        doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [sarif_run]}
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
