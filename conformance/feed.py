@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from conformance.privacy import scrub
+
 MANIFEST_FILE = "manifest.json"
 
 
@@ -50,7 +52,7 @@ class FeedInfo:
         for key in ("id", "ics", "sender", "extracted", "environment", "conforms_to", "manifest"):
             val = getattr(self, key)
             if val is not None:
-                out[key] = val
+                out[key] = scrub(val)
         if self.period_start or self.period_end:
             out["period"] = {"start": self.period_start, "end": self.period_end}
         return out

@@ -48,7 +48,8 @@ class Location:
         for key in ("file", "line", "column", "entry", "row", "expression"):
             val = getattr(self, key)
             if val is not None:
-                out[key] = val
+                # A file name can carry an identifier (MDSS-SEC-01 reports it): mask it here too.
+                out[key] = scrub(val) if isinstance(val, str) else val
         return out
 
     def __str__(self) -> str:

@@ -109,7 +109,8 @@ def trim_sd(sd: dict[str, Any]) -> dict[str, Any]:
     for part in ("snapshot", "differential"):
         if part in sd:
             out[part] = {"element": [
-                {k: v for k, v in e.items() if k in KEEP_ELEMENT or k.startswith(("fixed", "pattern"))}
+                {k: v for k, v in e.items()
+                 if k in KEEP_ELEMENT or k.startswith(("fixed", "pattern"))}
                 for e in sd[part]["element"]
             ]}
     for elist in out.get("snapshot", {}).get("element", []), out.get("differential", {}).get(
@@ -120,7 +121,8 @@ def trim_sd(sd: dict[str, Any]) -> dict[str, Any]:
                 for k in ("xpath", "requirements"):
                     c.pop(k, None)
             if "binding" in e:
-                e["binding"] = {k: v for k, v in e["binding"].items() if k in ("strength", "valueSet")}
+                e["binding"] = {k: v for k, v in e["binding"].items()
+                                if k in ("strength", "valueSet")}
     return out
 
 

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from conformance.checks import identity, provenance, structure, tables
+from conformance.checks import (
+    completeness,
+    identity,
+    organisation,
+    outcomes,
+    provenance,
+    references,
+    structure,
+    tables,
+    terminology,
+    timeliness,
+)
 from conformance.plugin import hookimpl
 
 
@@ -17,6 +28,12 @@ def conformance_check_types() -> Mapping[str, Any]:
         "fhir-profiles": structure.fhir_profiles,
         "meta-profile": structure.meta_profile,
         **identity.CHECK_TYPES,
+        **organisation.CHECK_TYPES,
+        **terminology.CHECK_TYPES,
+        **references.CHECK_TYPES,
+        **timeliness.CHECK_TYPES,
+        **completeness.CHECK_TYPES,
+        **outcomes.CHECK_TYPES,
         **provenance.CHECK_TYPES,
         **tables.CHECK_TYPES,
     }

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "conformance.cli.validate",
     "conformance.cli.standards",
     "conformance.cli.info",
+    "conformance.cli.scorecard",
 )
 
 __all__ = ["Io", "build_parser", "main", "run"]

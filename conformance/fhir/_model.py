@@ -94,7 +94,7 @@ def _date_ok(value: str) -> bool:
 class Prim:
     """Precompiled check of one primitive type; ``ok(value)`` is the whole hot path."""
 
-    __slots__ = ("name", "ok", "expect")
+    __slots__ = ("expect", "name", "ok")
 
     def __init__(self, name: str, regex: str) -> None:
         self.name = name
@@ -272,46 +272,17 @@ def compile_fhirpath(expression: str, base: str) -> Callable[[Any, Any, Any], li
 
     The one place to swap FHIRPath engines. Raises on compile failure.
     """
-    return _compile_fhirpathpy(expression, base)
+    return _compile_native(expression, base)
 
 
-def _no_trace(*_args: Any) -> None:
-    """fhirpathpy prints trace() output unless given a callback; library code must not print."""
+def _compile_native(expression: str, base: str) -> Callable[[Any, Any, Any], list[Any]]:
+    """The project's own compiled FHIRPath (conformance.fhir.fhirpath)."""
+    from conformance.fhir.fhirpath import compile_expression
 
-
-def _fp_has_value(inputs: list[Any]) -> bool:
-    return len(inputs) == 1 and inputs[0] is not None and not isinstance(inputs[0], dict | list)
-
-
-def _fp_resolve(inputs: list[Any]) -> list[Any]:
-    return []  # offline: references are not resolved, so resolve() yields nothing
-
-
-def _fp_html_checks(inputs: list[Any]) -> bool:
-    return True  # the xhtml primitive check covers the narrative rules natively
-
-
-_FHIRPATHPY_OPTIONS: dict[str, Any] = {
-    "traceFn": _no_trace,
-    "userInvocationTable": {
-        "hasValue": {"fn": _fp_has_value},
-        "resolve": {"fn": _fp_resolve},
-        "htmlChecks": {"fn": _fp_html_checks},
-    },
-}
-
-
-def _compile_fhirpathpy(expression: str, base: str) -> Callable[[Any, Any, Any], list[Any]]:
-    import fhirpathpy
-    from fhirpathpy.engine.nodes import ResourceNode
-    from fhirpathpy.models import models
-
-    fn = fhirpathpy.compile(expression, models["r4"], _FHIRPATHPY_OPTIONS)
-    create = ResourceNode.create_node
+    compiled = compile_expression(expression)
 
     def run(focus: Any, resource: Any, root: Any) -> list[Any]:
-        out: list[Any] = fn(create(focus, base), {"resource": resource, "rootResource": root})
-        return out
+        return compiled(resource, focus, focus_type=base, root_resource=root)
 
     return run
 
@@ -330,10 +301,7 @@ def fhirpath_invariant(expression: str, base: str) -> Callable[[Any, Any, Any], 
 
 def _has_value_key(obj: Mapping[str, Any], prefix: str) -> bool:
     n = len(prefix)
-    for k in obj:
-        if k.startswith(prefix) and len(k) > n and k[n].isupper():
-            return True
-    return False
+    return any(k.startswith(prefix) and len(k) > n and k[n].isupper() for k in obj)
 
 
 def _contained(focus: Any) -> list[Any]:

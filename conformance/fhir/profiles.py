@@ -85,9 +85,9 @@ class PElem:
         "slice_name",
         "slices",
         "slicing",
+        "target_types",
         "type_codes",
         "type_profiles",
-        "target_types",
     )
 
     def __init__(self, eid: str, name: str, slice_name: str | None) -> None:
@@ -208,7 +208,7 @@ def pattern_matches(pattern: Any, value: Any) -> bool:
 
 
 def fixed_matches(fixed: Any, value: Any) -> bool:
-    if isinstance(fixed, dict) or isinstance(fixed, list):
+    if isinstance(fixed, dict | list):
         return pattern_matches(fixed, value) and _no_extra(fixed, value)
     return pattern_matches(fixed, value)
 
@@ -876,7 +876,7 @@ class _Run:
         ok: bool
         if isinstance(value, str):
             ok = any(value in codes for codes in exp.values())
-        elif isinstance(value, dict) and "coding" in value or (
+        elif (isinstance(value, dict) and "coding" in value) or (
             isinstance(value, dict) and "text" in value and "code" not in value
         ):
             codings = value.get("coding") if isinstance(value, dict) else None
@@ -953,10 +953,7 @@ class _Run:
     def matches(self, it: _Item, s: PElem, disc: tuple[tuple[str, str], ...]) -> bool:
         if not disc:
             raise ProfileError("slicing without discriminators")
-        for dtype, dpath in disc:
-            if not self.disc_match(it, s, dtype, dpath):
-                return False
-        return True
+        return all(self.disc_match(it, s, dtype, dpath) for dtype, dpath in disc)
 
     def disc_match(self, it: _Item, s: PElem, dtype: str, dpath: str) -> bool:
         if dtype in ("value", "pattern"):

@@ -201,8 +201,11 @@ def _collect_contains(contains: list[Any], acc: dict[str, set[str]]) -> None:
     for c in contains:
         if not isinstance(c, dict):
             continue
-        if isinstance(c.get("system"), str) and isinstance(c.get("code"), str):
-            if c.get("abstract") is not True:
-                acc.setdefault(c["system"], set()).add(c["code"])
+        if (
+            isinstance(c.get("system"), str)
+            and isinstance(c.get("code"), str)
+            and c.get("abstract") is not True
+        ):
+            acc.setdefault(c["system"], set()).add(c["code"])
         if isinstance(c.get("contains"), list):
             _collect_contains(c["contains"], acc)

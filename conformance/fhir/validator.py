@@ -202,10 +202,10 @@ class _Walker:
             if e.invariants:
                 self.invariants(e.invariants, value, path, res, root)
         elif kind == BACKBONE:
-            node = e.node
-            if node is None:
-                node = e.node = self.model.node(e.type)
-            self.object(value, node, path, res, root)
+            bnode = e.node
+            if bnode is None:
+                bnode = e.node = self.model.node(e.type)
+            self.object(value, bnode, path, res, root)
         elif kind == RESOURCE:
             rtype = value.get("resourceType")
             if e.type != "Resource" and rtype != e.type:

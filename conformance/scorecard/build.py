@@ -28,6 +28,7 @@ from conformance.engine.collector import FindingCollector
 from conformance.feed import FeedInfo
 from conformance.findings import Finding
 from conformance.plugin import HOOK_API_VERSION
+from conformance.privacy import scrub
 from conformance.scorecard.model import SCORECARD_SCHEMA_VERSION, Scorecard, Verdict
 from conformance.standards.model import Level, Requirement, Standard
 
@@ -46,7 +47,7 @@ class InputSummary:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "file": self.file,
+            "file": scrub(self.file),
             "format": self.format,
             "records_read": self.records_read,
             "records_validated": self.records_read - self.records_unparseable,

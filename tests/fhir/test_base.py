@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fhir_helpers import codes, errors
 
 from conformance.fhir import FhirValidator
 from conformance.fhir._model import NATIVE_INVARIANTS, base_model, compile_fhirpath, core_data
-
-from fhir_helpers import codes, errors
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from fhir_helpers import EXAMPLES
 
 from conformance.fhir import FhirValidator
-
-from fhir_helpers import EXAMPLES
 
 VALID = sorted((EXAMPLES / "valid").glob("*.json"))
 INVALID = sorted((EXAMPLES / "invalid").glob("*.json"))

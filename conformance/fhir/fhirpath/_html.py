@@ -17,16 +17,10 @@ from typing import Final
 _XHTML_NS: Final = "{http://www.w3.org/1999/xhtml}"
 
 _ALLOWED_ELEMENTS: Final = frozenset(
-    """a abbr acronym b big blockquote br caption cite code col colgroup dd dfn div dl dt
-    em h1 h2 h3 h4 h5 h6 hr i img li ol p pre q samp small span strong sub sup table tbody
-    td tfoot th thead tr tt ul var""".split()
+    ["a", "abbr", "acronym", "b", "big", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "dfn", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "q", "samp", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "ul", "var"]
 )
 _ALLOWED_ATTRIBUTES: Final = frozenset(
-    """abbr accesskey align alt axis bgcolor border cellhalign cellpadding cellspacing
-    cellvalign char charoff charset cite class colspan compact coords dir frame headers
-    height href hreflang hspace id lang longdesc name nowrap rel rev rowspan rules scope
-    shape span src start style summary tabindex title type valign value vspace width
-    xml:lang""".split()
+    ["abbr", "accesskey", "align", "alt", "axis", "bgcolor", "border", "cellhalign", "cellpadding", "cellspacing", "cellvalign", "char", "charoff", "charset", "cite", "class", "colspan", "compact", "coords", "dir", "frame", "headers", "height", "href", "hreflang", "hspace", "id", "lang", "longdesc", "name", "nowrap", "rel", "rev", "rowspan", "rules", "scope", "shape", "span", "src", "start", "style", "summary", "tabindex", "title", "type", "valign", "value", "vspace", "width", "xml:lang"]
 )
 _XML_ENTITIES: Final = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _ENTITY_RE: Final = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")

@@ -1,0 +1,336 @@
+"""Completeness requirements (MDSS-COMP-*): DQMI dataset score, must-support elements.
+
+Data item paths
+---------------
+``standard.yaml`` names each data item (and each must-support element) by a small path
+relative to its resource, steps separated by dots:
+
+- ``name``: a child element; arrays are searched element by element
+  (``address.postalCode`` is any address's postcode);
+- ``name[x]``: a choice element, whichever type it has (``effective[x]``, ``onset[x]``);
+- ``name(value)``: only the array elements whose discriminator equals ``value``; the
+  discriminator is ``url`` for ``extension`` and ``modifierExtension`` and ``system``
+  otherwise (``identifier(https://fhir.nhs.uk/Id/nhs-number).value``);
+- ``name(key=value)``: the same with an explicit discriminator (``telecom(system=phone)``).
+
+An item is *complete* when the path reaches at least one non-empty value (a non-blank
+string, a number, a boolean, a non-empty object or array). It is a *default* when every
+value reached is one of the item's ``defaults`` (e.g. ethnic category Z or 99).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from conformance.checks.base import (
+    Check,
+    CheckParamError,
+    CompileEnv,
+    Emit,
+    Measure,
+    RunContext,
+    Tally,
+    param,
+)
+from conformance.findings import Problem, Severity
+from conformance.readers.base import Record
+from conformance.standards.model import DataItem, Requirement
+
+# (name, choice?, discriminator key, discriminator value)
+Step = tuple[str, bool, str | None, str | None]
+
+_URL_DISCRIMINATED: Final = frozenset({"extension", "modifierExtension"})
+
+
+def compile_path(path: str) -> tuple[Step, ...]:
+    """Parse a data item path (see the module docstring); ValueError when malformed."""
+    steps: list[Step] = []
+    depth = 0
+    start = 0
+    pieces: list[str] = []
+    for index, char in enumerate(path):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"unbalanced ')' in '{path}'")
+        elif char == "." and depth == 0:
+            pieces.append(path[start:index])
+            start = index + 1
+    if depth != 0:
+        raise ValueError(f"unbalanced '(' in '{path}'")
+    pieces.append(path[start:])
+    for piece in pieces:
+        selector: str | None = None
+        name = piece
+        if piece.endswith(")") and "(" in piece:
+            name, _, selector = piece[:-1].partition("(")
+        choice = name.endswith("[x]")
+        if choice:
+            name = name[:-3]
+        if not name or not name.replace("_", "a").isalnum():
+            raise ValueError(f"bad step '{piece}' in '{path}'")
+        key: str | None = None
+        if selector is not None:
+            if not selector:
+                raise ValueError(f"empty selector in '{path}'")
+            key = "url" if name in _URL_DISCRIMINATED else "system"
+            head, eq, tail = selector.partition("=")
+            if eq and head.isidentifier():
+                key, selector = head, tail
+        steps.append((name, choice, key, selector))
+    return tuple(steps)
+
+
+def _children(node: dict[str, Any], step: Step) -> Iterator[Any]:
+    name, choice, key, wanted = step
+    if choice:
+        size = len(name)
+        values = [
+            v for k, v in node.items() if k.startswith(name) and k[size : size + 1].isupper()
+        ]
+    else:
+        value = node.get(name)
+        if value is None:
+            return
+        values = [value]
+    for value in values:
+        items = value if type(value) is list else (value,)
+        for item in items:
+            if key is not None and (type(item) is not dict or item.get(key) != wanted):
+                continue
+            yield item
+
+
+def leaves(resource: dict[str, Any], steps: tuple[Step, ...]) -> Iterator[Any]:
+    """Every value the path reaches in ``resource``."""
+    current: list[Any] = [resource]
+    for step in steps:
+        following: list[Any] = []
+        for node in current:
+            if type(node) is dict:
+                following.extend(_children(node, step))
+        if not following:
+            return
+        current = following
+    yield from current
+
+
+def _filled(value: Any) -> bool:
+    if value is None:
+        return False
+    if type(value) is str:
+        return bool(value.strip())
+    if type(value) in (list, dict):
+        return bool(value)
+    return True
+
+
+def item_status(resource: dict[str, Any], steps: tuple[Step, ...], defaults: frozenset[str]) -> int:
+    """0 missing, 1 complete, 2 complete but only defaults."""
+    found = False
+    for value in leaves(resource, steps):
+        if not _filled(value):
+            continue
+        if not defaults or type(value) is not str or value not in defaults:
+            return 1
+        found = True
+    return 2 if found else 0
+
+
+# --------------------------------------------------------------------------- COMP-01
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    id: str
+    resource: str
+    steps: tuple[Step, ...]
+    defaults: frozenset[str]
+    default_threshold: float
+    expression: str
+
+
+@dataclass(slots=True)
+class _Scores:
+    records: dict[str, int] = field(default_factory=dict)
+    valid: list[int] = field(default_factory=list)
+    defaults: list[int] = field(default_factory=list)
+
+
+class DatasetCompleteness(Check):
+    """MDSS-COMP-01: the DQMI dataset score over the standard's data items.
+
+    Item score = (valid-and-complete - defaults in excess) / records x 100, where defaults
+    in excess = max(0, defaults - default_threshold x records); the dataset score is the
+    mean of the item scores of the items whose resource type is in the feed. Reported as
+    basis points (rate = score / 100). Each record missing an item gets a warning at the
+    item's path, so analysts can find them.
+    """
+
+    def __init__(self, requirement: Requirement, items: tuple[_Item, ...]) -> None:
+        super().__init__(requirement)
+        self.items = items
+        by_type: dict[str, list[tuple[int, _Item]]] = {}
+        for index, item in enumerate(items):
+            by_type.setdefault(item.resource, []).append((index, item))
+        self.by_type = {k: tuple(v) for k, v in by_type.items()}
+        if self.applies_to is None:
+            self.applies_to = frozenset(self.by_type)
+
+    def start(self, context: RunContext) -> Any:
+        count = len(self.items)
+        return _Scores(valid=[0] * count, defaults=[0] * count)
+
+    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+        resource = record.resource
+        assert resource is not None
+        rtype = record.resource_type or ""
+        plan = self.by_type.get(rtype)
+        if plan is None:
+            return
+        records: dict[str, int] = state.records
+        records[rtype] = records.get(rtype, 0) + 1
+        valid: list[int] = state.valid
+        for index, item in plan:
+            status = item_status(resource, item.steps, item.defaults)
+            if status:
+                valid[index] += 1
+                if status == 2:
+                    state.defaults[index] += 1
+                continue
+            emit(
+                Problem(
+                    "data-item-missing",
+                    f"the data item {item.id} ({item.expression}) is missing or empty",
+                    item.expression,
+                    severity=Severity.WARNING,
+                ),
+                record.location.at(item.expression),
+                rtype,
+                record.resource_id,
+            )
+
+    def merge(self, state: Any, other: Any) -> Any:
+        for rtype, count in other.records.items():
+            state.records[rtype] = state.records.get(rtype, 0) + count
+        state.valid = [a + b for a, b in zip(state.valid, other.valid, strict=True)]
+        state.defaults = [a + b for a, b in zip(state.defaults, other.defaults, strict=True)]
+        return state
+
+    def scores(self, state: Any) -> list[tuple[str, float]]:
+        """(item id, item score 0-100) for every item whose resource type was seen."""
+        out: list[tuple[str, float]] = []
+        for index, item in enumerate(self.items):
+            records = state.records.get(item.resource, 0)
+            if not records:
+                continue
+            excess = max(0.0, state.defaults[index] - item.default_threshold * records)
+            out.append((item.id, max(0.0, (state.valid[index] - excess) / records * 100)))
+        return out
+
+    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+        scores = self.scores(state)
+        if not scores:
+            return Measure(status="not-applicable", note="no records of the data items' types")
+        score = sum(s for _, s in scores) / len(scores)
+        lowest = sorted(scores, key=lambda s: (s[1], s[0]))[:3]
+        low = ", ".join(f"{i} {s:.1f}" for i, s in lowest if s < 100)
+        note = f"dataset score {score:.1f} over {len(scores)} data items"
+        if low:
+            note += f"; lowest: {low}"
+        return Measure(round(score * 100), 10000, note=note)
+
+
+# --------------------------------------------------------------------------- COMP-02
+
+
+class MustSupport(Check):
+    """MDSS-COMP-02: must-support elements of the MDSS profiles are populated.
+
+    Measured per slot: populated (resource, element) pairs of all such pairs.
+    """
+
+    def __init__(
+        self, requirement: Requirement, elements: Mapping[str, tuple[tuple[str, Any], ...]]
+    ) -> None:
+        super().__init__(requirement)
+        self.elements = dict(elements)
+        if self.applies_to is None:
+            self.applies_to = frozenset(self.elements)
+
+    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+        resource = record.resource
+        assert resource is not None
+        rtype = record.resource_type or ""
+        plan = self.elements.get(rtype)
+        if plan is None:
+            return
+        for expression, steps in plan:
+            state.checked += 1
+            if any(_filled(v) for v in leaves(resource, steps)):
+                state.passed += 1
+                continue
+            emit(
+                Problem("must-support-missing", f"{expression} is not populated", expression),
+                record.location.at(expression),
+                rtype,
+                record.resource_id,
+            )
+
+    def start(self, context: RunContext) -> Any:
+        return Tally()
+
+
+# ------------------------------------------------------------------------- factories
+
+
+def _compile_item(item: DataItem) -> _Item:
+    try:
+        steps = compile_path(item.path)
+    except ValueError as exc:
+        raise CheckParamError(f"data item {item.id}: {exc}") from None
+    return _Item(
+        item.id,
+        item.resource,
+        steps,
+        frozenset(item.defaults),
+        float(item.default_threshold),
+        f"{item.resource}.{item.path}",
+    )
+
+
+def dataset_completeness(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+    wanted = param(params, "items", list, None)
+    items = env.standard.data_items
+    if wanted is not None:
+        known = {i.id for i in items}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise CheckParamError(f"unknown data item(s): {', '.join(map(str, unknown))}")
+        items = tuple(i for i in items if i.id in set(wanted))
+    if not items:
+        raise CheckParamError("the standard lists no data_items to score")
+    return DatasetCompleteness(req, tuple(_compile_item(i) for i in items))
+
+
+def must_support(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+    raw = param(params, "elements", dict)
+    elements: dict[str, tuple[tuple[str, Any], ...]] = {}
+    for rtype, paths in raw.items():
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise CheckParamError(f"elements.{rtype} must be a list of element paths")
+        try:
+            elements[str(rtype)] = tuple((f"{rtype}.{p}", compile_path(p)) for p in paths)
+        except ValueError as exc:
+            raise CheckParamError(f"elements.{rtype}: {exc}") from None
+    return MustSupport(req, elements)
+
+
+CHECK_TYPES: dict[str, Any] = {
+    "dataset-completeness": dataset_completeness,
+    "must-support": must_support,
+}
