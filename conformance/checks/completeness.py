@@ -20,7 +20,7 @@ value reached is one of the item's ``defaults`` (e.g. ethnic category Z or 99).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -85,38 +85,40 @@ def compile_path(path: str) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def _children(node: dict[str, Any], step: Step) -> Iterator[Any]:
-    name, choice, key, wanted = step
-    if choice:
-        size = len(name)
-        values = [
-            v for k, v in node.items() if k.startswith(name) and k[size : size + 1].isupper()
-        ]
-    else:
-        value = node.get(name)
-        if value is None:
-            return
-        values = [value]
-    for value in values:
-        items = value if type(value) is list else (value,)
-        for item in items:
-            if key is not None and (type(item) is not dict or item.get(key) != wanted):
-                continue
-            yield item
-
-
-def leaves(resource: dict[str, Any], steps: tuple[Step, ...]) -> Iterator[Any]:
-    """Every value the path reaches in ``resource``."""
+def leaves(resource: dict[str, Any], steps: tuple[Step, ...]) -> list[Any]:
+    """Every value the path reaches in ``resource`` (arrays flattened)."""
     current: list[Any] = [resource]
-    for step in steps:
+    for name, choice, key, wanted in steps:
         following: list[Any] = []
         for node in current:
-            if type(node) is dict:
-                following.extend(_children(node, step))
+            if type(node) is not dict:
+                continue
+            if choice:
+                size = len(name)
+                values = [
+                    v
+                    for k, v in node.items()
+                    if k.startswith(name) and k[size : size + 1].isupper()
+                ]
+            else:
+                value = node.get(name)
+                if value is None:
+                    continue
+                values = [value]
+            for value in values:
+                if type(value) is list:
+                    if key is None:
+                        following.extend(value)
+                    else:
+                        following.extend(
+                            i for i in value if type(i) is dict and i.get(key) == wanted
+                        )
+                elif key is None or (type(value) is dict and value.get(key) == wanted):
+                    following.append(value)
         if not following:
-            return
+            return following
         current = following
-    yield from current
+    return current
 
 
 def _filled(value: Any) -> bool:
@@ -271,7 +273,11 @@ class MustSupport(Check):
             return
         for expression, steps in plan:
             state.checked += 1
-            if any(_filled(v) for v in leaves(resource, steps)):
+            if len(steps) == 1 and not steps[0][1] and steps[0][2] is None:
+                filled = _filled(resource.get(steps[0][0]))  # a plain element: one lookup
+            else:
+                filled = any(_filled(v) for v in leaves(resource, steps))
+            if filled:
                 state.passed += 1
                 continue
             emit(

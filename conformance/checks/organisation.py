@@ -16,7 +16,7 @@ from conformance.checks.base import (
     RunContext,
     param,
 )
-from conformance.checks.references import absolute_target, nodes, reference_target
+from conformance.checks.references import absolute_target, reference_target, scan
 from conformance.findings import Location, Problem
 from conformance.nhs.ods import ODS_FRAMES, ods_code_problem
 from conformance.nhs.systems import (
@@ -69,9 +69,7 @@ class OdsSystemSpelling(RecordCheck):
 
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
         memo = self._memo
-        for path, node in nodes(resource):
-            if "identifier" not in node:
-                continue
+        for path, node in scan(resource).identifiers:
             for where, ident in _identifiers_at(path, node):
                 system = ident.get("system")
                 if type(system) is not str:
@@ -123,9 +121,7 @@ class OdsCodeValid(RecordCheck):
         return self.frames.get(element, "organisation")
 
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
-        for path, node in nodes(resource):
-            if "identifier" not in node:
-                continue
+        for path, node in scan(resource).identifiers:
             for where, ident in _identifiers_at(path, node):
                 system = ident.get("system")
                 if system != ODS_ORGANIZATION_SYSTEM and system != ODS_SITE_SYSTEM:

@@ -8,51 +8,80 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from conformance.checks.base import Check, CompileEnv, Emit, Measure, RecordCheck, RunContext, param
 from conformance.findings import Location, Problem, Severity
+from conformance.nhs.systems import NHS_NUMBER_SYSTEM, SNOMED_SYSTEM
 from conformance.readers.base import Record
 from conformance.standards.model import Requirement
 
 Node = tuple[str, dict[str, Any]]
 
-_last: tuple[Any, list[Node]] = (None, [])
+
+class Scan(NamedTuple):
+    """The JSON objects of one resource that checks look for, each with its expression."""
+
+    identifiers: list[Node]
+    """Objects with an ``identifier`` key (the resource, logical references...)."""
+    references: list[Node]
+    """Objects with a ``reference`` key, or an ``identifier`` object (logical references)."""
+    snomed: list[Node]
+    """Objects whose ``system`` is SNOMED CT (Codings, wherever they are)."""
+    periods: list[Node]
+    """Objects with a ``start`` or ``end`` key (Periods)."""
 
 
-def nodes(resource: dict[str, Any]) -> list[Node]:
-    """``(expression, object)`` for every JSON object in ``resource``, in document order.
+_last: tuple[Any, Scan | None] = (None, None)
 
-    The resource itself comes first (expression: its type). Narrative (``text`` objects)
-    is skipped. The result for the most recent resource is cached, so the several checks
-    visiting one record walk it once; the cache holds the resource itself, so identity
-    cannot be confused with a later object at the same address.
+
+def scan(resource: dict[str, Any]) -> Scan:
+    """One walk over every JSON object in ``resource``, in document order, sorted by interest.
+
+    Expressions are FHIRPath-style (``Encounter.location[0].location``); narrative
+    (``text`` objects) is skipped. The scan of the most recent resource is cached, so the
+    several checks visiting one record walk it once; the cache holds the resource itself,
+    so identity cannot be confused with a later object at the same address.
     """
     global _last
     cached = _last
-    if cached[0] is resource:
+    if cached[0] is resource and cached[1] is not None:
         return cached[1]
+    identifiers: list[Node] = []
+    references: list[Node] = []
+    snomed: list[Node] = []
+    periods: list[Node] = []
     rtype = resource.get("resourceType")
-    out: list[Node] = []
-    stack: list[Node] = [(rtype if type(rtype) is str else "Resource", resource)]
+    root = rtype if type(rtype) is str else "Resource"
+    stack: list[Node] = [(root, resource)]
+    pop, push = stack.pop, stack.append
     while stack:
-        path, node = stack.pop()
-        out.append((path, node))
-        children: list[Node] = []
+        path, node = pop()
+        if "identifier" in node:
+            identifiers.append((path, node))
+            if "reference" in node or (type(node["identifier"]) is dict and path != root):
+                references.append((path, node))
+        elif "reference" in node:
+            references.append((path, node))
+        if "system" in node and node["system"] == SNOMED_SYSTEM:
+            snomed.append((path, node))
+        if "start" in node or "end" in node:
+            periods.append((path, node))
+        mark = len(stack)
         for key, value in node.items():
             kind = type(value)
             if kind is dict:
                 if key != "text":
-                    children.append((f"{path}.{key}", value))
-            elif kind is list:
+                    push((f"{path}.{key}", value))
+            elif kind is list and value and type(value[0]) is dict:
                 for index, item in enumerate(value):
                     if type(item) is dict:
-                        children.append((f"{path}.{key}[{index}]", item))
-        if children:
-            children.reverse()
-            stack.extend(children)
-    _last = (resource, out)
-    return out
+                        push((f"{path}.{key}[{index}]", item))
+        if len(stack) - mark > 1:
+            stack[mark:] = stack[mark:][::-1]  # children popped in document order
+    result = Scan(identifiers, references, snomed, periods)
+    _last = (resource, result)
+    return result
 
 
 def reference_target(ref: str) -> str | None:
@@ -128,10 +157,10 @@ class ReferencesResolve(Check):
                 if waiting is not None:
                     state.resolved += len(waiting)
         contained: set[str] | None = None
-        for path, node in nodes(resource):
+        for path, node in scan(resource).references:
             ref = node.get("reference")
             if type(ref) is not str:
-                if type(node.get("identifier")) is dict and path.count(".") > 0:
+                if type(node.get("identifier")) is dict:
                     emit(
                         Problem(
                             "reference-identifier-only",
@@ -198,21 +227,35 @@ class ReferencesResolve(Check):
         return state
 
     def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+        unresolved: list[Referrer] = []
         for target, waiting in state.pending.items():
             if target in state.seen:  # only after a merge that was not followed by a visit
                 state.resolved += len(waiting)
-                continue
-            for location, rtype, rid in waiting:
-                emit(
-                    Problem(
-                        "reference-unresolved",
-                        "the reference names a resource that is not in the feed",
-                    ),
-                    location,
-                    rtype,
-                    rid,
-                )
+            else:
+                unresolved.extend(waiting)
+        # In file order, so the examples kept are the same however the feed was split.
+        unresolved.sort(key=_place)
+        for location, rtype, rid in unresolved:
+            emit(
+                Problem(
+                    "reference-unresolved",
+                    "the reference names a resource that is not in the feed",
+                ),
+                location,
+                rtype,
+                rid,
+            )
         return Measure(state.resolved, state.checked)
+
+
+def _place(referrer: Referrer) -> tuple[str, int, int, str]:
+    location = referrer[0]
+    return (
+        location.file or "",
+        location.line or 0,
+        location.entry or 0,
+        location.expression or "",
+    )
 
 
 def _contained_ids(resource: dict[str, Any]) -> set[str]:
@@ -223,9 +266,6 @@ def _contained_ids(resource: dict[str, Any]) -> set[str]:
 
 
 # --------------------------------------------------------------------------- REF-02
-
-_NHS_NUMBER_SYSTEM: Final = "https://fhir.nhs.uk/Id/nhs-number"
-
 
 def is_patient_reference(ref: Any) -> bool | None:
     """True for a reference to a Patient, False for one to something else, None if absent."""
@@ -244,7 +284,7 @@ def is_patient_reference(ref: Any) -> bool | None:
         return declared in (None, "Patient")  # urn:uuid: the type is not in the text
     ident = ref.get("identifier")
     if type(ident) is dict and ident.get("value"):
-        return declared == "Patient" or ident.get("system") == _NHS_NUMBER_SYSTEM
+        return declared == "Patient" or ident.get("system") == NHS_NUMBER_SYSTEM
     return None
 
 

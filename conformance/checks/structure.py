@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from conformance.checks.base import (
     Check,
+    CheckParamError,
     CompileEnv,
     Emit,
     Measure,
@@ -73,38 +74,71 @@ class MetaProfileCheck(RecordCheck):
             )
 
 
+CORE_PROFILE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
+
+
+class SharedValidation:
+    """The run's FHIR validator, shared by every check that needs its issues.
+
+    STR-02, STR-03 and the terminology checks all read the issues of the same resource:
+    the last resource's issues are kept so that it is validated once, not once per check.
+    :meth:`issues` always applies the standard's profiles for the resource's type, so one
+    cached result serves base and profile checks alike.
+    """
+
+    def __init__(self, validator: Any, standard_profiles: Mapping[str, tuple[str, ...]]) -> None:
+        self.validator = validator
+        self.standard_profiles = standard_profiles
+        self._last: dict[str, Any] | None = None
+        self._last_profiles: tuple[str, ...] = ()
+        self._issues: list[Any] = []
+
+    def validate(self, resource: dict[str, Any], profiles: Sequence[str] = ()) -> list[Any]:
+        key = tuple(profiles)
+        if resource is not self._last or key != self._last_profiles:
+            self._issues = self.validator.validate(resource, key)
+            self._last = resource
+            self._last_profiles = key
+        return self._issues
+
+    def issues(self, resource: dict[str, Any]) -> list[Any]:
+        return self.validate(resource, self.standard_profiles.get(resource["resourceType"], ()))
+
+
 class FhirConformanceCheck(RecordCheck):
-    """Resources conform to base FHIR R4 (and, with ``profiles: true``, to the profiles).
+    """Resources conform to base FHIR R4, or to the standard's (and claimed) profiles.
 
     Uses the FHIR engine in :mod:`conformance.fhir`; each issue it reports becomes a
-    finding with the element path as its location.
+    finding with the element path as its location. Issues from the base specification
+    (including the core profiles R4 itself mandates, such as vital signs) count for the
+    base requirement; issues from other profiles count for the profile requirement.
+    ``ignore`` lists invariant keys not to report (e.g. dom-6, narrative, a best-practice
+    warning that bulk exports by design do not meet).
     """
 
     def __init__(
         self,
         requirement: Requirement,
-        validator: Any,
+        shared: SharedValidation,
         profiles: bool,
-        standard_profiles: Mapping[str, tuple[str, ...]],
-        include_base: bool,
+        ignore: frozenset[str],
     ) -> None:
         super().__init__(requirement)
-        self.validator = validator
+        self.shared = shared
         self.use_profiles = profiles
-        self.include_base = include_base
-        self.standard_profiles = standard_profiles
-        if profiles and not requirement.applies_to and standard_profiles:
-            self.applies_to = frozenset(standard_profiles)
+        self.ignore = ignore
+        if profiles and not requirement.applies_to and shared.standard_profiles:
+            self.applies_to = frozenset(shared.standard_profiles)
 
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
-        profiles = (
-            self.standard_profiles.get(resource["resourceType"], ()) if self.use_profiles else ()
-        )
-        for issue in self.validator.validate(resource, profiles):
-            is_base = issue.source == "base"
-            if self.use_profiles and not self.include_base and is_base:
+        want_core = not self.use_profiles
+        ignore = self.ignore
+        for issue in self.shared.issues(resource):
+            source = issue.source
+            is_core = source == "base" or source.startswith(CORE_PROFILE_PREFIX)
+            if is_core is not want_core:
                 continue
-            if not self.use_profiles and not is_base:
+            if ignore and issue.key in ignore:
                 continue
             yield Problem(
                 issue.code,
@@ -114,11 +148,11 @@ class FhirConformanceCheck(RecordCheck):
             )
 
 
-def fhir_validator(env: CompileEnv, profiles: bool) -> Any:
-    """The run's FHIR validator, built once and shared by the structure checks."""
+def fhir_validator(env: CompileEnv, profiles: bool = True) -> SharedValidation:
+    """The run's shared FHIR validation, built once (see :class:`SharedValidation`)."""
     from conformance.fhir.validator import FhirValidator
 
-    def build() -> Any:
+    def build() -> SharedValidation:
         validator = FhirValidator.base()
         folders = [
             folder
@@ -128,30 +162,32 @@ def fhir_validator(env: CompileEnv, profiles: bool) -> Any:
         ]
         extra = env.services.get("fhir-packages", [])
         if folders or extra:
-            from conformance.fhir.validator import DefinitionSet
+            from conformance.fhir.definitions import DefinitionSet
 
             validator = validator.with_definitions(DefinitionSet.load([*folders, *extra]))
-        return validator
+        return SharedValidation(validator, env.standard.profiles)
 
-    return env.service("fhir-validator", build)
+    shared: SharedValidation = env.service("fhir-validator", build)
+    return shared
 
 
 def parseable(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
     return ParseableCheck(requirement)
 
 
+def _ignore(params: Mapping[str, Any]) -> frozenset[str]:
+    keys = param(params, "ignore", list, [])
+    if not all(isinstance(k, str) for k in keys):
+        raise CheckParamError("parameter 'ignore' must be a list of invariant keys")
+    return frozenset(keys)
+
+
 def fhir_base(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
-    profiles = param(params, "profiles", bool, False)
-    include_base = param(params, "include_base", bool, not profiles)
-    return FhirConformanceCheck(
-        requirement, fhir_validator(env, profiles), profiles, env.standard.profiles, include_base
-    )
+    return FhirConformanceCheck(requirement, fhir_validator(env), False, _ignore(params))
 
 
 def fhir_profiles(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
-    return FhirConformanceCheck(
-        requirement, fhir_validator(env, True), True, env.standard.profiles, False
-    )
+    return FhirConformanceCheck(requirement, fhir_validator(env), True, _ignore(params))
 
 
 def meta_profile(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:

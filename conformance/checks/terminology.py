@@ -14,10 +14,9 @@ from conformance.checks.base import (
     Measure,
     RecordCheck,
     RunContext,
-    Tally,
     param,
 )
-from conformance.checks.references import nodes, reference_target
+from conformance.checks.references import reference_target, scan
 from conformance.findings import Location, Problem
 from conformance.nhs.snomed import sctid_problem
 from conformance.nhs.systems import DMD_SYSTEM, LOINC_SYSTEM, SNOMED_SYSTEM
@@ -43,9 +42,7 @@ class SnomedValid(RecordCheck):
 
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
         memo = self._memo
-        for path, node in nodes(resource):
-            if node.get("system") != SNOMED_SYSTEM:
-                continue
+        for path, node in scan(resource).snomed:
             code = node.get("code")
             if code is None:
                 continue
@@ -135,12 +132,6 @@ DEFAULT_CLINICAL_ELEMENTS: Final = {
 DEFAULT_CLINICAL_SYSTEMS: Final = {"Observation": (SNOMED_SYSTEM, LOINC_SYSTEM)}
 
 
-def _concepts(value: Any, where: str) -> list[tuple[str, Any]]:
-    if type(value) is list:
-        return [(f"{where}[{i}]", v) for i, v in enumerate(value)]
-    return [(where, value)]
-
-
 class ClinicalCoded(Check):
     """MDSS-TERM-04: clinical concepts are coded in SNOMED CT (or LOINC for observations).
 
@@ -178,9 +169,10 @@ class ClinicalCoded(Check):
             value = resource.get(name)
             if value is None:
                 continue
-            judged = True
-            ok = True
-            for expression, concept in _concepts(value, where):
+            if not judged:
+                judged = ok = True
+            many = type(value) is list
+            for index, concept in enumerate(value if many else (value,)):
                 if type(concept) is not dict:
                     continue
                 codings = concept.get("coding")
@@ -191,6 +183,7 @@ class ClinicalCoded(Check):
                 else:
                     code, text = "clinical-code-text-only", "is text only (no SNOMED CT coding)"
                 ok = False
+                expression = f"{where}[{index}]" if many else where
                 emit(
                     Problem(code, f"{expression} {text}", expression),
                     record.location.at(expression),

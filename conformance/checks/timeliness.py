@@ -22,7 +22,7 @@ from conformance.checks.base import (
     Tally,
     param,
 )
-from conformance.checks.references import nodes
+from conformance.checks.references import scan
 from conformance.feed import MANIFEST_FILE, FeedInfo
 from conformance.findings import Location, Problem
 from conformance.readers.base import Record
@@ -165,10 +165,10 @@ class DatesPlausible(Check):
                 period = resource.get(name)
                 if type(period) is not dict:
                     continue
-                for end in ("start", "end"):
-                    value = period.get(end)
-                    if type(value) is str and is_after(value, bound, moment):
-                        late.append((f"{rtype}.{name}.{end}", value))
+                for side in ("start", "end"):
+                    when = period.get(side)
+                    if type(when) is str and is_after(when, bound, moment):
+                        late.append((f"{rtype}.{name}.{side}", when))
             for where, value in late:
                 ok = False
                 emit(
@@ -183,7 +183,7 @@ class DatesPlausible(Check):
                     rtype,
                     record.resource_id,
                 )
-        for path, node in nodes(resource):
+        for path, node in scan(resource).periods:
             start = node.get("start")
             end = node.get("end")
             if type(start) is str and type(end) is str and out_of_order(start, end):

@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "conformance.cli.standards",
     "conformance.cli.info",
     "conformance.cli.scorecard",
+    "conformance.cli.history",
+    "conformance.cli.board",
 )
 
 __all__ = ["Io", "build_parser", "main", "run"]

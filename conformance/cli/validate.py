@@ -27,6 +27,9 @@ class ValidateOptions:
     max_findings: int | None = None
     environment: str | None = None
     jobs: int | None = None
+    baseline: Path | None = None
+    record: bool = False
+    db: Path | None = None
 
 
 def register(sub: Any) -> None:
@@ -75,6 +78,13 @@ def register(sub: Any) -> None:
         metavar="N",
         help="worker processes (default: all cores for inputs of 32 MiB or more)",
     )
+    val.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="SCORECARD",
+        help="a saved JSON scorecard: exit 1 only on regressions against it "
+        "(instead of the --fail-on policy)",
+    )
     val.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     val.add_argument(
         "--max-findings",
@@ -82,6 +92,10 @@ def register(sub: Any) -> None:
         metavar="N",
         help="example findings kept per requirement (counts stay exact; default 100)",
     )
+    val.add_argument(
+        "--record", action="store_true", help="record the scorecard in the history database"
+    )
+    val.add_argument("--db", type=Path, metavar="PATH", help="history database for --record")
     val.set_defaults(handler=run)
 
 
@@ -97,6 +111,9 @@ def options_from(args: argparse.Namespace) -> ValidateOptions:
         max_findings=args.max_findings,
         environment=args.environment,
         jobs=args.jobs,
+        baseline=getattr(args, "baseline", None),
+        record=args.record,
+        db=args.db,
     )
 
 
@@ -138,6 +155,11 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
 
     if opts.show_values and (opts.format != "terminal" or opts.output is not None):
         raise UsageError("--show-values works only with --format terminal written to the screen")
+    baseline = None
+    if opts.baseline is not None:
+        from conformance.baseline import load_baseline
+
+        baseline = load_baseline(opts.baseline)
     limits = Limits()
     if opts.max_findings is not None:
         if opts.max_findings < 0:
@@ -181,6 +203,17 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
         )
     else:
         io.stdout.write(text)
+    if opts.record and card.data["complete"]:
+        from conformance.history import record_scorecard
+
+        entry_id = record_scorecard(card.data, opts.db)
+        io.stderr.write(f"recorded in the history as {entry_id}\n")
     if not card.data["complete"]:
         return ExitCode.INTERRUPTED
+    if baseline is not None:
+        from conformance.baseline import compare
+
+        comparison = compare(baseline, card.data)
+        io.stderr.write(comparison.render())
+        return ExitCode.OK if comparison.ok else ExitCode.NOT_CONFORMANT
     return ExitCode.NOT_CONFORMANT if card.fails(FailOn(opts.fail_on)) else ExitCode.OK

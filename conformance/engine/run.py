@@ -22,7 +22,7 @@ from conformance.findings import Location, Problem
 from conformance.limits import Limits
 from conformance.plugin.manager import Plugins, build_plugins
 from conformance.readers.base import Reader
-from conformance.readers.discovery import Inputs, find_inputs
+from conformance.readers.discovery import InputItem, Inputs, find_inputs, open_source
 from conformance.scorecard.build import build_scorecard
 from conformance.scorecard.model import Scorecard
 from conformance.standards.model import Standard
@@ -181,6 +181,7 @@ class Engine:
                 acc.crashes[check.requirement.id] += 1
                 emit(Problem("check-error", f"the check failed ({type(exc).__name__})"), Location())
                 measures[check.requirement.id] = None
+        _locate_bundle_entries(acc, found)
         return build_scorecard(
             standard=standard,
             feed=found.feed,
@@ -220,6 +221,37 @@ class Engine:
         for summary in acc.summaries:
             if summary.file in digests:
                 summary.sha256 = digests[summary.file]
+
+
+def _locate_bundle_entries(acc: Accumulator, found: Inputs) -> None:
+    """Give kept findings inside Bundle entries the entry's line (for SARIF, annotations)."""
+    from dataclasses import replace
+
+    from conformance.readers.locate import bundle_entry_lines
+
+    wanted: dict[str, list[Any]] = {}
+    for findings in acc.collector.kept.values():
+        for finding in findings:
+            loc = finding.location
+            if loc.entry is not None and loc.line is None and loc.file is not None:
+                wanted.setdefault(loc.file, []).append(finding)
+    if not wanted:
+        return
+    paths = {item.name: item.path for item in found.items if item.path is not None}
+    for name, findings in wanted.items():
+        path = paths.get(name)
+        if path is None:
+            continue
+        try:
+            source = open_source(InputItem(path, name), Limits())
+            with source.opener() as stream:
+                lines = bundle_entry_lines(stream.read())
+        except (OSError, EOFError, InputError):
+            continue
+        for finding in findings:
+            entry = finding.location.entry
+            if entry is not None and entry < len(lines):
+                finding.location = replace(finding.location, line=lines[entry])
 
 
 def validate(

@@ -263,9 +263,14 @@ def _items(obj: dict[str, Any], name: str, path: str) -> list[_Item]:
     if name.endswith("[x]"):
         prefix = name[:-3]
         n = len(prefix)
-        keys = [k for k in obj if k.startswith(prefix) and len(k) > n and k[n].isupper()]
-        keys += [k[1:] for k in obj if k.startswith("_" + prefix) and len(k) > n + 1
-                 and k[n + 1].isupper() and k[1:] not in obj]
+        keys: list[str] = []
+        for k in obj:
+            if k[0] == "_":
+                if (k.startswith(prefix, 1) and len(k) > n + 1 and k[n + 1].isupper()
+                        and k[1:] not in obj):
+                    keys.append(k[1:])
+            elif k.startswith(prefix) and len(k) > n and k[n].isupper():
+                keys.append(k)
         for k in keys:
             t = k[n:]
             out.extend(_items_for(obj, k, path, t[0].lower() + t[1:] if _is_prim(t) else t))
@@ -750,8 +755,8 @@ class _Run:
         self.resource = resource
         self.issues: list[FhirIssue] = []
 
-    def add(self, severity: str, code: str, path: str, message: str) -> None:
-        self.issues.append(FhirIssue(severity, code, path, message, self.source))
+    def add(self, severity: str, code: str, path: str, message: str, key: str = "") -> None:
+        self.issues.append(FhirIssue(severity, code, path, message, self.source, key))
 
     def check(self, obj: dict[str, Any], pe: PElem, path: str) -> None:
         """Check the children of one object against a profile element's children."""
@@ -779,7 +784,6 @@ class _Run:
             self.check_slices(items, pe, parent, name)
 
     def check_item(self, it: _Item, pe: PElem, slice_counts: bool = True) -> None:
-        path = it.path
         value = it.value
         if pe.type_codes is not None:
             t = self._item_type(it)
@@ -787,53 +791,53 @@ class _Run:
                 t in ("SimpleQuantity", "Quantity") and pe.type_codes & {"Quantity",
                                                                          "SimpleQuantity"}
             ):
-                self.add("error", "invalid-type", path,
+                self.add("error", "invalid-type", it.path,
                          f"Type {t} is not allowed here by the profile")
                 return
         if pe.fixed is not None and not fixed_matches(pe.fixed, value) and not (
             it.parent.endswith("Quantity") and _ucum_equal(pe.fixed, value)
         ):
-            self.add("error", "profile-fixed-value", path,
+            self.add("error", "profile-fixed-value", it.path,
                      "Value does not match the fixed value required by the profile")
         if pe.pattern is not None and not pattern_matches(pe.pattern, value):
-            self.add("error", "profile-pattern", path,
+            self.add("error", "profile-pattern", it.path,
                      "Value does not match the pattern required by the profile")
         for binding in pe.bindings:
             self.check_binding(it, binding)
         if pe.min_value is not None and _compare(value, pe.min_value) == -1:
-            self.add("error", "profile-min-value", path,
+            self.add("error", "profile-min-value", it.path,
                      "Value is below the minimum the profile allows")
         if pe.max_value is not None and _compare(value, pe.max_value) == 1:
-            self.add("error", "profile-max-value", path,
+            self.add("error", "profile-max-value", it.path,
                      "Value is above the maximum the profile allows")
         if pe.target_types is not None and isinstance(value, dict):
             ref = value.get("reference")
             if isinstance(ref, str):
                 m = _REF_RX.fullmatch(ref)
                 if m is not None and m.group(1) not in pe.target_types:
-                    self.add("error", "reference-target", path,
+                    self.add("error", "reference-target", it.path,
                              "Reference points at a resource type this profile does not allow")
         for inv in pe.constraints:
             try:
                 ok = inv.check(value if value is not None else it.obj, self.resource,
                                self.resource)
             except Exception as exc:  # never crash on a broken profile expression
-                self.add("warning", "invariant-error", path,
+                self.add("warning", "invariant-error", it.path,
                          f"Invariant {inv.key} could not be evaluated ({type(exc).__name__})")
                 continue
             if not ok:
-                self.add(inv.severity, "invariant", path,
-                         f"Constraint {inv.key} failed: {inv.human}")
+                self.add(inv.severity, "invariant", it.path,
+                         f"Constraint {inv.key} failed: {inv.human}", inv.key)
         if len(pe.type_profiles) == 1:
             self.issues.extend(self.type_profile_issues(it, pe.type_profiles[0]))
         elif pe.type_profiles:
             # several profiles on one type: conforming to any one of them is enough
             results = [self.type_profile_issues(it, u) for u in pe.type_profiles]
             if not any(all(i.severity != "error" for i in r) for r in results):
-                self.add("error", "profile-no-match", path,
+                self.add("error", "profile-no-match", it.path,
                          "Value conforms to none of the profiles allowed here")
         if pe.children:
-            self.check(it.obj, pe, path)
+            self.check(it.obj, pe, it.path)
 
     def _item_type(self, it: _Item) -> str | None:
         if it.type is not None:

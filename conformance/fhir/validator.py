@@ -34,6 +34,7 @@ class FhirIssue(NamedTuple):
     expression: str  # FHIRPath-style location
     message: str  # what is wrong and where; never a value from the resource
     source: str  # "base" or the profile canonical URL
+    key: str = ""  # the invariant's key (e.g. "dom-6") for invariant issues
 
 
 _BASE = "base"
@@ -348,7 +349,7 @@ class _Walker:
             if not ok:
                 self.issues.append(FhirIssue(
                     inv.severity, "invariant", path, f"Constraint {inv.key} failed: {inv.human}",
-                    inv.source,
+                    inv.source, inv.key,
                 ))
 
 

@@ -7,8 +7,9 @@ is documented in ``docs/plugins.md`` with an example; a test keeps the two in st
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from conformance.plugin import hookspec
 
@@ -16,6 +17,41 @@ if TYPE_CHECKING:
     from conformance.checks.base import CheckFactory
     from conformance.readers.base import Reader
     from conformance.reporters.base import Reporter
+    from conformance.standards.model import Standard
+
+
+@dataclass(frozen=True, slots=True)
+class CodeVerdict:
+    """A terminology service's answer to "is this code in that value set?"."""
+
+    member: bool | None
+    """True or False when the service knows; None when it cannot tell (ask the next one)."""
+    source: str = ""
+    """Where the answer came from, e.g. ``server``, ``cache``, ``offline``."""
+    message: str = ""
+    """The service's reason when ``member`` is False (never a value from the feed)."""
+
+
+class TerminologyService(Protocol):
+    """What ``conformance_terminology`` returns: a source of value-set membership.
+
+    Services are consulted in registration order (last registered first, as for every
+    hook); the first that answers ``member`` True or False decides.
+    """
+
+    name: str
+
+    def validate_code(self, value_set: str, system: str, code: str) -> CodeVerdict:
+        """Whether ``system|code`` is in the value set with canonical URL ``value_set``."""
+        ...
+
+    def expand(self, value_set: str) -> Mapping[str, frozenset[str]] | None:
+        """The value set's codes by system, or None when it cannot be expanded."""
+        ...
+
+    def warnings(self) -> Sequence[str]:
+        """What went wrong so far, for the scorecard (e.g. the server was unreachable)."""
+        ...
 
 
 @hookspec
@@ -49,4 +85,17 @@ def conformance_reporters() -> Sequence[type[Reporter]]:
 @hookspec
 def conformance_standard_paths() -> Sequence[Path]:
     """Return extra folders holding standards (``<id>/<version>/standard.yaml``)."""
+    raise NotImplementedError
+
+
+@hookspec
+def conformance_terminology(standard: Standard) -> TerminologyService | None:
+    """Return a terminology service that code-membership checks may consult, or None.
+
+    Called once per run when a check that needs value-set membership is compiled (for
+    example ``tx-code-membership`` of the ``conformance-tx`` plugin), with the standard
+    being applied. A service should answer from local data when it can and say
+    ``member=None`` when it cannot tell; it must not raise for an unreachable server but
+    fall back and report the fact through :meth:`TerminologyService.warnings`.
+    """
     raise NotImplementedError

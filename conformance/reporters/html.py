@@ -35,7 +35,7 @@ EXTRA_CSS = """
 .hero{display:flex;flex-wrap:wrap;gap:16px;align-items:center}
 .hero .verdict{flex:1 1 260px}
 .hero .verdict p{margin:8px 0 0}
-.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;
+.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(128px,1fr));gap:10px;
 margin:16px 0 0;padding:0}
 .stats div{background:var(--soft);border-radius:6px;padding:8px 12px}
 .stats dt{font-size:.85rem;color:var(--muted)}
@@ -55,6 +55,12 @@ dl.meta dd{margin:0;overflow-wrap:anywhere}
  dl.meta{grid-template-columns:1fr}
  dl.meta dd{margin:0 0 6px}
  .ratecell{min-width:0}
+ table.reqs tr{display:flex;flex-wrap:wrap;align-items:center}
+ table.reqs td{flex:1 1 100%}
+ table.reqs td.inl{flex:0 0 auto}
+ table.reqs td.phone-last{order:5;flex:1 1 100%}
+ table.reqs td.ratecell{order:6}
+ table.reqs td.num{order:7}
 }
 @media print{.stats div{background:#fff;border:1px solid var(--line)}
  .alert{background:#fff}}
@@ -158,11 +164,11 @@ def _requirements(card: dict[str, Any]) -> str:
             else ""
         )
         rows.append(
-            f'<tr id="req-{esc(req["id"])}"><td data-label="Status">{status_badge(status)}</td>'
-            f'<td data-label="Requirement"><code>{esc(req["id"])}</code>'
+            f'<tr id="req-{esc(req["id"])}"><td class="inl">{status_badge(status)}</td>'
+            f'<td class="inl phone-last"><code>{esc(req["id"])}</code>'
             f'<span class="title">{esc(req["title"])}</span>{note}{why}</td>'
-            f'<td data-label="Level">{esc(req["level"])}</td>'
-            f'<td class="ratecell" data-label="Rate"><div class="figures">{figures}</div>'
+            f'<td class="inl level">{esc(req["level"])}</td>'
+            f'<td class="ratecell"><div class="figures">{figures}</div>'
             f"{rate_bar(rate, req['threshold'], status)}{counted}</td>"
             f'<td class="num" data-label="Findings">{finding_count(req):,}</td></tr>'
         )
@@ -170,7 +176,7 @@ def _requirements(card: dict[str, Any]) -> str:
         '<section aria-labelledby="h-reqs"><h2 id="h-reqs">Requirements</h2>'
         '<p class="lead">Each requirement\'s rate is the share of records that meet it; '
         "it passes when the rate reaches its threshold (the black tick on the bar).</p>"
-        '<table class="cards"><thead><tr><th scope="col">Status</th><th scope="col">'
+        '<table class="cards reqs"><thead><tr><th scope="col">Status</th><th scope="col">'
         'Requirement</th><th scope="col">Level</th><th scope="col">Rate against threshold'
         '</th><th scope="col" class="num">Findings</th></tr></thead><tbody>'
         + "".join(rows)
@@ -197,13 +203,13 @@ def _findings(card: dict[str, Any], limit: int) -> str:
         )
         sev = {"error": "fail", "warning": "partial"}.get(f["severity"], "not-applicable")
         rows.append(
-            f'<tr><td data-label="Severity"><span class="t-{sev}"><strong>'
+            f'<tr><td class="inl"><span class="t-{sev}"><strong>'
             f'{esc(f["severity"].capitalize())}</strong></span></td>'
-            f'<td data-label="Requirement"><a href="#req-{esc(f["requirement"])}"><code>'
+            f'<td class="inl"><a href="#req-{esc(f["requirement"])}"><code>'
             f'{esc(f["requirement"])}</code></a></td>'
-            f'<td data-label="Location" class="wrap"><code>'
+            f'<td data-label="At" class="wrap"><code>'
             f"{esc(location_text(loc, with_expression=False))}</code>{expr}</td>"
-            f'<td data-label="Problem"><code>{esc(f["code"])}</code><br>'
+            f'<td><code>{esc(f["code"])}</code><br>'
             f"{esc(f['message'])}</td></tr>"
         )
     return (

@@ -81,8 +81,10 @@ clip:rect(0,0,0,0);white-space:nowrap;border:0}
  table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
  table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0,0,0,0)}
  table.cards tr{border:1px solid var(--line);border-radius:6px;margin:0 0 10px;padding:4px 0}
- table.cards td{border:0;padding:4px 10px;text-align:left}
+ table.cards td,table.cards th[scope=row]{border:0;padding:4px 10px;text-align:left}
+ table.cards th[scope=row]{display:inline-block;font-size:1.05rem}
  table.cards td.num{text-align:left;white-space:normal}
+ table.cards td.inl{display:inline-block;width:auto;vertical-align:middle}
  table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600;
  color:var(--muted)}
 }
@@ -167,10 +169,19 @@ def sparkline(values: Sequence[float | None], label: str, width: int = 96, heigh
         return '<span class="muted">–</span>'
     n = max(1, len(values) - 1)
     pad = 3.0
+    # Scale to the data (at least a 5-point span) so small changes near 100 are visible.
+    lo, hi = min(v for _, v in points), max(v for _, v in points)
+    if hi - lo < 5.0:
+        mid = (hi + lo) / 2.0
+        lo, hi = mid - 2.5, mid + 2.5
+    if hi > 100.0:
+        lo, hi = lo - (hi - 100.0), 100.0
+    if lo < 0.0:
+        lo, hi = 0.0, hi - lo
 
     def xy(i: int, v: float) -> tuple[float, float]:
         x = pad + (width - 2 * pad) * (i / n if len(values) > 1 else 0.5)
-        y = pad + (height - 2 * pad) * (1.0 - max(0.0, min(100.0, v)) / 100.0)
+        y = pad + (height - 2 * pad) * (1.0 - (v - lo) / (hi - lo))
         return x, y
 
     coords = [xy(i, v) for i, v in points]

@@ -119,7 +119,7 @@ class JUnitReporter:
                 ET.SubElement(
                     case, "skipped", {"message": req.get("note", "nothing to measure in this feed")}
                 )
-            if status != "not-applicable" and req.get("note"):
+            if status not in (*NOT_MET, "not-applicable") and req.get("note"):
                 ET.SubElement(case, "system-out").text = clean_xml_text(str(req["note"]))
         ET.indent(root, space="  ")
         body = ET.tostring(root, encoding="unicode")

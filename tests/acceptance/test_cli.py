@@ -12,17 +12,19 @@ import orjson
 import pytest
 
 from conformance.scorecard.model import scorecard_schema
-from tests.conftest import FIXTURES, CliResult, ndjson, patient
+from tests.conftest import FIXTURES, REPO, CliResult, ndjson, patient
 
 pytestmark = pytest.mark.acceptance
 
 GOOD = FIXTURES / "feeds" / "conformant"
+SAMPLE = REPO / "sample_feeds" / "qwo-conformant"
+IDENTITY = FIXTURES / "standards" / "identity"
 BAD = FIXTURES / "feeds" / "non-conformant"
 Cli = Callable[..., CliResult]
 
 
-def test_conformant_feed_exits_0(cli: Cli) -> None:
-    result = cli("validate", GOOD)
+def test_conformant_sample_feed_exits_0(cli: Cli) -> None:
+    result = cli("validate", SAMPLE)
     assert result.code == 0, result.out + result.err
     assert "Verdict   Conformant" in result.out
     assert "Score     100.0 / 100" in result.out
@@ -62,8 +64,9 @@ def test_fail_on_should_with_warnings(cli: Cli, tmp_path: Path) -> None:
     resource = patient()
     resource["address"] = [{"postalCode": "XX"}]
     feed.write_bytes(ndjson(resource))
-    assert cli("validate", feed, "--environment", "test").code == 0
-    assert cli("validate", feed, "--environment", "test", "--fail-on", "should").code == 1
+    args = ("validate", feed, "--environment", "test", "--standard", IDENTITY)
+    assert cli(*args).code == 0
+    assert cli(*args, "--fail-on", "should").code == 1
 
 
 def test_markdown_and_output_file(cli: Cli, tmp_path: Path) -> None:
@@ -144,6 +147,8 @@ def test_python_m_and_stdin() -> None:
             "json",
             "--environment",
             "test",
+            "--standard",
+            str(IDENTITY),
         ],
         input=(GOOD / "Patient.ndjson").read_bytes(),
         capture_output=True,

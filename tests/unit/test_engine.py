@@ -141,3 +141,18 @@ def test_json_is_deterministic_but_for_run(write_ndjson: Callable[..., Path]) ->
 )
 def test_status_rules(measure: Measure | None, threshold: float, expected: str) -> None:
     assert requirement_status(measure, threshold)[0] == expected
+
+
+def test_findings_in_bundle_entries_get_the_entry_line(tmp_path: Path) -> None:
+    import orjson
+
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": patient(id="a")}, {"resource": patient(id="b", gender=None)}]}
+    path = tmp_path / "bundle.json"
+    data = orjson.dumps(bundle, option=orjson.OPT_INDENT_2)
+    path.write_bytes(data)
+    card = validate([path], IDENTITY).data
+    [finding] = [f for f in card["findings"] if f["requirement"] == "IDT-ID-05"]
+    assert finding["location"]["entry"] == 1
+    assert data.decode().splitlines()[finding["location"]["line"] - 1].strip() == "{"
+    assert finding["location"]["line"] > 10

@@ -17,6 +17,7 @@ from conformance.reporters.registry import reporter_for
 from tests.conftest import FIXTURES
 
 GOOD = FIXTURES / "feeds" / "conformant"
+IDENTITY = FIXTURES / "standards" / "identity"
 
 
 def test_builtins_register_through_hooks() -> None:
@@ -55,7 +56,7 @@ def test_third_party_reporter_and_check() -> None:
             return [Csv]
 
     plugins = build_plugins(extra=[Plugin()], load_entry_points=False)
-    card = validate([GOOD], "mdss@1.0.0", plugins=plugins)
+    card = validate([GOOD], IDENTITY, plugins=plugins)
     assert reporter_for(plugins, "count").render(card.data, RenderOptions()) == "0"
 
 
@@ -68,7 +69,7 @@ def test_failing_plugin_is_reported_and_run_goes_on() -> None:
             raise RuntimeError("boom")
 
     plugins = build_plugins(extra=[Broken()], load_entry_points=False)
-    card = validate([GOOD], "mdss@1.0.0", plugins=plugins).data
+    card = validate([GOOD], IDENTITY, plugins=plugins).data
     assert card["verdict"] == "Conformant"
     assert card["plugins"]["failures"] == [
         {"plugin": "broken-plugin", "hook": "conformance_readers", "error": "RuntimeError: boom"}
@@ -83,7 +84,7 @@ def test_duplicate_check_type_is_an_error() -> None:
 
     plugins = build_plugins(extra=[Dup()], load_entry_points=False)
     with pytest.raises(PluginError, match="check type 'parseable' is registered by both"):
-        validate([GOOD], "mdss@1.0.0", plugins=plugins)
+        validate([GOOD], IDENTITY, plugins=plugins)
 
 
 def _fake_distribution(root: Path, name: str) -> None:

@@ -203,7 +203,7 @@ def test_file_count_limit(tmp_path: Path) -> None:
 
 def test_gzip_bomb_is_stopped(tmp_path: Path) -> None:
     path = tmp_path / "bomb.ndjson.gz"
-    path.write_bytes(gzip.compress(b"\n" * (20 * 1024 * 1024)))
+    path.write_bytes(gzip.compress(b" " * (20 * 1024 * 1024)))
     records, issues = read(path, Limits(max_ratio=100))
     assert records == []
     assert [i.code for i in issues] == ["limit-exceeded"]
@@ -253,3 +253,29 @@ def test_archived_feed_is_extracted_with_stable_names(tmp_path: Path, kind: str)
         temp = list(found.temporary)
         found.cleanup()
     assert temp and not any(t.exists() for t in temp)
+
+
+def test_bundle_entry_lines_in_pretty_json() -> None:
+    from conformance.readers.locate import bundle_entry_lines
+
+    bundle = {
+        "resourceType": "Bundle",
+        "meta": {"tag": [{"code": "entry"}]},
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Basic",
+                    "extension": [{"url": "entry", "valueString": 'a "}" ['}],
+                }
+            },
+            {"resource": patient(id="b")},
+        ],
+    }
+    data = orjson.dumps(bundle, option=orjson.OPT_INDENT_2)
+    lines = bundle_entry_lines(data)
+    text = data.decode().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert text[line - 1].strip() == "{"
+        assert '"resource"' in text[line]
+    assert bundle_entry_lines(orjson.dumps(bundle)) == [1, 1]

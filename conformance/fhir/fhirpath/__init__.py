@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._compiler import FUNCTION_NAMES, Compiler, resolve_reference, type_matcher
+from ._fixes import fix_invariant
 from ._parser import FhirPathError, parse
 from ._runtime import (
     DEFAULT_OPTIONS,
@@ -47,7 +48,9 @@ __all__ = [
     "FhirPathError",
     "FhirPathEvaluationError",
     "compile_expression",
+    "compile_invariant",
     "element_node",
+    "fix_invariant",
     "resolve_reference",
     "type_matcher",
 ]
@@ -113,9 +116,7 @@ class CompiledExpression:
             return self._fn(ctx, focus_coll, focus_coll)
         except _RETHROWN as exc:
             detail = str(exc) if isinstance(exc, EvalProblem) else type(exc).__name__
-            raise FhirPathEvaluationError(
-                f"evaluation failed: {detail}", self.expression
-            ) from exc
+            raise FhirPathEvaluationError(f"evaluation failed: {detail}", self.expression) from exc
 
     def __call__(
         self,
@@ -168,3 +169,9 @@ class CompiledExpression:
 def compile_expression(expression: str) -> CompiledExpression:
     """Compile (and cache by text) a FHIRPath expression; raises :class:`FhirPathError`."""
     return CompiledExpression(expression)
+
+
+def compile_invariant(key: str, expression: str) -> CompiledExpression:
+    """Compile a StructureDefinition constraint, correcting known-broken R4 expressions
+    (see :func:`fix_invariant`) as the HL7 Java validator does."""
+    return compile_expression(fix_invariant(key, expression))

@@ -58,7 +58,10 @@ def build(package_dir: str) -> dict[str, Any]:
     for path in sorted(glob.glob(os.path.join(package_dir, "StructureDefinition-*.json"))):
         with open(path, encoding="utf-8") as fh:
             sd = json.load(fh)
-        if sd.get("kind") == "logical" or sd.get("derivation", "specialization") != "specialization":
+        if (
+            sd.get("kind") == "logical"
+            or sd.get("derivation", "specialization") != "specialization"
+        ):
             continue
         name = str(sd["type"])
         if sd.get("id") != name:
@@ -78,7 +81,9 @@ def build(package_dir: str) -> dict[str, Any]:
             types = el.get("type", [])
             if "contentReference" in el:
                 codes = [str(el["contentReference"]).lstrip("#")]
-            elif any(t["code"] in ("BackboneElement", "Element") for t in types) and len(types) == 1:
+            elif (
+                any(t["code"] in ("BackboneElement", "Element") for t in types) and len(types) == 1
+            ):
                 codes = [epath]
                 backbones.add(epath)
                 bases[epath] = types[0]["code"]

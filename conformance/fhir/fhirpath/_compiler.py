@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from functools import lru_cache
 from typing import Any, Final
 
 from . import _parser as ast
-from ._html import html_checks
+from ._html import html_checks, html_has_content
 from ._model import PRIMITIVE_SYSTEM, QUANTITY_TYPES, SYSTEM_TYPES, TypeModel, model
 from ._parser import FhirPathError
 from ._runtime import (
@@ -235,14 +235,15 @@ class Compiler:
                     return c
                 folded = _const(value)
                 return folded
-            if loop and c.cost:
-                return self._memoised(c)
+            if c.cost:
+                return self._memoised(c, node)
         return c
 
     @staticmethod
-    def _memoised(c: C) -> C:
+    def _memoised(c: C, node: ast.Node) -> C:
+        """Evaluate once per evaluation; identical sub-expressions share one result."""
         inner = c.fn
-        key = id(c)
+        key = _shape(node)
 
         def fn(ctx: Ctx, focus: Coll, this: Coll) -> Coll:
             memo = ctx.memo
@@ -251,8 +252,6 @@ class Compiler:
                 hit = memo[key] = inner(ctx, focus, this)
             return hit
 
-        # keep c alive so its id stays unique for the life of the closure
-        fn.__dict__["_source"] = c
         return C(fn, env=True, cost=True)
 
     def _compile(self, node: ast.Node, loop: bool) -> C:
@@ -521,7 +520,7 @@ class Compiler:
             base = None
         args: list[C] = []
         type_args: list[Pred] = []
-        for i, arg in enumerate(node.args):
+        for arg in node.args:
             if node.name in ("is", "as", "ofType"):
                 type_args.append(self._matcher(self._type_name(arg), arg))
                 continue
@@ -535,10 +534,30 @@ class Compiler:
             return C(fn, True, this_dep, env_dep, True)
         bfn = base.fn
 
-        def fn(ctx: Ctx, focus: Coll, this: Coll) -> Coll:
+        def chained(ctx: Ctx, focus: Coll, this: Coll) -> Coll:
             return impl(ctx, bfn(ctx, focus, this), this)
 
-        return C(fn, base.focus, base.this or this_dep, base.env or env_dep, True)
+        return C(chained, base.focus, base.this or this_dep, base.env or env_dep, True)
+
+
+def _shape(node: ast.Node) -> str:
+    """The structure of a sub-expression without source positions (a memo key)."""
+    parts = [type(node).__name__]
+    for f in fields(node):
+        if f.name == "pos":
+            continue
+        value = getattr(node, f.name)
+        if isinstance(value, ast.Node):
+            parts.append(_shape(value))
+        elif isinstance(value, tuple):
+            parts.append(
+                "("
+                + ",".join(_shape(v) if isinstance(v, ast.Node) else repr(v) for v in value)
+                + ")"
+            )
+        else:
+            parts.append(repr(value))
+    return "[" + " ".join(parts) + "]"
 
 
 # --- operator implementations -------------------------------------------------------
@@ -666,8 +685,10 @@ def _arithmetic(lf: Fn, rf: Fn, op: str) -> Fn:
             return [x + y]
         if type(x) is Temporal and type(y) is Quantity and op in ("+", "-"):
             return _date_add(x, y, op == "-")
-        if type(x) is bool or type(y) is bool or not (
-            type(x) in (int, float, Decimal) and type(y) in (int, float, Decimal)
+        if (
+            type(x) is bool
+            or type(y) is bool
+            or not (type(x) in (int, float, Decimal) and type(y) in (int, float, Decimal))
         ):
             raise problem(f"cannot apply '{op}' to {type_label(a[0])} and {type_label(b[0])}")
         x, y = _num_pair(x, y)
@@ -700,6 +721,12 @@ def _arithmetic(lf: Fn, rf: Fn, op: str) -> Fn:
     return fn
 
 
+_SECONDS_PER_UNIT: Final[dict[str, int]] = {
+    "week": 7 * 86400, "wk": 7 * 86400, "day": 86400, "d": 86400, "hour": 3600, "h": 3600,
+    "minute": 60, "min": 60, "second": 1, "s": 1,
+}  # fmt: skip
+
+
 def _date_add(d: Temporal, q: Quantity, subtract: bool) -> Coll:
     import datetime as dt
 
@@ -724,8 +751,7 @@ def _date_add(d: Temporal, q: Quantity, subtract: bool) -> Coll:
         y, mo = divmod(total, 12)
         mo += 1
     else:
-        factor = {"week": 7 * 86400, "wk": 7 * 86400, "day": 86400, "d": 86400,
-                  "hour": 3600, "h": 3600, "minute": 60, "min": 60, "second": 1, "s": 1}.get(unit)  # fmt: skip
+        factor = _SECONDS_PER_UNIT.get(unit)
         if factor is None:
             raise problem("unsupported unit in date arithmetic")
         hh = parts[3] if len(parts) > 3 else 0
@@ -1214,7 +1240,7 @@ def _f_math(comp: Compiler, node: ast.Call, args: list[C], t: list[Pred]) -> Imp
             return []
         if type(v) is Quantity:
             if name == "abs":
-                return [Quantity(abs(v.value), v.unit)]
+                return [Quantity(-v.value if v.value < 0 else v.value, v.unit)]
             raise problem(f"{name}() needs a number")
         p = single_number(arg(ctx, inp, this), name + "()") if arg is not None else None
         try:
@@ -1338,6 +1364,8 @@ def _f_extension(comp: Compiler, node: ast.Call, args: list[C], t: list[Pred]) -
 
 
 def _f_html_checks(comp: Compiler, node: ast.Call, args: list[C], t: list[Pred]) -> Impl:
+    check = html_has_content if node.name == "htmlChecks2" else html_checks
+
     def impl(ctx: Ctx, inp: Coll, this: Coll) -> Coll:
         it = _single(inp, "htmlChecks")
         if it is None:
@@ -1345,7 +1373,7 @@ def _f_html_checks(comp: Compiler, node: ast.Call, args: list[C], t: list[Pred])
         v = prim(it)
         if type(v) is dict:
             v = v.get("div")
-        return [type(v) is str and html_checks(v)]
+        return [type(v) is str and check(v)]
 
     return impl
 
@@ -1511,6 +1539,7 @@ _FUNCTIONS: Final[dict[str, FunctionSpec]] = {
     "hasValue": (0, 0, _NONE, False, _f_has_value),
     "extension": (1, 1, _NONE, False, _f_extension),
     "htmlChecks": (0, 0, _NONE, False, _f_html_checks),
+    "htmlChecks2": (0, 0, _NONE, False, _f_html_checks),
     "memberOf": (1, 1, _NONE, True, _f_member_of),
     "conformsTo": (1, 1, _NONE, True, _f_conforms_to),
     "resolve": (0, 0, _NONE, True, _f_resolve),

@@ -1,9 +1,10 @@
 """A cheap XHTML sanity check behind FHIRPath ``htmlChecks()`` (narrative rules txt-1/txt-2).
 
-Checks that the narrative ``div`` is well-formed XML with an XHTML ``div`` root, uses only
-the basic formatting elements FHIR allows (no scripts, forms, frames or embedded objects),
-no event-handler or other disallowed attributes, no ``javascript:`` links, and has some
-non-whitespace content (text or an image).
+``html_checks`` (txt-1): the narrative ``div`` is well-formed XML with an XHTML ``div``
+root, uses only the basic formatting elements FHIR allows (no scripts, forms, frames or
+embedded objects), no event-handler or other disallowed attributes, no ``javascript:``
+links. ``html_has_content`` (txt-2, ``htmlChecks2()``): it has some non-whitespace text
+or an image.
 """
 
 from __future__ import annotations
@@ -17,10 +18,110 @@ from typing import Final
 _XHTML_NS: Final = "{http://www.w3.org/1999/xhtml}"
 
 _ALLOWED_ELEMENTS: Final = frozenset(
-    ["a", "abbr", "acronym", "b", "big", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "dfn", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "q", "samp", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "ul", "var"]
+    [
+        "a",
+        "abbr",
+        "acronym",
+        "b",
+        "big",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "tt",
+        "ul",
+        "var",
+    ]
 )
 _ALLOWED_ATTRIBUTES: Final = frozenset(
-    ["abbr", "accesskey", "align", "alt", "axis", "bgcolor", "border", "cellhalign", "cellpadding", "cellspacing", "cellvalign", "char", "charoff", "charset", "cite", "class", "colspan", "compact", "coords", "dir", "frame", "headers", "height", "href", "hreflang", "hspace", "id", "lang", "longdesc", "name", "nowrap", "rel", "rev", "rowspan", "rules", "scope", "shape", "span", "src", "start", "style", "summary", "tabindex", "title", "type", "valign", "value", "vspace", "width", "xml:lang"]
+    [
+        "abbr",
+        "accesskey",
+        "align",
+        "alt",
+        "axis",
+        "bgcolor",
+        "border",
+        "cellhalign",
+        "cellpadding",
+        "cellspacing",
+        "cellvalign",
+        "char",
+        "charoff",
+        "charset",
+        "cite",
+        "class",
+        "colspan",
+        "compact",
+        "coords",
+        "dir",
+        "frame",
+        "headers",
+        "height",
+        "href",
+        "hreflang",
+        "hspace",
+        "id",
+        "lang",
+        "longdesc",
+        "name",
+        "nowrap",
+        "rel",
+        "rev",
+        "rowspan",
+        "rules",
+        "scope",
+        "shape",
+        "span",
+        "src",
+        "start",
+        "style",
+        "summary",
+        "tabindex",
+        "title",
+        "type",
+        "valign",
+        "value",
+        "vspace",
+        "width",
+        "xml:lang",
+    ]
 )
 _XML_ENTITIES: Final = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _ENTITY_RE: Final = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
@@ -39,15 +140,18 @@ def _local(tag: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def html_checks(div: str) -> bool:
-    """True when ``div`` passes the narrative sanity checks."""
+def _parse(div: str) -> ET.Element | None:
     try:
-        root = ET.fromstring(_ENTITY_RE.sub(_replace_entity, div))
+        return ET.fromstring(_ENTITY_RE.sub(_replace_entity, div))
     except ET.ParseError:
+        return None
+
+
+def html_checks(div: str) -> bool:
+    """True when ``div`` is a well-formed XHTML div using only the allowed markup."""
+    root = _parse(div)
+    if root is None or root.tag != _XHTML_NS + "div":
         return False
-    if root.tag != _XHTML_NS + "div":
-        return False
-    has_content = False
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str) or not tag.startswith(_XHTML_NS):
@@ -55,8 +159,6 @@ def html_checks(div: str) -> bool:
         name = _local(tag)
         if name not in _ALLOWED_ELEMENTS:
             return False
-        if name == "img":
-            has_content = True
         for attr, value in el.attrib.items():
             aname = attr
             if aname.startswith("{http://www.w3.org/XML/1998/namespace}"):
@@ -69,6 +171,17 @@ def html_checks(div: str) -> bool:
                 ("javascript:", "vbscript:", "data:text/html")
             ):
                 return False
+    return True
+
+
+def html_has_content(div: str) -> bool:
+    """True when ``div`` parses and has some non-whitespace text or an image."""
+    root = _parse(div)
+    if root is None:
+        return False
+    for el in root.iter():
+        if isinstance(el.tag, str) and _local(el.tag) == "img":
+            return True
         if (el.text and el.text.strip()) or (el is not root and el.tail and el.tail.strip()):
-            has_content = True
-    return has_content
+            return True
+    return False

@@ -80,11 +80,9 @@ class TypeModel:
                 return (self._entry(name, code),)
             # Not an element of this type: still look (lenient) but without a type.
             return ((name, "_" + name, None),)
-        plan = [(name, "_" + name, None)]
+        plan: list[tuple[str, str | None, str | None]] = [(name, "_" + name, None)]
         if name in self.choice_names:
-            plan.extend(
-                self._entry(name + c[0].upper() + c[1:], c) for c in self.choice_suffixes
-            )
+            plan.extend(self._entry(name + c[0].upper() + c[1:], c) for c in self.choice_suffixes)
         return tuple(plan)
 
     def _entry(self, key: str, code: str) -> tuple[str, str | None, str | None]:

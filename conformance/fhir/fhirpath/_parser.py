@@ -102,7 +102,8 @@ class TypeOp(Node):
 _TOKEN_RE: Final = re.compile(
     r"""
     (?P<ws>\s+|//[^\n]*|/\*.*?\*/)
-  | (?P<datetime>@(?:T[0-9:.]+|\d{4}(?:-\d{2}(?:-\d{2})?)?(?:T(?:[0-9:.]+)?(?:Z|[+-]\d{2}:\d{2})?)?))
+  | (?P<datetime>@(?:T[0-9:.]+|\d{4}(?:-\d{2}(?:-\d{2})?)?
+                    (?:T(?:[0-9:.]+)?(?:Z|[+-]\d{2}:\d{2})?)?))
   | (?P<number>\d+(?:\.\d+)?)
   | (?P<string>'(?:[^'\\]|\\.)*')
   | (?P<delimited>`(?:[^`\\]|\\.)*`)
@@ -130,7 +131,11 @@ def unescape(body: str) -> str:
         ch = body[i]
         if ch == "\\" and i + 1 < n:
             nxt = body[i + 1]
-            if nxt == "u" and i + 5 < n + 0 and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
+            if (
+                nxt == "u"
+                and i + 5 < n + 0
+                and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6])
+            ):
                 out.append(chr(int(body[i + 2 : i + 6], 16)))
                 i += 6
                 continue
@@ -159,9 +164,7 @@ def tokenize(expression: str) -> list[Token]:
     while pos < n:
         m = _TOKEN_RE.match(expression, pos)
         if m is None:
-            raise FhirPathError(
-                f"unexpected character {expression[pos]!r}", expression, pos
-            )
+            raise FhirPathError(f"unexpected character {expression[pos]!r}", expression, pos)
         kind = m.lastgroup or ""
         if kind != "ws":
             tokens.append(Token(kind, m.group(), pos))

@@ -104,7 +104,7 @@ class Ctx:
         self.root = root
         self.context = context
         self.opts = opts
-        self.memo: dict[int, Coll] = {}
+        self.memo: dict[str, Coll] = {}
         self.index = 0
         self.total: Coll = []
         self.bundle_index: dict[str, Any] | None = None
@@ -293,7 +293,7 @@ def equivalent(a: Any, b: Any) -> bool:
         return a is b
     if _is_number(a) and _is_number(b):
         da, db = to_decimal(a), to_decimal(b)
-        exp = max(da.as_tuple().exponent, db.as_tuple().exponent)  # type: ignore[type-var]
+        exp = max(da.as_tuple().exponent, db.as_tuple().exponent)
         q = Decimal(1).scaleb(int(exp))
         return da.quantize(q) == db.quantize(q)
     if ta is Temporal and tb is Temporal:
@@ -423,7 +423,7 @@ def to_string(it: Any) -> str | None:
     v = prim(it)
     tv = type(v)
     if tv is str:
-        return v
+        return str(v)
     if tv is bool:
         return "true" if v else "false"
     if tv is int or tv is float or tv is Decimal:
@@ -431,7 +431,7 @@ def to_string(it: Any) -> str | None:
     if tv is Temporal:
         return str(v.text)
     if tv is Quantity:
-        return v.to_string()
+        return str(v.to_string())
     if tv is dict and type(it) is tuple and it[1] in QUANTITY_TYPES:
         q = quantity_of(v)
         return q.to_string() if q is not None else None

@@ -79,8 +79,8 @@ def parse_datetime(text: str, kind: str = DATETIME_KIND) -> Temporal | None:
         return None
     tz: int | None = None
     if tzs is not None:
-        tz = 0 if tzs == "Z" else (1 if tzs[0] == "+" else -1) * (
-            int(tzs[1:3]) * 60 + int(tzs[4:6])
+        tz = (
+            0 if tzs == "Z" else (1 if tzs[0] == "+" else -1) * (int(tzs[1:3]) * 60 + int(tzs[4:6]))
         )
     if tz and len(parts) >= 4:
         parts = _shift_to_utc(parts, tz)

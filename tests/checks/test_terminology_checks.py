@@ -1,0 +1,168 @@
+"""MDSS-TERM-*: SNOMED CT ids, bindings, clinical coding, dm+d."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.checks.terminology import LastResultValidator
+from conformance.nhs.snomed import verhoeff_check_digit
+from tests.checks.helpers import (
+    SCT,
+    assert_merge_exact,
+    compile_check,
+    condition,
+    context,
+    encounter,
+    medication_request,
+    observation,
+    ratio,
+    run,
+)
+
+
+def test_term01_valid_codes_pass(tmp_path: Path) -> None:
+    card = run(tmp_path, [condition(), observation(), encounter()], "MDSS-TERM-01")
+    assert card["req"]["status"] == "pass" and ratio(card) == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("code", "finding"),
+    [
+        ("195967002", "snomed-bad-check-digit"),  # Verhoeff digit wrong
+        ("19596701" + verhoeff_check_digit("19596701"), "snomed-bad-partition"),  # a description
+        ("19596", "snomed-bad-length"),
+        ("asthma", "snomed-not-digits"),
+    ],
+)
+def test_term01_invalid(tmp_path: Path, code: str, finding: str) -> None:
+    bad = condition("c2", code={"coding": [{"system": SCT, "code": code}]})
+    card = run(tmp_path, [condition(), bad], "MDSS-TERM-01")
+    assert card["found"] == [(finding, "Condition.ndjson", 2, "Condition.code.coding[0].code")]
+    assert ratio(card) == (1, 2)
+
+
+def test_term01_codings_anywhere(tmp_path: Path) -> None:
+    nested = encounter(
+        reasonCode=[{"coding": [{"system": "http://loinc.org", "code": "x"}]},
+                    {"coding": [{"system": SCT, "code": "267036008"}]}]
+    )
+    card = run(tmp_path, [nested], "MDSS-TERM-01")
+    assert card["found"] == [
+        ("snomed-bad-check-digit", "Encounter.ndjson", 1, "Encounter.reasonCode[1].coding[0].code")
+    ]
+
+
+def test_term02_required_binding(tmp_path: Path) -> None:
+    bad = condition("c2")
+    bad["clinicalStatus"]["coding"][0]["code"] = "current"
+    card = run(tmp_path, [condition(), bad], "MDSS-TERM-02")
+    assert card["found"] == [
+        ("binding-required", "Condition.ndjson", 2, "Condition.clinicalStatus")
+    ]
+    assert ratio(card) == (1, 2)
+    assert card["findings"][0]["severity"] == "error"
+
+
+def test_term03_extensible_binding(tmp_path: Path) -> None:
+    local = [{"coding": [{"system": "urn:x-local:condition-category", "code": "DX"}]}]
+    with_text = [{**local[0], "text": "Diagnosis"}]
+    card = run(
+        tmp_path,
+        [condition(), condition("c2", category=local), condition("c3", category=with_text)],
+        "MDSS-TERM-03",
+    )
+    assert card["found"] == [
+        ("binding-extensible", "Condition.ndjson", 2, "Condition.category[0]")
+    ]
+    assert ratio(card) == (2, 3)
+    assert card["findings"][0]["severity"] == "warning"
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def validate(self, resource: dict[str, Any], profiles: tuple[str, ...] = ()) -> list[Any]:
+        self.calls += 1
+        return []
+
+
+def test_validator_result_shared_per_record() -> None:
+    inner = _Counting()
+    shared = LastResultValidator(inner)
+    first, second = condition(), condition()
+    shared.validate(first)
+    shared.validate(first)
+    assert inner.calls == 1
+    shared.validate(second)  # equal content, another record: validated again
+    shared.validate(second, ("https://example.org/profile",))
+    assert inner.calls == 3
+
+
+def test_term04_clinical_coding(tmp_path: Path) -> None:
+    text_only = condition("c2", code={"text": "asthma"})
+    local = observation("o2", code={"coding": [{"system": "urn:x-local", "code": "HR"}]})
+    loinc = observation("o3", code={"coding": [{"system": "http://loinc.org", "code": "8867-4"}]})
+    reason = encounter(reasonCode=[{"text": "fell over"}])
+    card = run(tmp_path, [condition(), text_only, local, loinc, reason], "MDSS-TERM-04")
+    assert sorted(card["found"]) == [
+        ("clinical-code-not-snomed", "Observation.ndjson", 1, "Observation.code"),
+        ("clinical-code-text-only", "Condition.ndjson", 2, "Condition.code"),
+        ("clinical-code-text-only", "Encounter.ndjson", 1, "Encounter.reasonCode[0]"),
+    ]
+    assert ratio(card) == (2, 5)
+    good = run(tmp_path / "g", [condition(), loinc, encounter()], "MDSS-TERM-04")
+    assert good["req"]["status"] == "pass"
+    # Free text never reaches the findings.
+    assert "asthma" not in str(card["findings"]) and "fell over" not in str(card["findings"])
+
+
+def test_term05_dmd(tmp_path: Path) -> None:
+    text_only = medication_request("m2", medicationCodeableConcept={"text": "amoxicillin"})
+    local = medication_request(
+        "m3", medicationCodeableConcept={"coding": [{"system": "urn:x-local", "code": "F1"}]}
+    )
+    card = run(tmp_path, [medication_request(), text_only, local], "MDSS-TERM-05")
+    assert card["found"] == [
+        ("medication-text-only", "MedicationRequest.ndjson", 2,
+         "MedicationRequest.medicationCodeableConcept"),
+        ("medication-not-dmd", "MedicationRequest.ndjson", 3,
+         "MedicationRequest.medicationCodeableConcept"),
+    ]
+    assert ratio(card) == (1, 3)
+
+
+def _medication(rid: str, system: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Medication",
+        "id": rid,
+        "code": {"coding": [{"system": system, "code": "22608811000001102"}]},
+    }
+
+
+def test_term05_referenced_medication(tmp_path: Path) -> None:
+    ref = {"reference": "Medication/dmd"}
+    feed = [
+        medication_request("m1", medicationCodeableConcept=None, medicationReference=ref),
+        medication_request(
+            "m2", medicationCodeableConcept=None, medicationReference={"reference": "Medication/x"}
+        ),
+        medication_request(
+            "m3",
+            medicationCodeableConcept=None,
+            medicationReference={"reference": "#med"},
+            contained=[{**_medication("med", "https://dmd.nhs.uk")}],
+        ),
+        _medication("dmd", "https://dmd.nhs.uk"),
+        _medication("x", "urn:x-local"),
+    ]
+    card = run(tmp_path, feed, "MDSS-TERM-05")
+    assert card["found"] == [
+        ("medication-not-dmd", "MedicationRequest.ndjson", 2,
+         "MedicationRequest.medicationReference")
+    ]
+    assert ratio(card) == (2, 3)
+    assert_merge_exact(compile_check("MDSS-TERM-05"), feed, context())
