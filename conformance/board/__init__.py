@@ -1,4 +1,4 @@
-"""The national board pack: aggregate many scorecards (ICSs × periods) into one report."""
+"""The national board pack: aggregate many scorecards (ICSs x periods) into one report."""
 
 from conformance.board.aggregate import BOARD_VERSION, build_board
 from conformance.board.render import FORMATS, render, render_csv, render_html, render_json

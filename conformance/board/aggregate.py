@@ -1,4 +1,4 @@
-"""The national board pack: many scorecards (ICSs × periods) aggregated into one picture.
+"""The national board pack: many scorecards (ICSs x periods) aggregated into one picture.
 
 A *unit* is a submitting ICS and sender. For each unit and reporting period one scorecard
 counts (when there are several: the newest standard version, then the latest run). The
@@ -7,7 +7,7 @@ period before it. The board holds:
 
 * ``league``: each unit's latest scorecard (verdict, score, MUSTs not met), its change in
   score since its own previous period, and its score in every period (the sparkline);
-* ``heatmap``: unit × requirement status from the same latest scorecards;
+* ``heatmap``: unit x requirement status from the same latest scorecards;
 * ``requirements``: per requirement, the national pass rate (units passing / units where
   it applies) in the current and previous period, and the mean rate;
 * ``adoption``: units per standard version, per period;
@@ -153,9 +153,7 @@ def build_board(scorecards: Iterable[dict[str, Any]]) -> dict[str, Any]:
             "units_current": sum(1 for c in per_period.get(current, []) if c.standard == std)
             if current
             else 0,
-            "by_period": [
-                sum(1 for c in per_period[p] if c.standard == std) for p in periods
-            ],
+            "by_period": [sum(1 for c in per_period[p] if c.standard == std) for p in periods],
         }
         for std in adoption_keys
     ]

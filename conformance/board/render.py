@@ -15,7 +15,6 @@ from conformance.reporters.htmlkit import (
     page,
     rate_bar,
     sparkline,
-    status_badge,
     verdict_badge,
 )
 
@@ -52,7 +51,9 @@ def render_csv(board: dict[str, Any]) -> str:
             "period_start": row["period"]["start"],
             "period_end": row["period"]["end"],
             "score": f"{row['score']:.1f}",
-            "previous_score": "" if row["previous_score"] is None else f"{row['previous_score']:.1f}",
+            "previous_score": ""
+            if row["previous_score"] is None
+            else f"{row['previous_score']:.1f}",
             "change": "" if row["change"] is None else f"{row['change']:+.1f}",
         }
         writer.writerow(["" if values.get(c) is None else str(values[c]) for c in LEAGUE_COLUMNS])
@@ -72,7 +73,7 @@ table.heat thead th{background:none;vertical-align:bottom;height:auto;padding:0 
 table.heat thead th span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;
 font-size:.8rem;font-family:ui-monospace,Menlo,Consolas,monospace;display:inline-block}
 table.heat tbody th{padding:0 8px 0 0;white-space:nowrap;font-size:.9rem}
-table.heat td{width:24px;height:24px;min-width:24px;text-align:center;color:#fff;font-weight:700;
+table.heat td{position:relative;width:24px;height:24px;min-width:24px;text-align:center;color:#fff;font-weight:700;
 font-size:.8rem;border-radius:3px;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .h-pass{background:var(--pass)}.h-partial{background:var(--partial)}.h-fail{background:var(--fail)}
 .h-not-applicable{background:var(--na)}.h-error{background:var(--err)}
@@ -101,11 +102,10 @@ def _change(value: float | None, unit: str = "", digits: int = 1, scale: float =
         return '<span class="flat">new</span>'
     shown = value * scale
     if round(shown, digits) == 0:
-        return f'<span class="flat"><span aria-hidden="true">■</span> no change</span>'
+        return '<span class="flat"><span aria-hidden="true">■</span> no change</span>'
     if shown > 0:
         return (
-            f'<span class="up"><span aria-hidden="true">▲</span> up {shown:.{digits}f}{unit}'
-            "</span>"
+            f'<span class="up"><span aria-hidden="true">▲</span> up {shown:.{digits}f}{unit}</span>'
         )
     return (
         f'<span class="down"><span aria-hidden="true">▼</span> down {-shown:.{digits}f}{unit}'
@@ -116,14 +116,16 @@ def _change(value: float | None, unit: str = "", digits: int = 1, scale: float =
 def _kpis(board: dict[str, Any]) -> str:
     league = board["league"]
     current = [r for r in league if r["current"]]
-    conformant = sum(1 for r in current if r["verdict"] in ("Conformant", "Conformant with warnings"))
+    conformant = sum(
+        1 for r in current if r["verdict"] in ("Conformant", "Conformant with warnings")
+    )
     scores = [r["score"] for r in current]
     mean = sum(scores) / len(scores) if scores else None
     items = [
         ("Submitting units", f"{board['units']}"),
         ("Submitted this period", f"{len(current)} of {board['units']}"),
         ("Meeting every MUST", f"{conformant} of {len(current)}"),
-        ("Mean score", "–" if mean is None else f"{mean:.1f}"),
+        ("Mean score", "&ndash;" if mean is None else f"{mean:.1f}"),
         ("Periods covered", f"{len(board['periods'])}"),
     ]
     cells = "".join(f"<div><dt>{esc(k)}</dt><dd>{v}</dd></div>" for k, v in items)
@@ -142,7 +144,9 @@ def _league(board: dict[str, Any]) -> str:
             f"{label} {'none' if v is None else f'{v:.1f}'}"
             for label, v in zip(labels, r["trend"], strict=True)
         )
-        who = esc(r["ics"]) + (f' <span class="muted">/ {esc(r["sender"])}</span>' if r["sender"] else "")
+        who = esc(r["ics"]) + (
+            f' <span class="muted">/ {esc(r["sender"])}</span>' if r["sender"] else ""
+        )
         rows.append(
             f'<tr><td class="num inl"><span class="sr-only">Rank </span>{r["rank"]}</td>'
             f'<th scope="row">{who}</th>'
@@ -179,8 +183,7 @@ def _heatmap(board: dict[str, Any]) -> str:
     if not ids:
         return ""
     head = "".join(
-        f'<th scope="col" title="{esc(titles[i]["title"])}"><span>{esc(i)}</span></th>'
-        for i in ids
+        f'<th scope="col" title="{esc(titles[i]["title"])}"><span>{esc(i)}</span></th>' for i in ids
     )
     rows = []
     for row in heat["rows"]:
@@ -208,7 +211,7 @@ def _heatmap(board: dict[str, Any]) -> str:
     )
     return (
         '<section class="heatmap" aria-labelledby="h-heat"><h2 id="h-heat">Requirements by ICS'
-        "</h2><p class=\"lead\">Each unit's latest scorecard. Scroll sideways on a small "
+        '</h2><p class="lead">Each unit\'s latest scorecard. Scroll sideways on a small '
         'screen.</p><div class="scroll"><table class="heat"><caption class="sr-only">Status '
         f"of each requirement by ICS</caption><thead><tr><td></td>{head}</tr></thead><tbody>"
         + "".join(rows)
@@ -233,7 +236,7 @@ def _national(board: dict[str, Any]) -> str:
             f'<tr><td data-label="Requirement"><code>{esc(r["id"])}</code> '
             f'<span class="muted">{esc(r["level"])}</span><br>{esc(r["title"])}</td>'
             f'<td class="ratecell" data-label="Pass rate"><div class="figures"><span>'
-            f"{percent(rate, 0)}</span><span class=\"muted\">{r['units_passing']} of "
+            f'{percent(rate, 0)}</span><span class="muted">{r["units_passing"]} of '
             f"{r['units_applicable']}</span></div>{rate_bar(rate, None, status)}</td>"
             f'<td data-label="Mean rate" class="num">{percent(r["mean_rate"])}</td>'
             f'<td data-label="Change">{_change(r["pass_rate_change"], " pts", 0, 100.0)}</td></tr>'
@@ -259,7 +262,7 @@ def _movers(board: dict[str, Any]) -> str:
     else:
         rows = "".join(
             f'<tr><td data-label="Requirement"><code>{esc(m["id"])}</code><br>'
-            f'{esc(m["title"])}</td>'
+            f"{esc(m['title'])}</td>"
             f'<td class="num" data-label="Before">{percent(m["previous_pass_rate"], 0)}</td>'
             f'<td class="num" data-label="Now">{percent(m["pass_rate"], 0)}</td>'
             f'<td data-label="Change">{_change(m["pass_rate_change"], " pts", 0, 100.0)}<br>'
@@ -310,7 +313,8 @@ def render_html(board: dict[str, Any]) -> str:
     footer = (
         f"<footer><p>Board pack format {esc(board['board_version'])}, made by conformance from "
         f"{board['scorecards']} JSON scorecards; latest run "
-        f"{esc(board['latest_run'] or '–')}. No patient data appears in this report.</p></footer>"
+        f"{esc(board['latest_run'] or 'none')}. No patient data appears in this report."
+        "</p></footer>"
     )
     status_css = "".join(f".h-{k}{{background:{v}}}" for k, v in STATUS_COLOUR.items())
     body = [

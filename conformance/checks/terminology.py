@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -67,56 +67,22 @@ class SnomedValid(RecordCheck):
 # ------------------------------------------------------------------- TERM-02/03
 
 
-class LastResultValidator:
-    """The run's FHIR validator, remembering its result for the last resource validated.
-
-    Checks that read the same validation (base conformance, required and extensible
-    bindings) then validate each record once. The cache keeps the resource object itself,
-    so identity is never confused with a later resource at the same address.
-    """
-
-    __slots__ = ("_last", "validator")
-
-    def __init__(self, validator: Any) -> None:
-        self.validator = validator
-        self._last: tuple[Any, tuple[str, ...], list[Any]] = (None, (), [])
-
-    def validate(self, resource: dict[str, Any], profiles: Sequence[str] = ()) -> list[Any]:
-        last = self._last
-        key = tuple(profiles)
-        if last[0] is resource and last[1] == key:
-            return last[2]
-        issues: list[Any] = self.validator.validate(resource, key)
-        self._last = (resource, key, issues)
-        return issues
-
-
-def cached_validator(env: CompileEnv) -> LastResultValidator:
-    """The shared caching wrapper around ``structure.fhir_validator(env, False)``."""
-    from conformance.checks.structure import fhir_validator
-
-    def build() -> LastResultValidator:
-        return LastResultValidator(fhir_validator(env, False))
-
-    service: LastResultValidator = env.service("fhir-validator-last-result", build)
-    return service
-
-
 class BindingCheck(RecordCheck):
     """MDSS-TERM-02/03: the FHIR engine's binding issues of one strength.
 
-    Bindings of base R4 and of the profiles the resource declares (the same validation as
-    MDSS-STR-02, so with a shared cache it is done once per record).
+    Bindings of base R4, of the standard's profiles for the type and of those the resource
+    declares. The issues come from the run's shared validation (``structure.fhir_validator``),
+    the same result MDSS-STR-02 and -03 read, so each record is validated once.
     """
 
-    def __init__(self, requirement: Requirement, validator: Any, code: str) -> None:
+    def __init__(self, requirement: Requirement, shared: Any, code: str) -> None:
         super().__init__(requirement)
-        self.validator = validator
+        self.shared = shared
         self.code = code
 
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
         code = self.code
-        for issue in self.validator.validate(resource):
+        for issue in self.shared.issues(resource):
             if issue.code == code:
                 yield Problem(code, issue.message, issue.expression)
 
@@ -327,7 +293,9 @@ def snomed_valid(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -
 
 def _binding(code: str) -> Any:
     def factory(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
-        return BindingCheck(req, cached_validator(env), code)
+        from conformance.checks.structure import fhir_validator
+
+        return BindingCheck(req, fhir_validator(env), code)
 
     return factory
 

@@ -14,9 +14,7 @@ def register(sub: Any) -> None:
     board = sub.add_parser(
         "board", help="aggregate scorecards of many ICSs and periods into a board pack"
     )
-    board.add_argument(
-        "scorecards", nargs="*", metavar="SCORECARD", help="saved JSON scorecards"
-    )
+    board.add_argument("scorecards", nargs="*", metavar="SCORECARD", help="saved JSON scorecards")
     board.add_argument(
         "--db",
         type=Path,

@@ -241,9 +241,7 @@ def validate_records(
         opener=lambda: io.BufferedReader(stream, 1 << 16),
         hints={"range": True, "first_line": first[0]},
     )
-    acc.read_item(
-        item, spec.feed, [_AnyLinesReader(spec.limits)], spec.limits, source=source
-    )
+    acc.read_item(item, spec.feed, [_AnyLinesReader(spec.limits)], spec.limits, source=source)
     return _share(worker, acc)
 
 
@@ -267,9 +265,7 @@ class _MergingEngine(Engine):
     def _jobs(self, found: Inputs) -> int:
         return 2  # take the merging path
 
-    def _read_parallel(
-        self, acc: Accumulator, found: Inputs, standard: Any, jobs: int
-    ) -> None:
+    def _read_parallel(self, acc: Accumulator, found: Inputs, standard: Any, jobs: int) -> None:
         failures = self.plugins.failures
         for share in self._shares:
             share = dict(share)
@@ -291,8 +287,9 @@ def finish(
     """Merge the shares (in input order) and build the scorecard.
 
     ``digests`` gives the sha256 of files whose records came in parts through
-    :func:`validate_records` (by file name), for the provenance checks. ``elapsed`` is the time already spent (seconds) before this call and ``started_at``
-    when the run began; both only go into the scorecard's ``run`` section.
+    :func:`validate_records` (by file name), for the provenance checks. ``elapsed`` is
+    the time already spent (seconds) before this call and ``started_at`` when the run
+    began; both only go into the scorecard's ``run`` section.
     """
     engine = _MergingEngine(_options(spec), shares_in_order, digests or {})
     found = Inputs(feed=spec.feed, issues=list(spec.source_issues))

@@ -9,7 +9,7 @@ base walk has already reported base-level problems, so nothing is reported twice
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -54,6 +54,29 @@ def _vs3(f: Any, r: Any, t: Any) -> bool:
 
 #: hot invariants of the core vital-signs profiles, evaluated natively
 _CORE_PROFILE_NATIVE = {"vs-1": _vs1, "vs-2": _vs2, "vs-3": _vs3}
+
+_NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
+_NHS_UNAVAILABLE = (
+    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberUnavailableReason"
+)
+
+
+def _nhs_number_or_reason(f: Any, r: Any, t: Any) -> bool:
+    if not isinstance(f, dict):
+        return True
+    for ident in f.get("identifier") or ():
+        if isinstance(ident, dict) and ident.get("system") == _NHS_NUMBER:
+            return True
+    return any(isinstance(x, dict) and x.get("url") == _NHS_UNAVAILABLE
+               for x in f.get("extension") or ())
+
+
+#: profile invariants evaluated natively, keyed by their exact FHIRPath expression (so a
+#: profile that words the rule differently still goes through FHIRPath)
+_NATIVE_EXPRESSIONS: dict[str, Callable[[Any, Any, Any], bool]] = {
+    f"identifier.where(system = '{_NHS_NUMBER}').exists() or "
+    f"extension('{_NHS_UNAVAILABLE}').exists()": _nhs_number_or_reason,
+}
 
 
 class ProfileError(Exception):
@@ -118,14 +141,17 @@ class PElem:
 
 
 class CompiledProfile:
-    __slots__ = ("kind", "must_support", "root", "type", "url")
+    __slots__ = ("kind", "must_support", "own_must_support", "root", "type", "url")
 
-    def __init__(self, url: str, type_: str, kind: str, root: PElem, ms: list[str]) -> None:
+    def __init__(self, url: str, type_: str, kind: str, root: PElem, ms: list[str],
+                 own_ms: list[str] | None = None) -> None:
         self.url = url
         self.type = type_
         self.kind = kind
         self.root = root
         self.must_support = ms
+        #: the elements this profile itself (its differential) flags mustSupport
+        self.own_must_support = ms if own_ms is None else own_ms
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -483,7 +509,12 @@ class ProfileRegistry:
                 ms.append(eid)
         self._choice_type_slices(root)
         _prune(root)
-        return CompiledProfile(url, type_, sd.get("kind", ""), root, ms)
+        own: list[str] | None = None
+        diff = sd.get("differential")
+        if isinstance(diff, dict) and isinstance(diff.get("element"), list):
+            own = [eid for eid, e in _element_ids(diff["element"])
+                   if e.get("mustSupport") is True]
+        return CompiledProfile(url, type_, sd.get("kind", ""), root, ms, own)
 
     def _choice_type_slices(self, pe: PElem) -> None:
         """value[x]:valueQuantity slices become constraints on the concrete key."""
@@ -637,6 +668,8 @@ class ProfileRegistry:
             ):
                 continue
             native = _CORE_PROFILE_NATIVE.get(key) if url.startswith(CORE_SD) else None
+            if native is None:
+                native = _NATIVE_EXPRESSIONS.get(expr)
             if native is not None:
                 cons.append(Invariant(key, str(c.get("severity", "error")),
                                       str(c.get("human", "")), expr, native, url))
@@ -741,9 +774,11 @@ class ProfileRegistry:
                 out.extend(run.issues)
         return out
 
-    def must_support_paths(self, url: str) -> list[str]:
+    def must_support_paths(self, url: str, inherited: bool = True) -> list[str]:
         prof = self.compiled(url)
-        return [] if prof is None else list(prof.must_support)
+        if prof is None:
+            return []
+        return list(prof.must_support if inherited else prof.own_must_support)
 
 
 class _Run:

@@ -450,9 +450,13 @@ class FhirValidator:
                 out.extend(self._bundle_entry_profiles(res))
         return out
 
-    def must_support_paths(self, profile: str) -> list[str]:
-        """The element paths a profile flags mustSupport (for completeness scoring)."""
-        return self.registry.must_support_paths(profile)
+    def must_support_paths(self, profile: str, inherited: bool = True) -> list[str]:
+        """The element ids a profile flags mustSupport (for completeness scoring).
+
+        ``inherited=False`` gives only those the profile's own differential flags, not the
+        ones its base profiles (e.g. UK Core) already flag.
+        """
+        return self.registry.must_support_paths(profile, inherited)
 
 
 _SD = "http://hl7.org/fhir/StructureDefinition/"

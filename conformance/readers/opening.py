@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import sys
+import zlib
 from pathlib import Path
 from typing import IO, Any
 
@@ -13,6 +14,8 @@ from conformance.readers.base import Source
 
 HEAD_BYTES = 8192
 GZIP_MAGIC = b"\x1f\x8b"
+HEAD_ERRORS = (OSError, EOFError, zlib.error)
+"""What peeking at the head of a corrupt or truncated input can raise (reported when read)."""
 
 
 class LimitExceeded(Exception):
@@ -55,7 +58,9 @@ class _GuardedStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
+        # read1: one decompression step at a time, so that the data before a truncation
+        # or corruption is delivered before the error (read() would drop it).
+        data = self._inner.read1(len(buffer))  # type: ignore[attr-defined]
         n = len(data)
         buffer[:n] = data
         self._out += n
@@ -162,7 +167,7 @@ def source_for_file(path: Path, name: str, limits: Limits) -> Source:
     try:
         with _open_file(path, name, limits) as stream:
             head = stream.read(HEAD_BYTES)
-    except (OSError, EOFError, LimitExceeded):
+    except (*HEAD_ERRORS, LimitExceeded):
         head = b""  # the reader reports the corruption when it reads the file
     source = Source(name=name, path=path, opener=lambda: raw_stream(), head=head)
     source.compression = compression
@@ -184,7 +189,7 @@ def source_for_stdin(limits: Limits, stream: IO[bytes] | None = None) -> Source:
         whole = open_gzip(whole, "<stdin>", limits)
         try:
             head = whole.peek(HEAD_BYTES)[:HEAD_BYTES]  # type: ignore[attr-defined]
-        except (OSError, EOFError, LimitExceeded):
+        except (*HEAD_ERRORS, LimitExceeded):
             head = b""
     else:
         head = first

@@ -22,7 +22,7 @@ STATUS_LABEL = {
     "not-applicable": "Not applicable",
     "error": "Check error",
 }
-STATUS_SYMBOL = {"pass": "✓", "partial": "◐", "fail": "✗", "not-applicable": "–", "error": "!"}
+STATUS_SYMBOL = {"pass": "✓", "partial": "◐", "fail": "✗", "not-applicable": "\u2013", "error": "!"}
 
 
 def location_text(loc: dict[str, Any], *, with_expression: bool = True) -> str:
@@ -40,7 +40,7 @@ def location_text(loc: dict[str, Any], *, with_expression: bool = True) -> str:
 
 
 def percent(rate: float | None, digits: int = 1) -> str:
-    return "–" if rate is None else f"{100.0 * rate:.{digits}f}%"
+    return "\u2013" if rate is None else f"{100.0 * rate:.{digits}f}%"
 
 
 def threshold_text(threshold: float) -> str:
@@ -178,7 +178,9 @@ def clean_xml_text(text: str) -> str:
     return "".join(
         ch
         for ch in text
-        if ch in "\t\n\r" or ("\x20" <= ch <= "\ud7ff") or ("\ue000" <= ch <= "\ufffd")
+        if ch in "\t\n\r"
+        or ("\x20" <= ch <= "\ud7ff")
+        or ("\ue000" <= ch <= "\ufffd")
         or ch >= "\U00010000"
     )
 

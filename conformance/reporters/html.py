@@ -62,7 +62,10 @@ dl.meta dd{margin:0;overflow-wrap:anywhere}
  table.reqs td.ratecell{order:6}
  table.reqs td.num{order:7}
 }
-@media print{.stats div{background:#fff;border:1px solid var(--line)}
+@media print{.stats{grid-template-columns:repeat(6,1fr)}
+ .stats div{background:#fff;border:1px solid var(--line);padding:4px 8px}
+ .stats dd{font-size:1.1rem}
+ .hero svg{width:96px;height:96px}
  .alert{background:#fff}}
 """
 
@@ -116,11 +119,11 @@ def _domains(card: dict[str, Any]) -> str:
             status = "partial" if score > 0 else "fail"
         else:
             status = "pass"
-        shown = "–" if score is None else f"{score:.1f}"
+        shown = "&ndash;" if score is None else f"{score:.1f}"
         rows.append(
             f'<tr><th scope="row">{esc(d["title"])}</th>'
             f'<td class="ratecell" data-label="Score"><div class="figures"><span>{shown}</span>'
-            f'</div>{rate_bar(None if score is None else score / 100.0, None, status)}</td>'
+            f"</div>{rate_bar(None if score is None else score / 100.0, None, status)}</td>"
             f'<td class="num" data-label="Met">{d.get("passed", 0)}</td>'
             f'<td class="num" data-label="Not met">{d.get("not_met", 0)}</td>'
             f'<td class="num" data-label="Not applicable">{d.get("not_applicable", 0)}</td></tr>'
@@ -128,8 +131,9 @@ def _domains(card: dict[str, Any]) -> str:
     return (
         '<section aria-labelledby="h-domains"><h2 id="h-domains">Scores by domain</h2>'
         '<table class="cards"><thead><tr><th scope="col">Domain</th><th scope="col">Score '
-        '(0–100)</th><th scope="col" class="num">Met</th><th scope="col" class="num">Not met'
-        '</th><th scope="col" class="num">Not applicable</th></tr></thead><tbody>'
+        '(0&ndash;100)</th><th scope="col" class="num">Met</th>'
+        '<th scope="col" class="num">Not met</th><th scope="col" class="num">Not applicable'
+        "</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></section>"
     )
@@ -155,8 +159,7 @@ def _requirements(card: dict[str, Any]) -> str:
             )
         rate = req["rate"]
         figures = (
-            f"{percent(rate)} <span class=\"muted\">need {threshold_text(req['threshold'])}"
-            "</span>"
+            f'{percent(rate)} <span class="muted">need {threshold_text(req["threshold"])}</span>'
         )
         counted = (
             f'<span class="note">{req["numerator"]:,} of {req["denominator"]:,}</span>'
@@ -182,7 +185,7 @@ def _requirements(card: dict[str, Any]) -> str:
         + "".join(rows)
         + "</tbody></table>"
         '<p class="legend">Status: ✓ Pass (threshold reached), ◐ Partial (some records '
-        "meet it, not enough), ✗ Fail, – Not applicable (nothing to measure). Partial and "
+        "meet it, not enough), ✗ Fail, &ndash; Not applicable (nothing to measure). Partial and "
         "Fail both mean <em>not met</em>.</p></section>"
     )
 
@@ -204,12 +207,12 @@ def _findings(card: dict[str, Any], limit: int) -> str:
         sev = {"error": "fail", "warning": "partial"}.get(f["severity"], "not-applicable")
         rows.append(
             f'<tr><td class="inl"><span class="t-{sev}"><strong>'
-            f'{esc(f["severity"].capitalize())}</strong></span></td>'
+            f"{esc(f['severity'].capitalize())}</strong></span></td>"
             f'<td class="inl"><a href="#req-{esc(f["requirement"])}"><code>'
-            f'{esc(f["requirement"])}</code></a></td>'
+            f"{esc(f['requirement'])}</code></a></td>"
             f'<td data-label="At" class="wrap"><code>'
             f"{esc(location_text(loc, with_expression=False))}</code>{expr}</td>"
-            f'<td><code>{esc(f["code"])}</code><br>'
+            f"<td><code>{esc(f['code'])}</code><br>"
             f"{esc(f['message'])}</td></tr>"
         )
     return (
@@ -266,11 +269,11 @@ def _feed(card: dict[str, Any]) -> str:
         sha = i.get("sha256")
         rows.append(
             f'<tr><td data-label="File" class="wrap"><code>{esc(i["file"])}</code></td>'
-            f'<td data-label="Format">{esc(i.get("format") or "–")}</td>'
+            f'<td data-label="Format">{esc(i.get("format") or "-")}</td>'
             f'<td class="num" data-label="Read">{i["records_read"]:,}</td>'
             f'<td class="num" data-label="Unparseable">{i["records_unparseable"]:,}</td>'
             f'<td data-label="SHA-256"><code title="{esc(sha or "")}">'
-            f"{esc(sha[:12] + '…' if sha else '–')}</code></td></tr>"
+            f"{esc(sha[:12]) + '…' if sha else '&ndash;'}</code></td></tr>"
         )
     inputs = (
         '<h3 id="h-inputs">Inputs</h3><table class="cards"><thead><tr>'
@@ -336,7 +339,7 @@ class HtmlReporter:
         footer = (
             f"<footer><p>Made by {esc(tool['name'])} {esc(tool['version'])} from the canonical "
             f"JSON scorecard (version {esc(scorecard['scorecard_version'])}). Run started "
-            f"{esc(run.get('started', '–'))}, took {float(run.get('duration_seconds', 0)):.1f} s."
+            f"{esc(run.get('started', '?'))}, took {float(run.get('duration_seconds', 0)):.1f} s."
             " No patient identifier or free text from the feed appears in this report.</p>"
             "</footer>"
         )

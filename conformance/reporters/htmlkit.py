@@ -67,7 +67,7 @@ font-size:.85rem;white-space:nowrap;-webkit-print-color-adjust:exact;print-color
 .s-fail{background:var(--fail)}.s-not-applicable{background:var(--na)}.s-error{background:var(--err)}
 .t-pass{color:var(--pass)}.t-partial{color:var(--partial)}.t-fail{color:var(--fail)}
 .t-not-applicable{color:var(--na)}.t-error{color:var(--err)}
-.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%;position:relative}
 svg{display:block}
 .bar{width:100%;height:14px;min-width:60px}
 footer{color:var(--muted);font-size:.875rem;margin:24px 0 0}
@@ -90,7 +90,9 @@ clip:rect(0,0,0,0);white-space:nowrap;border:0}
 }
 @page{size:A4;margin:14mm 12mm}
 @media print{
- body{background:#fff;font-size:10pt}
+ body{background:#fff;font-size:9.5pt;line-height:1.35}
+ th,td{padding:3px 6px}
+ details.why{display:none}
  .page{max-width:none;padding:0}
  header.band{padding:0 0 8px;background:#fff;color:var(--ink);border-bottom:2px solid var(--ink)}
  header.band p{color:var(--ink)}
@@ -115,8 +117,7 @@ def status_badge(status: str) -> str:
     symbol = STATUS_SYMBOL.get(status, "?")
     cls = status if status in STATUS_COLOUR else "error"
     return (
-        f'<span class="badge s-{cls}"><span aria-hidden="true">{symbol}</span> '
-        f"{esc(label)}</span>"
+        f'<span class="badge s-{cls}"><span aria-hidden="true">{symbol}</span> {esc(label)}</span>'
     )
 
 
@@ -166,7 +167,7 @@ def sparkline(values: Sequence[float | None], label: str, width: int = 96, heigh
     """A small line chart of scores (0..100); gaps for missing periods."""
     points = [(i, v) for i, v in enumerate(values) if v is not None]
     if not points:
-        return '<span class="muted">–</span>'
+        return '<span class="muted">&ndash;</span>'
     n = max(1, len(values) - 1)
     pad = 3.0
     # Scale to the data (at least a 5-point span) so small changes near 100 are visible.

@@ -17,8 +17,8 @@ from conformance.reporters.common import (
     clean_xml_text,
     feed_period_label,
     feed_title,
-    findings_by_requirement,
     finding_count,
+    findings_by_requirement,
     location_text,
     percent,
     threshold_text,
@@ -58,8 +58,7 @@ class JUnitReporter:
         run = scorecard.get("run", {})
         duration = f"{float(run.get('duration_seconds', 0.0)):.3f}"
         suite_name = (
-            f"{std['id']}@{std['version']} {feed_title(scorecard)} "
-            f"({feed_period_label(scorecard)})"
+            f"{std['id']}@{std['version']} {feed_title(scorecard)} ({feed_period_label(scorecard)})"
         )
         counts = {
             "tests": str(len(reqs)),

@@ -23,10 +23,39 @@ FINDING_CODE_SYSTEM: Final = f"{BASE_URL}/CodeSystem/conformance-finding"
 _NAMESPACE: Final = uuid.UUID("5a0c6f8e-3a57-4f0e-9f55-9c3a7c1e4d21")
 
 ISSUE_TYPES: Final = frozenset(
-    "invalid structure required value invariant security login unknown expired forbidden "
-    "suppressed processing not-supported duplicate multiple-matches not-found deleted "
-    "too-long code-invalid extension too-costly business-rule conflict transient lock-lost "
-    "no-store exception timeout incomplete throttled informational".split()
+    (
+        "invalid",
+        "structure",
+        "required",
+        "value",
+        "invariant",
+        "security",
+        "login",
+        "unknown",
+        "expired",
+        "forbidden",
+        "suppressed",
+        "processing",
+        "not-supported",
+        "duplicate",
+        "multiple-matches",
+        "not-found",
+        "deleted",
+        "too-long",
+        "code-invalid",
+        "extension",
+        "too-costly",
+        "business-rule",
+        "conflict",
+        "transient",
+        "lock-lost",
+        "no-store",
+        "exception",
+        "timeout",
+        "incomplete",
+        "throttled",
+        "informational",
+    )
 )
 """The FHIR R4 ``IssueType`` codes (http://hl7.org/fhir/issue-type)."""
 

@@ -109,9 +109,7 @@ def _result(f: dict[str, Any], rule_index: int) -> dict[str, Any]:
             physical["region"] = region
         location["physicalLocation"] = physical
     if "expression" in loc:
-        location["logicalLocations"] = [
-            {"fullyQualifiedName": loc["expression"], "kind": "member"}
-        ]
+        location["logicalLocations"] = [{"fullyQualifiedName": loc["expression"], "kind": "member"}]
     if location:
         result["locations"] = [location]
     props: dict[str, Any] = {"code": f["code"]}
@@ -185,9 +183,10 @@ class SarifReporter:
         if "started" in run_info:
             invocation["startTimeUtc"] = run_info["started"]
         artifacts = [
-            {"location": {"uri": artifact_uri(i["file"])}, **(
-                {"hashes": {"sha-256": i["sha256"]}} if i.get("sha256") else {}
-            )}
+            {
+                "location": {"uri": artifact_uri(i["file"])},
+                **({"hashes": {"sha-256": i["sha256"]}} if i.get("sha256") else {}),
+            }
             for i in scorecard["inputs"]
         ]
         sarif_run: dict[str, Any] = {

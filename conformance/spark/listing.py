@@ -116,7 +116,7 @@ def _status(fs: Any, path: Any) -> list[Any]:
 
 def _glob_display(raw: str, status: Any) -> str:
     """A glob match named as a shell would expand it, when the glob is in the last part."""
-    head, _, tail = raw.rpartition("/")
+    head, _, _name = raw.rpartition("/")
     if any(c in GLOB_CHARS for c in head):
         return str(status.getPath().toString())
     name = str(status.getPath().getName())
@@ -134,17 +134,13 @@ def _add_file(listing: Listing, status: Any, name: str, relative: str | None) ->
 def _add_folder(hadoop: _Hadoop, fs: Any, listing: Listing, root: Any, display: str) -> None:
     children = {str(s.getPath().getName()): s for s in fs.listStatus(root.getPath())}
     manifest = children.get(MANIFEST_FILE)
-    is_feed_root = (
-        manifest is not None and manifest.isFile() and listing.feed.manifest is None
-    )
+    is_feed_root = manifest is not None and manifest.isFile() and listing.feed.manifest is None
     if is_feed_root:
         listing.feed = _read_manifest(hadoop, fs, listing, manifest, _join(display, MANIFEST_FILE))
     for relative, status in _walk(fs, root, ""):
         if relative == MANIFEST_FILE or relative.lower().endswith(IGNORED_SUFFIXES):
             continue
-        _add_file(
-            listing, status, _join(display, relative), relative if is_feed_root else None
-        )
+        _add_file(listing, status, _join(display, relative), relative if is_feed_root else None)
 
 
 def _walk(fs: Any, folder: Any, prefix: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ MANIFEST_FEED: dict[str, Any] = {
 }
 
 
+@functools.cache
 def mdss() -> Standard:
+    """MDSS 1.0.0, loaded once (YAML parsing is most of a small run's time)."""
     return StandardRegistry.default().resolve("mdss@1.0.0")
 
 

@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
-from conformance.checks.terminology import LastResultValidator
+from conformance.checks.base import CompileEnv
+from conformance.checks.structure import fhir_validator
+from conformance.engine.run import check_factories
 from conformance.nhs.snomed import verhoeff_check_digit
+from conformance.plugin.manager import build_plugins
 from tests.checks.helpers import (
     SCT,
     assert_merge_exact,
@@ -16,9 +19,11 @@ from tests.checks.helpers import (
     condition,
     context,
     encounter,
+    mdss,
     medication_request,
     observation,
     ratio,
+    records,
     run,
 )
 
@@ -82,24 +87,37 @@ def test_term03_extensible_binding(tmp_path: Path) -> None:
 
 
 class _Counting:
-    def __init__(self) -> None:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
         self.calls = 0
 
     def validate(self, resource: dict[str, Any], profiles: tuple[str, ...] = ()) -> list[Any]:
         self.calls += 1
-        return []
+        result: list[Any] = self.inner.validate(resource, profiles)
+        return result
 
 
-def test_validator_result_shared_per_record() -> None:
-    inner = _Counting()
-    shared = LastResultValidator(inner)
-    first, second = condition(), condition()
-    shared.validate(first)
-    shared.validate(first)
-    assert inner.calls == 1
-    shared.validate(second)  # equal content, another record: validated again
-    shared.validate(second, ("https://example.org/profile",))
-    assert inner.calls == 3
+def test_one_validation_per_record_for_str_and_term() -> None:
+    standard = mdss()
+    env = CompileEnv(standard)
+    factories = check_factories(build_plugins())
+    checks = [
+        factories[req.check.type](req, req.check.params, env)
+        for req in standard.requirements
+        if req.id in ("MDSS-STR-02", "MDSS-TERM-02", "MDSS-TERM-03")
+    ]
+    shared = fhir_validator(env)
+    counting = _Counting(shared.validator)
+    shared.validator = counting
+    bad = condition()
+    bad["clinicalStatus"]["coding"][0]["code"] = "current"
+    found: list[str] = []
+    for record in records([condition(), bad]):
+        for check in checks:
+            state = check.start(context())
+            check.visit(state, record, lambda p, *a: found.append(p.code))
+    assert counting.calls == 2  # once per record, not once per check
+    assert found.count("binding-required") == 2  # STR-02 and TERM-02 both report it
 
 
 def test_term04_clinical_coding(tmp_path: Path) -> None:

@@ -70,9 +70,7 @@ def test_only_the_run_key_changes_the_output(fmt: str) -> None:
     out_a, out_b = reporter(fmt).render(a, OPTS), reporter(fmt).render(b, OPTS)
     assert out_a.count("\n") == out_b.count("\n")
     differing = [
-        (x, y)
-        for x, y in zip(out_a.splitlines(), out_b.splitlines(), strict=True)
-        if x != y
+        (x, y) for x, y in zip(out_a.splitlines(), out_b.splitlines(), strict=True) if x != y
     ]
     for _, line in differing:
         assert "2030-01-02" in line or "9.876" in line or "9.9" in line, line
@@ -176,8 +174,9 @@ def test_top_findings_interleave_requirements_and_put_errors_first() -> None:
     severities = [f["severity"] for f in top]
     assert severities == sorted(severities, key=["error", "warning", "information"].index)
     errors = [f["requirement"] for f in top if f["severity"] == "error"]
-    assert len(set(errors[:2])) == min(2, len({f["requirement"] for f in data["findings"]
-                                              if f["severity"] == "error"}))
+    assert len(set(errors[:2])) == min(
+        2, len({f["requirement"] for f in data["findings"] if f["severity"] == "error"})
+    )
 
 
 # ------------------------------------------------------------------ JUnit
@@ -308,8 +307,12 @@ def test_github_writes_the_full_list_to_the_step_summary(
     written = summary.read_text()
     assert written.startswith("earlier step\n")  # appended, not replaced
     assert "All findings kept in the scorecard" in written
-    rows = [line for line in written.splitlines() if line.startswith("| error") or
-            line.startswith("| warning") or line.startswith("| information")]
+    full_list = written.split("All findings kept in the scorecard", 1)[1]
+    rows = [
+        line
+        for line in full_list.splitlines()
+        if line.startswith(("| error", "| warning", "| information"))
+    ]
     assert len(rows) == len(data["findings"])
 
 
@@ -409,12 +412,12 @@ def test_codequality_report() -> None:
 # ------------------------------------------------------------------ scorecard render
 
 
-@pytest.mark.parametrize("fmt", [*FORMATS, "json", "markdown", "terminal"])
+@pytest.mark.parametrize("fmt", ["html", "sarif", "csv", "json"])
 def test_scorecard_render_cli(cli: Any, fmt: str, tmp_path: Path) -> None:
     out = tmp_path / f"out.{fmt}"
     result = cli("scorecard", "render", DATA / "qop-failing.json", "--format", fmt, "-o", out)
     assert result.code == 0, result.err
-    assert out.read_text() == reporter(fmt).render(card("qop-failing"), RenderOptions())
+    assert out.read_bytes().decode() == reporter(fmt).render(card("qop-failing"), RenderOptions())
 
 
 def test_scorecard_render_json_round_trips(cli: Any) -> None:
