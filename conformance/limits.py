@@ -1,8 +1,28 @@
-"""Limits that keep a run safe on hostile input. Each is reported when hit, never silent."""
+"""Limits that keep a run safe on hostile input. Each is reported when hit, never silent.
+
+Every limit can be changed for one run: ``conformance validate --limit NAME=VALUE``
+(repeatable; sizes take a ``K``, ``M`` or ``G`` suffix for KiB, MiB, GiB), or
+``Limits(...)`` / :func:`parse_limits` from the library. What happens when each is hit:
+
+=========================  =================================================================
+``max-line-bytes``         the line is one unparseable record (``line-too-long``)
+``max-file-bytes``         the JSON document is one unparseable record (``file-too-large``)
+``max-depth``              the record is unparseable (``too-deep``)
+``max-decompressed-bytes`` reading the input stops (``limit-exceeded``, with the line)
+``max-ratio``              as above, once past 16 MiB of output (a compression bomb)
+``max-files``              files beyond it are not read (``limit-exceeded``)
+``findings-per-requirement`` examples beyond it are not kept; the counts stay exact
+=========================  =================================================================
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from conformance.errors import UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,10 +34,43 @@ class Limits:
     max_depth: int = 128
     """Deepest JSON nesting accepted (FHIR resources rarely exceed 20)."""
     max_decompressed_bytes: int = 64 * 1024 * 1024 * 1024
-    """Most bytes one compressed input may expand to."""
+    """Most bytes one compressed input (or one archive) may expand to."""
     max_ratio: int = 1000
     """Largest decompression ratio accepted once past 16 MiB of output (zip/gzip bombs)."""
     max_files: int = 100_000
     """Most files read from the inputs (directories, archives) in one run."""
     findings_per_requirement: int = 100
     """Example findings kept per requirement in the scorecard; counts stay exact."""
+
+
+LIMIT_NAMES: tuple[str, ...] = tuple(
+    f.name.replace("_", "-") for f in dataclasses.fields(Limits)
+)
+"""The names ``--limit`` accepts (the field names, with dashes or underscores)."""
+
+_MINIMUM = {"findings_per_requirement": 0}
+_VALUE = re.compile(r"(\d+)([kmg]?)(?:i?b)?", re.IGNORECASE)
+_SCALE = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_limits(settings: Iterable[str], base: Limits | None = None) -> Limits:
+    """``base`` (default: the defaults) with ``NAME=VALUE`` settings applied.
+
+    Raises :class:`UsageError` naming the setting on an unknown name or a bad value.
+    """
+    changes: dict[str, int] = {}
+    for setting in settings:
+        name, sep, raw = setting.partition("=")
+        key = name.strip().replace("-", "_")
+        if not sep or key.replace("_", "-") not in LIMIT_NAMES:
+            raise UsageError(
+                f"--limit {setting}: expected NAME=VALUE with NAME one of {', '.join(LIMIT_NAMES)}"
+            )
+        match = _VALUE.fullmatch(raw.strip())
+        if match is None:
+            raise UsageError(f"--limit {setting}: the value must be a whole number (K, M, G)")
+        value = int(match.group(1)) * _SCALE[match.group(2).lower()]
+        if value < _MINIMUM.get(key, 1):
+            raise UsageError(f"--limit {setting}: must be at least {_MINIMUM.get(key, 1)}")
+        changes[key] = value
+    return dataclasses.replace(base or Limits(), **changes)

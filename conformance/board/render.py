@@ -73,7 +73,8 @@ table.heat thead th{background:none;vertical-align:bottom;height:auto;padding:0 
 table.heat thead th span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;
 font-size:.8rem;font-family:ui-monospace,Menlo,Consolas,monospace;display:inline-block}
 table.heat tbody th{padding:0 8px 0 0;white-space:nowrap;font-size:.9rem}
-table.heat td{position:relative;width:24px;height:24px;min-width:24px;text-align:center;color:#fff;font-weight:700;
+table.heat td{position:relative;width:21px;height:21px;min-width:21px;text-align:center;
+color:#fff;font-weight:700;
 font-size:.8rem;border-radius:3px;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .h-pass{background:var(--pass)}.h-partial{background:var(--partial)}.h-fail{background:var(--fail)}
 .h-not-applicable{background:var(--na)}.h-error{background:var(--err)}
@@ -88,7 +89,7 @@ text-align:center;font-weight:700;font-size:.75rem;line-height:18px;margin-right
 @media (max-width:640px){table.league td.spark svg{display:inline-block;vertical-align:middle}
  table.league td.inl::after{content:"."}}
 @media print{.kpis div{background:#fff;border:1px solid var(--line)}
- section.heatmap{break-before:page}
+ section.heatmap{break-inside:avoid}
  table.heat{border-spacing:1px}
  table.heat td{width:14px;height:14px;min-width:14px;font-size:7pt;border-radius:2px}
  table.heat thead th span{font-size:7pt}
@@ -232,6 +233,11 @@ def _national(board: dict[str, Any]) -> str:
             if rate > 0
             else "fail"
         )
+        change = (
+            '<span class="flat">not applicable</span>'
+            if rate is None
+            else _change(r["pass_rate_change"], " pts", 0, 100.0)
+        )
         rows.append(
             f'<tr><td data-label="Requirement"><code>{esc(r["id"])}</code> '
             f'<span class="muted">{esc(r["level"])}</span><br>{esc(r["title"])}</td>'
@@ -239,7 +245,7 @@ def _national(board: dict[str, Any]) -> str:
             f'{percent(rate, 0)}</span><span class="muted">{r["units_passing"]} of '
             f"{r['units_applicable']}</span></div>{rate_bar(rate, None, status)}</td>"
             f'<td data-label="Mean rate" class="num">{percent(r["mean_rate"])}</td>'
-            f'<td data-label="Change">{_change(r["pass_rate_change"], " pts", 0, 100.0)}</td></tr>'
+            f'<td data-label="Change">{change}</td></tr>'
         )
     return (
         '<section aria-labelledby="h-nat"><h2 id="h-nat">National pass rate by requirement</h2>'

@@ -16,8 +16,10 @@ def register(sub: Any) -> None:
     std_sub.add_parser("list", help="list the standards available")
     show = std_sub.add_parser("show", help="show a standard's requirements")
     show.add_argument("ref", metavar="REF")
-    lint = std_sub.add_parser("lint", help="check a standard folder (exit 1 on problems)")
-    lint.add_argument("path", metavar="PATH")
+    lint = std_sub.add_parser("lint", help="check standard folders (exit 1 on problems)")
+    lint.add_argument(
+        "path", metavar="PATH", nargs="+", help="a standard folder or its standard.yaml"
+    )
     docs = std_sub.add_parser("docs", help="write the publishable catalogue (Markdown)")
     docs.add_argument("ref", metavar="REF")
     docs.add_argument("--output", "-o", type=Path, metavar="FILE", help="write it here")
@@ -55,9 +57,12 @@ def run(args: argparse.Namespace, io: Io) -> int:
     elif sub == "show":
         io.stdout.write(commands.show_standard(args.ref))
     elif sub == "lint":
-        text, ok = authoring.lint_standard(args.path)
-        io.stdout.write(text)
-        return ExitCode.OK if ok else ExitCode.NOT_CONFORMANT
+        all_ok = True
+        for path in dict.fromkeys(args.path):
+            text, ok = authoring.lint_standard(path)
+            io.stdout.write(text)
+            all_ok = all_ok and ok
+        return ExitCode.OK if all_ok else ExitCode.NOT_CONFORMANT
     elif sub == "docs":
         text = commands.catalogue_markdown(args.ref)
         if args.output is None:

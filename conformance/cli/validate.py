@@ -6,7 +6,7 @@ import argparse
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -30,6 +30,8 @@ class ValidateOptions:
     baseline: Path | None = None
     record: bool = False
     db: Path | None = None
+    limits: list[str] | None = None
+    """``NAME=VALUE`` settings for :func:`conformance.limits.parse_limits`."""
 
 
 def register(sub: Any) -> None:
@@ -96,6 +98,14 @@ def register(sub: Any) -> None:
         "--record", action="store_true", help="record the scorecard in the history database"
     )
     val.add_argument("--db", type=Path, metavar="PATH", help="history database for --record")
+    val.add_argument(
+        "--limit",
+        action="append",
+        metavar="NAME=VALUE",
+        help="change a safety limit for this run (repeatable; sizes take K, M or G): "
+        "max-line-bytes, max-file-bytes, max-depth, max-decompressed-bytes, max-ratio, "
+        "max-files, findings-per-requirement",
+    )
     val.set_defaults(handler=run)
 
 
@@ -114,6 +124,7 @@ def options_from(args: argparse.Namespace) -> ValidateOptions:
         baseline=getattr(args, "baseline", None),
         record=args.record,
         db=args.db,
+        limits=args.limit,
     )
 
 
@@ -148,7 +159,7 @@ def run(args: argparse.Namespace, io: Io) -> int:
 
 def run_validate(opts: ValidateOptions, io: Io) -> int:
     from conformance.engine.run import Engine, RunOptions
-    from conformance.limits import Limits
+    from conformance.limits import parse_limits
     from conformance.reporters.base import RenderOptions
     from conformance.reporters.registry import reporter_for
     from conformance.scorecard.model import FailOn
@@ -160,11 +171,11 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
         from conformance.baseline import load_baseline
 
         baseline = load_baseline(opts.baseline)
-    limits = Limits()
+    limits = parse_limits(opts.limits or ())
     if opts.max_findings is not None:
         if opts.max_findings < 0:
             raise UsageError("--max-findings must be 0 or more")
-        limits = Limits(findings_per_requirement=opts.max_findings)
+        limits = replace(limits, findings_per_requirement=opts.max_findings)
     progress = _Progress(io.stderr) if opts.progress and io.stderr.isatty() else None
     engine = Engine(
         RunOptions(

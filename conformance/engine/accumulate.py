@@ -8,6 +8,7 @@ serial run).
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,19 @@ INPUT_REQUIREMENT = "INPUT"
 """Where input problems are counted when the standard has no 'parseable' requirement."""
 
 Progress = Callable[[int, str], None]
+
+_HELD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+class AccountingError(RuntimeError):
+    """The engine's record counts do not add up: an internal error, never a feed problem."""
+
+
+def _signal_mask() -> set[int | signal.Signals] | None:
+    """The current signal mask, or None where signals cannot be held (Windows)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, ())
 
 
 @dataclass(slots=True)
@@ -165,11 +179,8 @@ class Accumulator:
         unparseable_route = self.unparseable_route
         by_type = self.by_type
         for record in reader.read(source, self.source_issues.append):
-            self.read += 1
-            summary.records_read += 1
             if record.error is not None:
-                self.unparseable += 1
-                summary.records_unparseable += 1
+                kind = None
                 targets = unparseable_route
                 if not targets:
                     self.input_emit(
@@ -177,7 +188,6 @@ class Accumulator:
                     )
             else:
                 kind = record.resource_type or f"table:{record.table}"
-                by_type[kind] += 1
                 targets = dispatch.get(kind) or route(kind)
             for check, state, emit in targets:
                 try:
@@ -192,6 +202,15 @@ class Accumulator:
                         record.resource_type,
                         record.resource_id,
                     )
+            # Count last, in plain stores with no call between them, so that an interrupt
+            # (Ctrl-C, SIGTERM) lands between records and the counts always agree.
+            if kind is None:
+                self.unparseable += 1
+                summary.records_unparseable += 1
+            else:
+                by_type[kind] += 1
+            self.read += 1
+            summary.records_read += 1
             if progress is not None and self.read % every == 0:
                 progress(self.read, source.name)
         if source.path is not None and not source.hints.get("range"):
@@ -199,7 +218,48 @@ class Accumulator:
         return summary
 
     def merge(self, share: dict[str, Any]) -> None:
-        """Fold in a later share of the same run (shares must be merged in input order)."""
+        """Fold in a later share of the same run (shares must be merged in input order).
+
+        Ctrl-C and SIGTERM are held while merging, so an interrupt never leaves the counts
+        half-merged (they are checked by :meth:`check_counts`).
+        """
+        previous = _signal_mask()
+        try:
+            if previous is not None:
+                signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+            self._merge(share)
+        finally:
+            if previous is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+    def check_counts(self) -> None:
+        """The accounting invariant: every record read was validated or is unparseable,
+        per file and in total. A broken invariant is a bug: raise, never report wrong counts.
+        """
+        summaries = self.summaries
+        problems: list[str] = []
+        read = sum(s.records_read for s in summaries)
+        unparseable = sum(s.records_unparseable for s in summaries)
+        if read != self.read:
+            problems.append(f"records read {self.read} but {read} over the files")
+        if unparseable != self.unparseable:
+            problems.append(f"unparseable {self.unparseable} but {unparseable} over the files")
+        validated = sum(self.by_type.values())
+        if validated != self.read - self.unparseable:
+            problems.append(
+                f"validated {self.read - self.unparseable} but {validated} by resource type"
+            )
+        bad = [s.file for s in summaries if not 0 <= s.records_unparseable <= s.records_read]
+        if bad:
+            problems.append(f"{len(bad)} file(s) with more unparseable records than read")
+        if problems:
+            raise AccountingError(
+                "internal error: the record counts do not add up ("
+                + "; ".join(problems)
+                + "); the scorecard would be wrong, so none was made. Please report this."
+            )
+
+    def _merge(self, share: dict[str, Any]) -> None:
         self.collector.merge(share["collector"])
         self.states = [
             check.merge(mine, theirs)

@@ -12,6 +12,7 @@ from typing import Any
 from conformance.checks.base import Check, CheckParamError, CompileEnv, Measure, RunContext
 from conformance.engine.accumulate import (
     INPUT_REQUIREMENT,
+    AccountingError,
     Accumulator,
     CompiledStandard,
     Progress,
@@ -32,7 +33,14 @@ DEFAULT_STANDARD = "mdss"
 CHUNK_BYTES = 16 * 1024 * 1024
 """Plain NDJSON files larger than this are split into byte ranges for parallel workers."""
 
-__all__ = ["INPUT_REQUIREMENT", "Engine", "RunOptions", "compile_standard", "validate"]
+__all__ = [
+    "INPUT_REQUIREMENT",
+    "AccountingError",
+    "Engine",
+    "RunOptions",
+    "compile_standard",
+    "validate",
+]
 
 
 @dataclass(slots=True)
@@ -166,6 +174,7 @@ class Engine:
                     )
         except KeyboardInterrupt:
             complete = False
+        acc.check_counts()
 
         for issue in acc.source_issues:
             acc.input_emit(

@@ -253,7 +253,8 @@ class Elem:
 class Node:
     """The rules for one JSON object: a datatype, a resource or a backbone element."""
 
-    __slots__ = ("children", "has_choice", "invariants", "is_resource", "name", "required")
+    __slots__ = ("children", "fast", "has_choice", "invariants", "is_resource", "name",
+                 "required")
 
     def __init__(self, name: str) -> None:
         self.name = name  # type name or backbone path; used as FHIRPath base
@@ -262,6 +263,91 @@ class Node:
         self.invariants: tuple[Invariant, ...] = ()
         self.has_choice = False
         self.is_resource = False
+        #: the fast-path rules of a datatype (see :func:`fast_ok`); None until computed
+        self.fast: FastSpec | None = None
+
+
+# ------------------------------------------------------------------ datatype fast path
+
+# rule kinds of the fast path; a rule is (kind, ok or spec, codes or None, max)
+F_PRIM = 0  # one primitive, optionally with a code binding
+F_PRIMS = 1  # an array of primitives
+F_NODE = 2  # one complex value
+F_NODES = 3  # an array of complex values
+
+FastRule = tuple[Any, ...]
+
+
+class FastSpec:
+    """What a datatype's fast check needs: its simple keys, required groups, invariants.
+
+    ``rules`` maps each JSON key the fast path can decide to a rule; any other key (an
+    extension, a choice, a primitive's ``_key``, a backbone) sends the object to the full
+    walk. ``usable`` is False for types the fast path never handles.
+    """
+
+    __slots__ = ("invariants", "required", "rules", "usable")
+
+    def __init__(self) -> None:
+        self.rules: dict[str, FastRule] = {}
+        self.required: tuple[tuple[str, ...], ...] = ()
+        self.invariants: tuple[Invariant, ...] = ()
+        self.usable = False
+
+
+def fast_ok(obj: dict[str, Any], spec: FastSpec, res: Any, root: Any) -> bool:
+    """True when the full walk would report nothing for this datatype value.
+
+    A pure predicate: it only ever answers True for values that are entirely valid (known
+    keys, valid primitives, codes in their value sets, cardinality, invariants); anything
+    else, including anything it cannot decide, answers False and the caller walks the value
+    in full, which then reports exactly as before. So the fast path never changes a result.
+    """
+    if not obj:
+        return False
+    rules = spec.rules
+    for key, v in obj.items():
+        r = rules.get(key)
+        if r is None:
+            return False
+        kind = r[0]
+        if kind == F_PRIM:
+            if not r[1](v):
+                return False
+            codes = r[2]
+            if codes is not None and v not in codes:
+                return False
+        elif kind == F_NODE:
+            sub: FastSpec = r[1]
+            if type(v) is not dict or not fast_ok(v, sub, res, root):
+                return False
+        elif type(v) is not list or not v or (r[3] > 0 and len(v) > r[3]):
+            return False
+        elif kind == F_NODES:
+            sub = r[1]
+            for item in v:
+                if type(item) is not dict or not fast_ok(item, sub, res, root):
+                    return False
+        else:
+            ok, codes = r[1], r[2]
+            for item in v:
+                if not ok(item) or (codes is not None and item not in codes):
+                    return False
+    for names in spec.required:
+        for n in names:
+            if n in obj:
+                break
+        else:
+            return False
+    for inv in spec.invariants:
+        if inv.trigger is not None and inv.trigger not in obj:
+            continue
+        try:
+            if not inv.check(obj, res, root):
+                return False
+        except Exception:
+            return False
+    return True
 
 
 # -------------------------------------------------------------------------- FHIRPath glue
@@ -706,6 +792,43 @@ class Model:
                 self._invariant(i, fp_base) for i in invs
                 if self._inv_rows[i][0] not in SKIPPED_INVARIANTS
             )
+
+    def fast_spec(self, node: Node) -> FastSpec:
+        """The fast-path rules of a datatype node (computed once; recursive types allowed)."""
+        spec = node.fast
+        if spec is not None:
+            return spec
+        spec = node.fast = FastSpec()  # registered first: recursive datatypes
+        if node.is_resource or "." in node.name:
+            return spec
+        for inv in node.invariants:
+            if inv.check is not NATIVE_INVARIANTS.get(inv.key) and inv.key not in (
+                "ext-1", "att-size", "bdl-fullurl"
+            ):
+                return spec  # a FHIRPath invariant: leave the type to the full walk
+        rules: dict[str, FastRule] = {}
+        for key, e in node.children.items():
+            if (e.choice is not None or e.invariants or e.targets is not None
+                    or key in ("extension", "modifierExtension")):
+                continue  # extensions are collected by the full walk
+            codes: frozenset[str] | None = None
+            if e.binding is not None:
+                if e.kind != PRIMITIVE or e.type not in ("code", "string", "uri"):
+                    continue
+                codes = e.binding.codes
+            if e.kind == PRIMITIVE:
+                assert e.ok is not None
+                rules[key] = (F_PRIMS if e.array else F_PRIM, e.ok, codes, e.max)
+            elif e.kind == COMPLEX:
+                sub = self.fast_spec(self.complex_node(e))
+                if sub is spec or not sub.usable:
+                    continue  # recursion (Identifier.assigner...) or an unhandled type
+                rules[key] = (F_NODES if e.array else F_NODE, sub, None, e.max)
+        spec.rules = rules
+        spec.required = tuple(names for _, names in node.required)
+        spec.invariants = node.invariants
+        spec.usable = True
+        return spec
 
     def complex_node(self, e: Elem) -> Node:
         n = e.node

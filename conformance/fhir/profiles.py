@@ -87,6 +87,8 @@ class PElem:
     """The constraints a profile puts on one element (or slice)."""
 
     __slots__ = (
+        "absent_ok",
+        "counts",
         "binding",
         "bindings",
         "check_max",
@@ -95,6 +97,7 @@ class PElem:
         "constraints",
         "decl_types",
         "eid",
+        "ext_key",
         "fixed",
         "fp_base",
         "max",
@@ -106,11 +109,13 @@ class PElem:
         "path",
         "pattern",
         "slice_name",
+        "sliced",
         "slices",
         "slicing",
         "target_types",
         "type_codes",
         "type_profiles",
+        "value_checks",
     )
 
     def __init__(self, eid: str, name: str, slice_name: str | None) -> None:
@@ -138,6 +143,12 @@ class PElem:
         self.fp_base = ""
         self.children: dict[str, PElem] = {}
         self.slices: list[PElem] = []
+        # set by _finalize once the tree is built
+        self.absent_ok = False  # absence of the element can produce no issue
+        self.ext_key: str | None = None  # "_name" for a plain (non-choice) element
+        self.counts = True  # has a cardinality rule of its own
+        self.sliced = True  # items go through slice matching
+        self.value_checks = True  # check_item has more to do than recurse
 
 
 class CompiledProfile:
@@ -343,6 +354,26 @@ def _path_segments(path: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(out)
 
 
+_PLAIN_PATH = re.compile(r"[a-z][A-Za-z0-9]*(?:\.[a-z][A-Za-z0-9]*)*")
+_UNSET: Any = object()
+
+
+def _walk_keys(value: Any, keys: tuple[str, ...]) -> list[Any]:
+    """``_navigate`` for a path of plain element names."""
+    cur = [value]
+    for k in keys:
+        nxt: list[Any] = []
+        for v in cur:
+            if type(v) is dict and k in v:
+                got = v[k]
+                if type(got) is list:
+                    nxt.extend(got)
+                else:
+                    nxt.append(got)
+        cur = nxt
+    return cur
+
+
 def _navigate(values: list[Any], path: str) -> list[Any]:
     """Follow a simple FHIRPath (a.b, extension('url'), $this, resolve-free) over JSON."""
     if path in ("$this", ""):
@@ -394,6 +425,8 @@ class ProfileRegistry:
         # (id of a slice PElem, discriminator path) -> expected value; PElems live as
         # long as the registry, so their ids are stable keys
         self.expected_cache: dict[tuple[int, str], tuple[str, Any] | None] = {}
+        # (id of a slice PElem, discriminators) -> compiled matcher, None for the general one
+        self.matchers: dict[tuple[int, tuple[tuple[str, str], ...]], Any] = {}
 
     # -- lookups
     def structure_definition(self, url: str) -> dict[str, Any] | None:
@@ -509,6 +542,7 @@ class ProfileRegistry:
                 ms.append(eid)
         self._choice_type_slices(root)
         _prune(root)
+        _finalize(root)
         own: list[str] | None = None
         diff = sd.get("differential")
         if isinstance(diff, dict) and isinstance(diff.get("element"), list):
@@ -667,7 +701,9 @@ class ProfileRegistry:
                 key in NATIVE_INVARIANTS and str(c.get("source", "")).startswith(CORE_SD)
             ):
                 continue
-            native = _CORE_PROFILE_NATIVE.get(key) if url.startswith(CORE_SD) else None
+            native: Callable[[Any, Any, Any], bool] | None = (
+                _CORE_PROFILE_NATIVE.get(key) if url.startswith(CORE_SD) else None
+            )
             if native is None:
                 native = _NATIVE_EXPRESSIONS.get(expr)
             if native is not None:
@@ -688,8 +724,10 @@ class ProfileRegistry:
 
     # ---------------------------------------------------------------- validation
 
-    def validate(self, resource: Any, profiles: Sequence[str], claimed: Sequence[str]
-                 ) -> list[FhirIssue]:
+    def validate(self, resource: Any, profiles: Sequence[str], claimed: Sequence[str],
+                 extensions_checked: bool = False) -> list[FhirIssue]:
+        """Issues of a resource against profiles; ``extensions_checked`` says the caller
+        checks every extension in it against its definition (see check_extensions)."""
         out: list[FhirIssue] = []
         if not isinstance(resource, dict):
             return out
@@ -715,7 +753,7 @@ class ProfileRegistry:
                 out.append(FhirIssue("error", "profile-type", str(rtype),
                                      f"Profile is for {prof.type}, not {rtype}", url))
                 continue
-            run = _Run(self, url, resource)
+            run = _Run(self, url, resource, extensions_checked)
             run.check_item(_Item(resource, None, str(rtype), "", None), prof.root)
             out.extend(run.issues)
         return out
@@ -784,11 +822,15 @@ class ProfileRegistry:
 class _Run:
     """One application of one profile to one resource."""
 
-    def __init__(self, reg: ProfileRegistry, source: str, resource: Any) -> None:
+    def __init__(self, reg: ProfileRegistry, source: str, resource: Any,
+                 extensions_checked: bool = False) -> None:
         self.reg = reg
         self.source = source
         self.resource = resource
         self.issues: list[FhirIssue] = []
+        #: every extension in the resource is also checked against its own definition
+        #: (FhirValidator.validate does so), so an extension slice need not re-apply it
+        self.extensions_checked = extensions_checked
 
     def add(self, severity: str, code: str, path: str, message: str, key: str = "") -> None:
         self.issues.append(FhirIssue(severity, code, path, message, self.source, key))
@@ -796,10 +838,29 @@ class _Run:
     def check(self, obj: dict[str, Any], pe: PElem, path: str) -> None:
         """Check the children of one object against a profile element's children."""
         for name, child in pe.children.items():
-            items = _items(obj, name, path)
+            ext_key = child.ext_key
+            if ext_key is not None and ext_key not in obj:
+                # a plain element without a _name sibling: build its items directly
+                v = obj.get(name)
+                if v is None:
+                    if not child.absent_ok:
+                        self.check_element([], child, path, name)
+                    continue
+                if type(v) is list:
+                    items = [_Item(x, None, path, name, None, i) for i, x in enumerate(v)]
+                else:
+                    items = [_Item(v, None, path, name, None)]
+            else:
+                items = _items(obj, name, path)
             self.check_element(items, child, path, name)
 
     def check_element(self, items: list[_Item], pe: PElem, parent: str, name: str) -> None:
+        if not pe.counts:
+            for it in items:
+                self.check_item(it, pe)
+            if pe.sliced:
+                self.check_slices(items, pe, parent, name)
+            return
         count = len(items)
         label = name
         if pe.check_min and count < pe.min:
@@ -819,6 +880,10 @@ class _Run:
             self.check_slices(items, pe, parent, name)
 
     def check_item(self, it: _Item, pe: PElem, slice_counts: bool = True) -> None:
+        if not pe.value_checks:
+            if pe.children:
+                self.check(it.obj, pe, it.path)
+            return
         value = it.value
         if pe.type_codes is not None:
             t = self._item_type(it)
@@ -864,7 +929,10 @@ class _Run:
                 self.add(inv.severity, "invariant", it.path,
                          f"Constraint {inv.key} failed: {inv.human}", inv.key)
         if len(pe.type_profiles) == 1:
-            self.issues.extend(self.type_profile_issues(it, pe.type_profiles[0]))
+            url = pe.type_profiles[0]
+            if not (self.extensions_checked and type(value) is dict and value.get("url") == url
+                    and self.reg.structure_definition(url) is not None):
+                self.issues.extend(self.type_profile_issues(it, url))
         elif pe.type_profiles:
             # several profiles on one type: conforming to any one of them is enough
             results = [self.type_profile_issues(it, u) for u in pe.type_profiles]
@@ -899,10 +967,10 @@ class _Run:
             if value["resourceType"] != prof.type:
                 return [FhirIssue("error", "profile-type", it.path,
                                   f"Resource must be a {prof.type} to conform to the profile", url)]
-            sub = _Run(self.reg, url, value)
+            sub = _Run(self.reg, url, value, self.extensions_checked)
             sub.check_item(it, prof.root)
             return sub.issues
-        sub = _Run(self.reg, url, self.resource)
+        sub = _Run(self.reg, url, self.resource, self.extensions_checked)
         sub.check_item(it, prof.root)
         return sub.issues
 
@@ -992,7 +1060,38 @@ class _Run:
     def matches(self, it: _Item, s: PElem, disc: tuple[tuple[str, str], ...]) -> bool:
         if not disc:
             raise ProfileError("slicing without discriminators")
+        key = (id(s), disc)
+        cache_ = self.reg.matchers
+        fn = cache_.get(key, _UNSET)
+        if fn is _UNSET:
+            fn = cache_[key] = self._compile_matcher(s, disc)
+        if fn is not None:
+            return fn(it.value)  # type: ignore[operator]
         return all(self.disc_match(it, s, dtype, dpath) for dtype, dpath in disc)
+
+    def _compile_matcher(self, s: PElem, disc: tuple[tuple[str, str], ...]
+                         ) -> Callable[[Any], bool] | None:
+        """A plain function for slices told apart by fixed strings at simple paths (the
+        common case: coding.system / coding.code, url, system); None otherwise."""
+        tests: list[tuple[tuple[str, ...], str]] = []
+        for dtype, dpath in disc:
+            if dtype not in ("value", "pattern") or not _PLAIN_PATH.fullmatch(dpath):
+                return None
+            expected = self.expected(s, dpath)
+            if expected is None or type(expected[1]) is not str:
+                return None
+            keys = tuple(dpath.split("."))
+            if "value" in keys:
+                return None  # _navigate reads 'value' as a choice
+            tests.append((keys, expected[1]))
+
+        def match(value: Any) -> bool:
+            for keys, want in tests:
+                if want not in _walk_keys(value, keys):
+                    return False
+            return True
+
+        return match
 
     def disc_match(self, it: _Item, s: PElem, dtype: str, dpath: str) -> bool:
         if dtype in ("value", "pattern"):
@@ -1172,6 +1271,24 @@ def _prune(pe: PElem) -> bool:
         or pe.target_types is not None or pe.min_value is not None
         or pe.max_value is not None
     )
+
+
+def _finalize(pe: PElem) -> None:
+    """Precompute what the per-resource walk asks of every element of a compiled tree."""
+    pe.absent_ok = not (pe.check_min and pe.min > 0) and not any(s.min > 0 for s in pe.slices)
+    pe.ext_key = None if pe.name.endswith("[x]") else "_" + pe.name
+    pe.counts = pe.check_min or pe.check_max or pe.max == 0
+    pe.sliced = bool(pe.slices) or pe.slicing is not None or pe.name in (
+        "extension", "modifierExtension")
+    pe.value_checks = bool(
+        pe.type_codes is not None or pe.fixed is not None or pe.pattern is not None
+        or pe.bindings or pe.min_value is not None or pe.max_value is not None
+        or pe.target_types is not None or pe.constraints or pe.type_profiles
+    )
+    for child in pe.children.values():
+        _finalize(child)
+    for s in pe.slices:
+        _finalize(s)
 
 
 def _example_url(url: str) -> bool:

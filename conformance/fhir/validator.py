@@ -21,6 +21,7 @@ from conformance.fhir._model import (
     Model,
     Node,
     base_model,
+    fast_ok,
 )
 
 if TYPE_CHECKING:
@@ -152,7 +153,10 @@ class _Walker:
                         self.invariants(e.invariants, value, f"{path}.{key}", res, root)
                 elif kind == COMPLEX and type(value) is dict:
                     sub = f"{path}.{key}"
-                    self.object(value, e.node or self.model.complex_node(e), sub, res, root)
+                    cnode = e.node or self.model.complex_node(e)
+                    spec = cnode.fast or self.model.fast_spec(cnode)
+                    if not (spec.usable and fast_ok(value, spec, res, root)):
+                        self.object(value, cnode, sub, res, root)
                     if e.binding is not None:
                         self.coded_binding(value, e, sub)
                     if e.targets is not None:
@@ -195,7 +199,9 @@ class _Walker:
             return
         if kind == COMPLEX:
             node = e.node or self.model.complex_node(e)
-            self.object(value, node, path, res, root)
+            spec = node.fast or self.model.fast_spec(node)
+            if not (spec.usable and fast_ok(value, spec, res, root)):
+                self.object(value, node, path, res, root)
             if e.binding is not None:
                 self.coded_binding(value, e, path)
             if e.targets is not None:
@@ -413,7 +419,7 @@ class FhirValidator:
             extra = bool(got)
             issues.extend(got)
         if profiles or claimed:
-            issues.extend(self.registry.validate(resource, profiles, claimed))
+            issues.extend(self.registry.validate(resource, profiles, claimed, True))
             extra = True
         if type(resource) is dict and resource.get("resourceType") == "Bundle":
             got = self._bundle_entry_profiles(resource)
@@ -440,7 +446,7 @@ class FhirValidator:
                 claimed = (*claimed, vital)
             if claimed:
                 prefix = f"Bundle.entry[{i}].resource"
-                for issue in self.registry.validate(res, (), claimed):
+                for issue in self.registry.validate(res, (), claimed, True):
                     expr = issue.expression
                     rtype = res.get("resourceType")
                     if isinstance(rtype, str) and expr.startswith(rtype):

@@ -7,9 +7,11 @@ so an archive bomb is stopped and reported, never a crash.
 
 from __future__ import annotations
 
+import lzma
 import shutil
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from conformance.findings import Location, Severity
@@ -17,6 +19,18 @@ from conformance.limits import Limits
 from conformance.readers.base import SourceIssue
 
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+ARCHIVE_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    NotImplementedError,  # a zip compression method Python does not have
+    RuntimeError,  # an encrypted zip member
+)
+"""What reading a corrupt, truncated or unusual archive can raise."""
 
 
 def is_archive(path: Path) -> bool:
@@ -30,10 +44,16 @@ def _safe_name(name: str) -> PurePosixPath | None:
     return pure
 
 
+RATIO_FLOOR = 16 * 1024 * 1024
+"""Output below this is never refused for its ratio (as for gzip inputs)."""
+
+
 class _Budget:
-    def __init__(self, archive: str, limits: Limits) -> None:
+    def __init__(self, archive: str, limits: Limits, stored: int) -> None:
         self.archive = archive
         self.limits = limits
+        self.stored = max(1, stored)
+        """The archive's size on disk, for the decompression ratio limit."""
         self.files = 0
         self.bytes = 0
 
@@ -54,6 +74,19 @@ class _Budget:
                         )
                     )
                     return False
+                if (
+                    self.bytes > RATIO_FLOOR
+                    and self.bytes / self.stored > self.limits.max_ratio
+                ):
+                    issues.append(
+                        SourceIssue(
+                            "limit-exceeded",
+                            f"the archive expands more than {self.limits.max_ratio}:1 "
+                            "(a compression bomb?); extraction stopped",
+                            Location(f"{self.archive}/{member}"),
+                        )
+                    )
+                    return False
                 out.write(chunk)
 
 
@@ -61,7 +94,7 @@ def extract_archive(path: Path, dest: Path, limits: Limits) -> tuple[Path, list[
     """Extract ``path`` into ``dest``; return the feed root inside it and any problems."""
     issues: list[SourceIssue] = []
     display = str(path)
-    budget = _Budget(display, limits)
+    budget = _Budget(display, limits, path.stat().st_size)
 
     def too_many() -> SourceIssue:
         return SourceIssue(
@@ -138,7 +171,7 @@ def extract_archive(path: Path, dest: Path, limits: Limits) -> tuple[Path, list[
                     with member:
                         if not budget.copy(member, target, issues, tinfo.name):
                             break
-    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, ValueError) as exc:
+    except ARCHIVE_ERRORS as exc:
         issues.append(
             SourceIssue(
                 "unreadable-input",

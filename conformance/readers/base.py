@@ -31,6 +31,8 @@ class Record:
     error: RecordError | None = None
     table: str | None = None
     """For rows of a tabular extract: the table name (``resource`` then holds the row)."""
+    full_url: str | None = None
+    """For a Bundle entry: its ``fullUrl`` (so ``urn:uuid:`` references can resolve)."""
 
     @property
     def resource_type(self) -> str | None:

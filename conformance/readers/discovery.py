@@ -51,23 +51,32 @@ class Inputs:
 def _walk(root: Path, issues: list[SourceIssue], display: str) -> Iterator[Path]:
     """Files under ``root`` in a stable order; links out of the tree are not followed."""
     real_root = root.resolve()
+
+    def skip(path: Path, code: str, message: str) -> None:
+        where = Location(_join(display, path.relative_to(root).as_posix()))
+        issues.append(SourceIssue(code, message, where, Severity.WARNING))
+
     for folder, dirs, files in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # os.walk lists links to folders but never enters them: say so when one leads out.
+        for name in dirs:
+            path = Path(folder) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+                skip(path, "link-outside-input", _LINK_OUT)
         for name in sorted(files):
             if name.startswith("."):
                 continue
             path = Path(folder) / name
             if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-                issues.append(
-                    SourceIssue(
-                        "link-outside-input",
-                        "a symbolic link pointing outside the input folder was not followed",
-                        Location(_join(display, path.relative_to(root).as_posix())),
-                        Severity.WARNING,
-                    )
-                )
+                skip(path, "link-outside-input", _LINK_OUT)
+                continue
+            if not path.is_file():  # a pipe or device would block or never end
+                skip(path, "not-a-regular-file", "not a regular file; it was not read")
                 continue
             yield path
+
+
+_LINK_OUT = "a symbolic link pointing outside the input folder was not followed"
 
 
 def _join(display: str, relative: str) -> str:

@@ -246,4 +246,8 @@ class JsonReader:
                     ),
                 )
                 continue
-            yield check_resource(resource, location)
+            record = check_resource(resource, location)
+            full_url = entry.get("fullUrl")
+            if isinstance(full_url, str):
+                record.full_url = full_url
+            yield record

@@ -41,6 +41,7 @@ margin:16px 0 0;padding:0}
 .stats dt{font-size:.85rem;color:var(--muted)}
 .stats dd{margin:0;font-size:1.3rem;font-weight:700}
 .ratecell{min-width:170px}
+td.loc{min-width:16rem}
 .ratecell .figures{display:flex;justify-content:space-between;gap:8px;font-size:.9rem}
 td .title{display:block}
 td .note{display:block;color:var(--muted);font-size:.875rem}
@@ -55,6 +56,7 @@ dl.meta dd{margin:0;overflow-wrap:anywhere}
  dl.meta{grid-template-columns:1fr}
  dl.meta dd{margin:0 0 6px}
  .ratecell{min-width:0}
+ td.loc{min-width:0}
  table.reqs tr{display:flex;flex-wrap:wrap;align-items:center}
  table.reqs td{flex:1 1 100%}
  table.reqs td.inl{flex:0 0 auto}
@@ -133,9 +135,7 @@ def _domains(card: dict[str, Any]) -> str:
         '<table class="cards"><thead><tr><th scope="col">Domain</th><th scope="col">Score '
         '(0&ndash;100)</th><th scope="col" class="num">Met</th>'
         '<th scope="col" class="num">Not met</th><th scope="col" class="num">Not applicable'
-        "</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></section>"
+        "</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></section>"
     )
 
 
@@ -210,7 +210,7 @@ def _findings(card: dict[str, Any], limit: int) -> str:
             f"{esc(f['severity'].capitalize())}</strong></span></td>"
             f'<td class="inl"><a href="#req-{esc(f["requirement"])}"><code>'
             f"{esc(f['requirement'])}</code></a></td>"
-            f'<td data-label="At" class="wrap"><code>'
+            f'<td data-label="At" class="wrap loc"><code>'
             f"{esc(location_text(loc, with_expression=False))}</code>{expr}</td>"
             f"<td><code>{esc(f['code'])}</code><br>"
             f"{esc(f['message'])}</td></tr>"
