@@ -171,8 +171,8 @@ def bundle_for(size: int, cache: Path = FEEDS) -> tuple[Path, int]:
 # --------------------------------------------------------------------------- running
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants (Linux ``/proc``)."""
+def _tree_rss(root: int) -> tuple[int, int]:
+    """Resident bytes of ``root`` and all its descendants, and how many they are (Linux)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -188,12 +188,14 @@ def _tree_rss(root: int) -> int:
             rss[pid] = int(fields[21]) * page
         except (OSError, ValueError, IndexError):
             continue
-    total, stack = 0, [root]
+    total, count, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        if pid in rss:
+            total += rss[pid]
+            count += 1
         stack.extend(children.get(pid, []))
-    return total
+    return total, count
 
 
 @dataclass(slots=True)
@@ -201,6 +203,7 @@ class Run:
     wall: float
     max_rss_mb: float
     tree_rss_mb: float | None
+    processes: int
     exit_code: int
     records: int | None = None
     scorecard_seconds: float | None = None
@@ -226,14 +229,17 @@ def run_validate(inputs: list[Path], jobs: int, sample_tree: bool = True) -> Run
             str(jobs),
         ]
         peak = 0
+        processes = 1
         stop = threading.Event()
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, processes
             while not stop.wait(0.05):
-                peak = max(peak, _tree_rss(proc.pid))
+                total, count = _tree_rss(proc.pid)
+                peak = max(peak, total)
+                processes = max(processes, count)
 
         sampler = threading.Thread(target=sample, daemon=True)
         if sample_tree and Path("/proc").is_dir():
@@ -254,6 +260,7 @@ def run_validate(inputs: list[Path], jobs: int, sample_tree: bool = True) -> Run
         wall=wall,
         max_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
         tree_rss_mb=peak / (1024 * 1024) if peak else None,
+        processes=processes,
         exit_code=proc.returncode,
         records=card["counts"]["records_read"],
         scorecard_seconds=card["run"]["duration_seconds"],
@@ -293,8 +300,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"load average at start {m['load_average']}; conformance {m['conformance']}, "
         f"fhir.resources {m['fhir.resources']}, jsonschema {m['jsonschema']}.",
         "",
-        "| feed | resources | jobs | wall (s) | resources/s | peak RSS, largest process "
-        "(MB) | peak RSS, all processes (MB) | x fhir.resources |",
+        "| feed | resources | jobs (processes seen) | wall (s) | resources/s | peak RSS, "
+        "largest process (MB) | peak RSS, all processes (MB) | x fhir.resources |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for feed in result["feeds"]:
@@ -302,7 +309,8 @@ def markdown(result: dict[str, Any]) -> str:
         for run in feed["runs"]:
             rate = run["resources_per_second"]
             lines.append(
-                f"| {feed['label']} | {feed['resources']:,} | {run['jobs']} | "
+                f"| {feed['label']} | {feed['resources']:,} | {run['jobs']} "
+                f"({run.get('processes', '?')}) | "
                 f"{fmt(run['wall_seconds'], 2)} | {fmt(rate, 0)} | {fmt(run['max_rss_mb'], 0)} | "
                 f"{fmt(run['tree_rss_mb'], 0)} | {fmt(rate / peer if peer else None, 1)} |"
             )
@@ -384,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument(
         "--bundle-sizes",
         default=None,
-        help="Bundle sizes for the linearity check (default 10k,100k; 1k,10k with --quick)",
+        help="Bundle sizes for the linearity check (default 10k,100k; 1k,10k with --quick; "
+        "none to skip)",
     )
     cli.add_argument("--jobs", default="1,2", help="--jobs values to run (default 1,2)")
     cli.add_argument("--quick", action="store_true", help="a 2k-resource smoke run")
@@ -397,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     args = cli.parse_args(argv)
     sizes = [parse_size(s) for s in ("2k" if args.quick else args.sizes).split(",") if s]
     bundle_text = args.bundle_sizes or ("1k,10k" if args.quick else "10k,100k")
-    bundle_sizes = [parse_size(s) for s in bundle_text.split(",") if s]
+    bundle_sizes = [parse_size(s) for s in bundle_text.split(",") if s and s != "none"]
     jobs_list = [int(j) for j in args.jobs.split(",") if j]
     startup_runs = 2 if args.quick else args.startup_runs
     jsonschema_sample = 20 if args.quick else JSONSCHEMA_SAMPLE
@@ -431,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
                     "resources_per_second": round(feed.resources / run.wall, 1),
                     "max_rss_mb": round(run.max_rss_mb, 1),
                     "tree_rss_mb": round(run.tree_rss_mb, 1) if run.tree_rss_mb else None,
+                    "processes": run.processes,
                     "records_read": run.records,
                     "exit_code": run.exit_code,
                 }

@@ -177,9 +177,21 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
             raise UsageError("--max-findings must be 0 or more")
         limits = replace(limits, findings_per_requirement=opts.max_findings)
     progress = _Progress(io.stderr) if opts.progress and io.stderr.isatty() else None
+    if opts.jobs is not None and opts.jobs < 0:
+        raise UsageError("--jobs must be 0 (all cores) or more")
+    history = None
+    if opts.record or opts.db is not None:
+        from conformance.history import HistoryStore
+
+        history = HistoryStore(opts.db)  # for MDSS-TIME-04 (submission continuity)
     engine = Engine(
         RunOptions(
-            standard=opts.standard, limits=limits, progress=progress, environment=opts.environment
+            standard=opts.standard,
+            limits=limits,
+            progress=progress,
+            environment=opts.environment,
+            jobs=opts.jobs,
+            history=history,
         )
     )
     reporter = reporter_for(engine.plugins, opts.format)
@@ -195,6 +207,15 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
             signal.signal(signal.SIGTERM, previous)
         if progress is not None:
             progress.close()
+    if opts.record and card.data["complete"]:
+        from conformance.history import record_scorecard
+
+        assert history is not None
+        history.close()
+        entry_id = record_scorecard(card.data, opts.db)
+        io.stderr.write(f"recorded in the history as {entry_id}\n")
+    elif history is not None:
+        history.close()
     data: dict[str, Any] = card.data
     if opts.show_values:
         data = dict(data)
@@ -214,11 +235,6 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
         )
     else:
         io.stdout.write(text)
-    if opts.record and card.data["complete"]:
-        from conformance.history import record_scorecard
-
-        entry_id = record_scorecard(card.data, opts.db)
-        io.stderr.write(f"recorded in the history as {entry_id}\n")
     if not card.data["complete"]:
         return ExitCode.INTERRUPTED
     if baseline is not None:

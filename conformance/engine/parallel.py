@@ -204,7 +204,7 @@ def run_parallel(
     # Workers need picklable options: no progress callback, no live plugin manager.
     from dataclasses import replace
 
-    worker_options = replace(options, progress=None, plugins=None)
+    worker_options = replace(options, progress=None, plugins=None, history=None)
     with context.Pool(
         processes=jobs,
         initializer=_init_worker,

@@ -58,6 +58,9 @@ class RunOptions:
     jobs: int | None = None
     """Worker processes: 1 serial; None or 0 all cores when the input is 32 MiB or more."""
     chunk_bytes: int = CHUNK_BYTES
+    history: Any = None
+    """A history store (:class:`conformance.history.HistoryStore`) for checks that need
+    earlier submissions (MDSS-TIME-04); None: those checks are not applicable."""
 
 
 def check_factories(plugins: Plugins) -> dict[str, Any]:
@@ -154,7 +157,9 @@ class Engine:
             found.feed.environment = options.environment
         standard = self.resolve_standard(found.feed)
         compiled = compile_standard(standard, self.plugins)
-        context = RunContext(found.feed, standard, extras=dict(options.context_extras))
+        context = RunContext(
+            found.feed, standard, history=options.history, extras=dict(options.context_extras)
+        )
         acc = Accumulator(compiled, context, limits)
         acc.source_issues.extend(found.issues)
         complete = True

@@ -549,7 +549,92 @@ def _que7(f: Any, r: Any, t: Any) -> bool:
     return f.get("operator") != "exists" or "answerBoolean" in f
 
 
+def _entries(f: Any) -> list[Any]:
+    e = f.get("entry")
+    return [x for x in e if type(x) is dict] if type(e) is list else []
+
+
+def _bdl1(f: Any, r: Any, t: Any) -> bool:
+    return ("total" not in f and "_total" not in f) or f.get("type") in ("searchset", "history")
+
+
+def _bdl2(f: Any, r: Any, t: Any) -> bool:
+    return f.get("type") == "searchset" or not any(
+        e.get("search") is not None for e in _entries(f))
+
+
+def _bdl_all(key: str, kinds: tuple[str, ...]) -> Callable[[Any, Any, Any], bool]:
+    def check(f: Any, r: Any, t: Any) -> bool:
+        # %resource is the Bundle itself: the walker passes each resource as its own
+        want = type(r) is dict and r.get("type") in kinds
+        return all((e.get(key) is not None) is want for e in _entries(f))
+
+    return check
+
+
+def _bdl7(f: Any, r: Any, t: Any) -> bool:
+    if f.get("type") == "history":
+        return True
+    seen: set[str] = set()
+    n = 0
+    for e in _entries(f):
+        url = e.get("fullUrl")
+        if url is None:
+            continue
+        res = e.get("resource")
+        meta = res.get("meta") if type(res) is dict else None
+        version = meta.get("versionId") if type(meta) is dict else None
+        seen.add(f"{url}{version if version is not None else ''}")
+        n += 1
+    return len(seen) == n
+
+
+def _bdl9(f: Any, r: Any, t: Any) -> bool:
+    if f.get("type") != "document":
+        return True
+    ident = f.get("identifier")
+    return type(ident) is dict and ident.get("system") is not None and (
+        ident.get("value") is not None)
+
+
+def _bdl10(f: Any, r: Any, t: Any) -> bool:
+    return f.get("type") != "document" or type(f.get("timestamp")) is str
+
+
+def _bdl_first(kind: str, rtype: str) -> Callable[[Any, Any, Any], bool]:
+    def check(f: Any, r: Any, t: Any) -> bool:
+        entries = f.get("entry")
+        if f.get("type") != kind or type(entries) is not list or not entries:
+            return True  # an empty first() makes the implication empty, not false
+        first = entries[0]
+        res = first.get("resource") if type(first) is dict else None
+        return type(res) is not dict or res.get("resourceType") == rtype
+
+    return check
+
+
+def _bdl5(f: Any, r: Any, t: Any) -> bool:
+    return any(f.get(k) is not None for k in ("resource", "request", "response"))
+
+
+def _bdl8(f: Any, r: Any, t: Any) -> bool:
+    url = f.get("fullUrl")
+    return type(url) is not str or "/_history/" not in url
+
+
 NATIVE_INVARIANTS: dict[str, Callable[[Any, Any, Any], bool]] = {
+    # Bundle rules: natively, so a Bundle of n entries costs O(n) (and no FHIRPath)
+    "bdl-1": _bdl1,
+    "bdl-2": _bdl2,
+    "bdl-3": _bdl_all("request", ("batch", "transaction", "history")),
+    "bdl-4": _bdl_all("response", ("batch-response", "transaction-response", "history")),
+    "bdl-5": _bdl5,
+    "bdl-7": _bdl7,
+    "bdl-8": _bdl8,
+    "bdl-9": _bdl9,
+    "bdl-10": _bdl10,
+    "bdl-11": _bdl_first("document", "Composition"),
+    "bdl-12": _bdl_first("message", "MessageHeader"),
     "dom-2": _dom2,
     "dom-3": _dom3,
     "dom-4": _dom4,
@@ -569,6 +654,7 @@ NATIVE_INVARIANTS: dict[str, Callable[[Any, Any, Any], bool]] = {
     "que-7": _que7,
 }
 TRIGGERS: dict[str, str] = {
+    "bdl-8": "fullUrl",
     "dom-2": "contained",
     "dom-3": "contained",
     "dom-4": "contained",

@@ -88,13 +88,13 @@ class PElem:
 
     __slots__ = (
         "absent_ok",
-        "counts",
         "binding",
         "bindings",
         "check_max",
         "check_min",
         "children",
         "constraints",
+        "counts",
         "decl_types",
         "eid",
         "ext_key",
@@ -1066,7 +1066,7 @@ class _Run:
         if fn is _UNSET:
             fn = cache_[key] = self._compile_matcher(s, disc)
         if fn is not None:
-            return fn(it.value)  # type: ignore[operator]
+            return bool(fn(it.value))
         return all(self.disc_match(it, s, dtype, dpath) for dtype, dpath in disc)
 
     def _compile_matcher(self, s: PElem, disc: tuple[tuple[str, str], ...]
@@ -1086,10 +1086,7 @@ class _Run:
             tests.append((keys, expected[1]))
 
         def match(value: Any) -> bool:
-            for keys, want in tests:
-                if want not in _walk_keys(value, keys):
-                    return False
-            return True
+            return all(want in _walk_keys(value, keys) for keys, want in tests)
 
         return match
 

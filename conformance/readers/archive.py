@@ -58,6 +58,17 @@ class _Budget:
         self.bytes = 0
 
     def copy(self, source: object, target: Path, issues: list[SourceIssue], member: str) -> bool:
+        """Extract one member; a member cut short (limit, corruption) is not left behind."""
+        try:
+            done = self._copy(source, target, issues, member)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        if not done:
+            target.unlink(missing_ok=True)
+        return done
+
+    def _copy(self, source: object, target: Path, issues: list[SourceIssue], member: str) -> bool:
         with target.open("wb") as out:
             while True:
                 chunk = source.read(1 << 20)  # type: ignore[attr-defined]

@@ -8,8 +8,9 @@ Status of a requirement (rate = numerator / denominator, threshold default 100 %
 * ``fail``: rate = 0, or the check says the requirement failed outright.
 
 Score (0-100): the weighted mean, over applicable requirements, of
-min(1, rate / threshold), with weights MUST 3, SHOULD 2, MAY 1. A requirement that is
-``fail`` without a rate counts 0.
+min(1, rate / threshold), with weights MUST 3, SHOULD 2, MAY 1, floored to one decimal
+(so only a feed meeting everything scores 100.0). A requirement that is ``fail``
+without a rate counts 0.
 
 Verdict: ``Not conformant`` when any MUST is not met (partial or fail); otherwise
 ``Conformant with warnings`` when any SHOULD is not met; otherwise ``Conformant``.
@@ -18,6 +19,7 @@ An interrupted run is ``Incomplete``.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -92,7 +94,8 @@ def _weighted(items: list[tuple[Requirement, float | None]]) -> float | None:
             continue
         num += req.level.weight * credit
         den += req.level.weight
-    return None if den == 0 else round(100.0 * num / den, 1)
+    # Floored, not rounded: 99.96 must not read as 100.0 beside an unmet requirement.
+    return None if den == 0 else math.floor(1000.0 * num / den + 1e-9) / 10.0
 
 
 def _finding_order(f: Finding) -> tuple[Any, ...]:

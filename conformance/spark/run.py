@@ -39,7 +39,18 @@ from conformance.spark.listing import ListedFile, list_inputs
 
 __all__ = ["validate_dataframe", "validate_files"]
 
-_PATH_ESCAPES = str.maketrans({c: "\\" + c for c in ",*?[]{}\\"})
+_GLOB_ESCAPES = str.maketrans({c: "\\" + c for c in "\\*?[]{}"})
+_LIST_ESCAPES = str.maketrans({c: "\\" + c for c in "\\,"})
+
+
+def _hadoop_path_list(uris: Sequence[str]) -> str:
+    """One comma-separated path list naming exactly these files.
+
+    Hadoop reads the list by splitting on unescaped commas and unescaping ``\\`` and
+    ``\\,``, then expands each path as a glob: so glob characters are escaped first, then
+    backslashes and commas. A ``{`` or ``}`` in a name still confuses the splitting.
+    """
+    return ",".join(uri.translate(_GLOB_ESCAPES).translate(_LIST_ESCAPES) for uri in uris)
 
 
 def _context(spark: Any) -> Any:
@@ -110,7 +121,7 @@ def _run_files(
     if len(lookup) != len(files):
         raise ValueError("an input file was given twice")
     partitions = min_partitions or max(1, min(len(files), 4 * sc.defaultParallelism))
-    paths = ",".join(f.uri.translate(_PATH_ESCAPES) for f in files)
+    paths = _hadoop_path_list([f.uri for f in files])
     rdd = sc.binaryFiles(paths, minPartitions=partitions)
     if rdd.getNumPartitions() < partitions:
         # Spark packs small files into one split (spark.files.openCostInBytes); validation

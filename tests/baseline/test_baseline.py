@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from conformance.baseline import compare, fingerprint
-from tests.conftest import patient, with_nhs_number, ndjson
+from tests.conftest import ndjson, patient, with_nhs_number
 
 GOOD = "9990000018"
 BAD = "9990000019"  # wrong check digit

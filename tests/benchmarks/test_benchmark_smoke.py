@@ -51,7 +51,7 @@ def test_benchmark_runs_on_a_tiny_feed(tmp_path: Path) -> None:
     assert feed["jsonschema"]["resources"] > 0
     assert result["startup"]["median_seconds"] > 0
     assert result["machine"]["cores"] >= 1
-    assert "| feed | resources | jobs |" in done.stdout
+    assert "| feed | resources | jobs" in done.stdout
     assert any(t["target"].startswith("one small file") for t in result["targets"])
 
 

@@ -157,6 +157,27 @@ def test_fhirpath_invariants_from_data_are_evaluated(base: FhirValidator) -> Non
     assert errors(base.validate(ra)) == []
 
 
+_E1 = {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Composition", "id": "1"}}
+_E2 = {"fullUrl": "urn:uuid:2", "resource": {"resourceType": "Patient", "id": "2",
+                                             "meta": {"versionId": "3"}}}
+_BUNDLES: list[dict[str, Any]] = [
+    {"resourceType": "Bundle", "type": "collection", "entry": [_E1, _E2]},
+    {"resourceType": "Bundle", "type": "collection", "entry": [_E1, _E1], "total": 2},
+    {"resourceType": "Bundle", "type": "searchset", "total": 1,
+     "entry": [{**_E1, "search": {"mode": "match"}}]},
+    {"resourceType": "Bundle", "type": "collection", "entry": [{**_E1, "search": {}}]},
+    {"resourceType": "Bundle", "type": "document", "entry": [_E1, _E2],
+     "identifier": {"system": "urn:x", "value": "1"}, "timestamp": "2024-01-01T00:00:00Z"},
+    {"resourceType": "Bundle", "type": "document", "entry": [_E2, _E1]},
+    {"resourceType": "Bundle", "type": "message", "entry": [_E2]},
+    {"resourceType": "Bundle", "type": "message", "entry": []},
+    {"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "GET", "url": "Patient"}}, {"fullUrl": "urn:uuid:9"}]},
+    {"resourceType": "Bundle", "type": "transaction-response", "entry": [
+        {"response": {"status": "200"}}]},
+    {"resourceType": "Bundle", "type": "history", "entry": [_E1, _E1]},
+]
+
 SAMPLES: list[tuple[str, str, dict[str, Any]]] = [
     ("cpt-2", "ContactPoint", {"value": "1"}),
     ("cpt-2", "ContactPoint", {"value": "1", "system": "phone"}),
@@ -172,6 +193,12 @@ SAMPLES: list[tuple[str, str, dict[str, Any]]] = [
     ("pat-1", "Patient.contact", {"gender": "male"}),
     ("pat-1", "Patient.contact", {"name": {"family": "x"}}),
     ("sqty-1", "SimpleQuantity", {"comparator": "<"}),
+    *[(k, "Bundle", b) for k in ("bdl-1", "bdl-2", "bdl-3", "bdl-4", "bdl-7", "bdl-9",
+                                 "bdl-10", "bdl-11", "bdl-12") for b in _BUNDLES],
+    ("bdl-5", "Bundle.entry", {"fullUrl": "urn:x"}),
+    ("bdl-5", "Bundle.entry", {"request": {"method": "GET", "url": "x"}}),
+    ("bdl-8", "Bundle.entry", {"fullUrl": "http://x.org/Patient/1/_history/2"}),
+    ("bdl-8", "Bundle.entry", {"fullUrl": "http://x.org/Patient/1"}),
 ]
 
 
@@ -196,7 +223,7 @@ def test_native_invariants_where_fhirpathpy_is_wrong(key: str, focus: dict[str, 
 def test_native_invariants_agree_with_fhirpath(key: str, base_path: str,
                                                focus: dict[str, Any]) -> None:
     expr = next(e for k, _, _, e in core_data()["invariants"] if k == key)
-    resource = {"resourceType": "Basic"}
+    resource = focus if base_path == "Bundle" else {"resourceType": "Basic"}
     by_fhirpath = compile_fhirpath(expr, base_path)(focus, resource, resource) != [False]
     assert NATIVE_INVARIANTS[key](focus, resource, resource) is by_fhirpath
 

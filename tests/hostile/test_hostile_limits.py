@@ -129,7 +129,7 @@ def test_decompression_ratio_limit_zip(cli: Cli, tmp_path: Path) -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zipped:
         zipped.writestr("feed/Patient.ndjson", ndjson(patient()))
-        zipped.writestr("feed/padding.ndjson", b"\n" * (20 * 1024 * 1024))
+        zipped.writestr("feed/padding.ndjson", b" " * (20 * 1024 * 1024))
     path = tmp_path / "feed.zip"
     path.write_bytes(out.getvalue())
     card = _validate(cli, path, "--limit", "max-ratio=100")

@@ -142,3 +142,18 @@ def test_submit_entry_point_writes_the_json_scorecard(spark: Any, tmp_path: Path
     assert card["verdict"] == "Not conformant"
     assert _without_run(card) == _without_run(validate([feed], jobs=1).data)
     assert spark.sparkContext._jsc is not None  # the shared session was left running
+
+
+def test_awkward_file_names_are_read_exactly(spark: Any, tmp_path: Path) -> None:
+    from conformance.spark import validate_files
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    patient = b'{"resourceType": "Patient", "id": "p1"}\n'
+    (folder / "a [1], b.ndjson").write_bytes(patient + b"{broken\n")
+    (folder / "c*d?.ndjson").write_bytes(patient)
+    (folder / "empty.ndjson").write_bytes(b"")
+    card = validate_files(spark, [str(folder)]).data
+    local = validate([folder], jobs=1).data
+    assert _without_run(card) == _without_run(local)
+    assert [i["records_read"] for i in card["inputs"]] == [2, 1, 0]

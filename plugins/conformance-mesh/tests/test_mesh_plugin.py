@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conformance_mesh.cli import run as cli_run
 from conformance_mesh.inbox import MeshSettings, checksum_status, process, pull
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import orjson
 import pytest
+from conformance_ods import plugin as ods_plugin
+from conformance_ods.reference import ReferenceError_, load_reference, parse_extract
 
 from conformance.engine.run import validate
 from conformance.errors import StandardError
 from conformance.plugin.manager import build_plugins
-from conformance_ods import plugin as ods_plugin
-from conformance_ods.reference import ReferenceError_, load_reference, parse_extract
 
 DATA = Path(__file__).parent / "data"
 ORG = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -88,9 +88,9 @@ def test_problems_by_date() -> None:
 
 
 def test_bad_extracts_are_reported() -> None:
-    with pytest.raises(ReferenceError_, match="x.csv:1: 3 columns"):
+    with pytest.raises(ReferenceError_, match=r"x\.csv:1: 3 columns"):
         parse_extract('"A","B","C"\n', "trust", "x.csv")
-    with pytest.raises(ReferenceError_, match="x.csv:1: '2020-01-01' is not a YYYYMMDD date"):
+    with pytest.raises(ReferenceError_, match=r"x\.csv:1: '2020-01-01' is not a YYYYMMDD date"):
         parse_extract(",".join(['"RZZ"'] + ['""'] * 9 + ['"2020-01-01"', '""']) + "\n",
                       "trust", "x.csv")
 
@@ -135,7 +135,7 @@ def test_reference_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_relative_reference_is_relative_to_the_standard(tmp_path: Path) -> None:
     std = _standard(tmp_path, "{type: ods-reference, reference: ods/}")
-    with pytest.raises(StandardError, match="ODS reference data .*std/ods: no such file"):
+    with pytest.raises(StandardError, match=r"ODS reference data .*std/ods: no such file"):
         validate([_feed(tmp_path, _encounter("e1", "RZZ", "2026-01-01"))], str(std),
                  plugins=_plugins())
     (std / "ods").mkdir()

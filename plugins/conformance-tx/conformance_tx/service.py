@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -47,7 +46,8 @@ class _Offline:
     def expand(self, url: str) -> Expansion | None:
         if self._expander is None:
             from conformance.fhir._model import core_codesystem, core_expansion
-            from conformance.fhir.definitions import DefinitionError, DefinitionSet
+            from conformance.fhir.definitions import DefinitionSet
+            from conformance.fhir.errors import DefinitionError
             from conformance.fhir.terminology import CodeSystemInfo, Expander
 
             try:
@@ -159,7 +159,7 @@ class TxService:
             body = exc.read()
             if exc.code >= 500 or not body:
                 raise ServerUnreachable(f"HTTP {exc.code}") from None
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ServerUnreachable(str(reason)) from None
         try:

@@ -13,13 +13,13 @@ from typing import Any
 
 import orjson
 import pytest
+from conformance_tx import plugin as tx_plugin
+from conformance_tx.service import TxService
 
 from conformance.engine.run import validate
 from conformance.plugin import hookimpl
 from conformance.plugin.manager import Plugins, build_plugins
 from conformance.standards.model import Standard
-from conformance_tx import plugin as tx_plugin
-from conformance_tx.service import TxService
 
 DATA = Path(__file__).parent / "data"
 WARD_VS = "https://example.org/fhir/ValueSet/ward-type"
