@@ -16,6 +16,7 @@ from conformance.checks.base import (
     Tally,
     param,
 )
+from conformance.errors import StandardError
 from conformance.findings import Problem, Severity
 from conformance.readers.base import Record, SourceIssue
 from conformance.standards.model import Requirement
@@ -163,8 +164,13 @@ def fhir_validator(env: CompileEnv, profiles: bool = True) -> SharedValidation:
         extra = env.services.get("fhir-packages", [])
         if folders or extra:
             from conformance.fhir.definitions import DefinitionSet
+            from conformance.fhir.errors import DefinitionError
 
-            validator = validator.with_definitions(DefinitionSet.load([*folders, *extra]))
+            try:
+                validator = validator.with_definitions(DefinitionSet.load([*folders, *extra]))
+            except DefinitionError as exc:
+                message = f"{env.standard.ref}: a FHIR definition does not load: {exc}"
+                raise StandardError(message) from None
         return SharedValidation(validator, env.standard.profiles)
 
     shared: SharedValidation = env.service("fhir-validator", build)

@@ -101,9 +101,22 @@ def run(resources: int, jobs: int, workdir: Path, cap: int = 100) -> Outcome:
     generated = time.perf_counter() - started
     defective = len({(d.file, d.line) for d in feed.injected if d.line is not None})
     out = workdir / "card.json"
-    command = [sys.executable, "-m", "conformance", "validate", str(feed.root), "-f", "json",
-               "-o", str(out), "--no-progress", "--jobs", str(jobs),
-               "--limit", f"findings-per-requirement={cap}"]
+    command = [
+        sys.executable,
+        "-m",
+        "conformance",
+        "validate",
+        str(feed.root),
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        "--no-progress",
+        "--jobs",
+        str(jobs),
+        "--limit",
+        f"findings-per-requirement={cap}",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
@@ -135,16 +148,24 @@ def main() -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         outcome = run(args.resources, args.jobs, workdir)
     counts = outcome.card["counts"]
-    print(f"resources written     {outcome.resources:,} ({outcome.defective:,} records with "
-          f"defects, {outcome.defective / max(1, outcome.resources):.1%})")
+    print(
+        f"resources written     {outcome.resources:,} ({outcome.defective:,} records with "
+        f"defects, {outcome.defective / max(1, outcome.resources):.1%})"
+    )
     print(f"generated in          {outcome.seconds_generate:.1f} s")
-    print(f"validated in          {outcome.seconds_validate:.1f} s with --jobs {args.jobs} "
-          f"({counts['records_read'] / outcome.seconds_validate:,.0f} records/s)")
+    print(
+        f"validated in          {outcome.seconds_validate:.1f} s with --jobs {args.jobs} "
+        f"({counts['records_read'] / outcome.seconds_validate:,.0f} records/s)"
+    )
     print(f"peak RSS              {outcome.peak_rss_mb:.0f} MB (target {args.max_rss_mb:.0f})")
-    print(f"records read          {counts['records_read']:,} = {counts['records_validated']:,} "
-          f"validated + {counts['records_unparseable']:,} unparseable")
-    print(f"findings              {counts['findings']:,} counted, "
-          f"{len(outcome.card['findings']):,} examples kept")
+    print(
+        f"records read          {counts['records_read']:,} = {counts['records_validated']:,} "
+        f"validated + {counts['records_unparseable']:,} unparseable"
+    )
+    print(
+        f"findings              {counts['findings']:,} counted, "
+        f"{len(outcome.card['findings']):,} examples kept"
+    )
     problems = list(outcome.problems)
     if outcome.peak_rss_mb > args.max_rss_mb:
         problems.append(f"peak RSS {outcome.peak_rss_mb:.0f} MB over {args.max_rss_mb:.0f} MB")

@@ -88,11 +88,16 @@ def test_broken_lines_and_empty_files_are_counted(cli: Cli, tmp_path: Path) -> N
     assert by_file["mixed.ndjson"]["records_unparseable"] == 4
     for name in ("empty.ndjson", "blank.ndjson", "empty.json", "empty.csv", "empty.ndjson.gz"):
         assert by_file[name]["records_read"] == 0
-    empties = {f["location"]["file"].rsplit("/", 1)[-1] for f in card["findings"]
-               if f["code"] == "empty-file"}
+    empties = {
+        f["location"]["file"].rsplit("/", 1)[-1]
+        for f in card["findings"]
+        if f["code"] == "empty-file"
+    }
     assert {"empty.ndjson", "blank.ndjson", "empty.json", "empty.ndjson.gz"} <= empties
-    assert any(f["code"] == "unreadable-input" and f["location"]["file"].endswith("zero.ndjson.gz")
-               for f in card["findings"])
+    assert any(
+        f["code"] == "unreadable-input" and f["location"]["file"].endswith("zero.ndjson.gz")
+        for f in card["findings"]
+    )
 
 
 def test_a_broken_invariant_is_an_internal_error(
@@ -166,12 +171,25 @@ def test_signals_write_an_incomplete_scorecard(tmp_path: Path) -> None:
     runs = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         out = tmp_path / f"card-{sig.name}.json"
-        command = [sys.executable, "-m", "conformance", "validate", str(feed), "-f", "json",
-                   "-o", str(out), "--no-progress", "--jobs", "1"]
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        command = [
+            sys.executable,
+            "-m",
+            "conformance",
+            "validate",
+            str(feed),
+            "-f",
+            "json",
+            "-o",
+            str(out),
+            "--no-progress",
+            "--jobs",
+            "1",
+        ]
+        proc = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         runs[sig] = (proc, out)
-    for sig, (proc, out) in runs.items():
+    for sig, (proc, _) in runs.items():
         _wait_until_reading(proc, feed, past=256 * 1024)
         proc.send_signal(sig)
     for sig, (proc, out) in runs.items():
@@ -199,8 +217,21 @@ def test_concurrent_record_runs_lose_nothing(cli: Cli, tmp_path: Path) -> None:
         generated = generate_feed(tmp_path / f"feed{n}", patients=2, seed=100 + n)
         feeds.append(generated)
     db = tmp_path / "history.sqlite3"  # created by the racing runs themselves
-    jobs = [["validate", str(g.root), "--record", "--db", str(db), "--no-progress",
-             "--jobs", "1", "-f", "json"] for g in feeds]
+    jobs = [
+        [
+            "validate",
+            str(g.root),
+            "--record",
+            "--db",
+            str(db),
+            "--no-progress",
+            "--jobs",
+            "1",
+            "-f",
+            "json",
+        ]
+        for g in feeds
+    ]
     context = multiprocessing.get_context("fork")
     with context.Pool(4) as pool:
         codes = pool.map(_record, jobs)

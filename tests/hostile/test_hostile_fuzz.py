@@ -60,7 +60,9 @@ JSON_SCALARS = (
 )
 JSON = st.recursive(
     JSON_SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -119,9 +121,10 @@ def _codes(acc: Accumulator) -> set[str]:
 
 
 @FAST
-@given(data=st.binary(max_size=3000), suffix=st.sampled_from(
-    [".ndjson", ".json", ".csv", ".ndjson.gz", ".json.gz", ".txt", ""]
-))
+@given(
+    data=st.binary(max_size=3000),
+    suffix=st.sampled_from([".ndjson", ".json", ".csv", ".ndjson.gz", ".json.gz", ".txt", ""]),
+)
 def test_random_bytes_never_crash(workdir: Path, data: bytes, suffix: str) -> None:
     path = workdir / f"input{suffix}"
     path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
@@ -176,7 +179,9 @@ def test_random_json_values(workdir: Path, value: Any) -> None:
             _check_records(records, issues)
 
 
-def _read(reader: Any, path: Path, name: str | None = None) -> tuple[list[Record], list[SourceIssue]]:
+def _read(
+    reader: Any, path: Path, name: str | None = None
+) -> tuple[list[Record], list[SourceIssue]]:
     from conformance.readers.discovery import open_source
 
     source = open_source(InputItem(path, name or path.name), Limits())
@@ -217,7 +222,11 @@ ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252", "utf-32"]
 @FAST
 @given(
     lines=st.lists(
-        st.tuples(st.integers(0, 50), st.sampled_from(ENCODINGS), st.sampled_from(["é", "ø", "字", "😀", ""])),
+        st.tuples(
+            st.integers(0, 50),
+            st.sampled_from(ENCODINGS),
+            st.sampled_from(["é", "ø", "字", "😀", ""]),
+        ),
         min_size=1,
         max_size=6,
     )
@@ -241,7 +250,9 @@ def test_mixed_encodings(workdir: Path, lines: list[tuple[int, str, str]]) -> No
 @FAST
 @given(
     rows=st.lists(
-        st.lists(st.text(max_size=12) | st.sampled_from(['"', '""', "\x00", "\r\n", "a,b"]), max_size=5),
+        st.lists(
+            st.text(max_size=12) | st.sampled_from(['"', '""', "\x00", "\r\n", "a,b"]), max_size=5
+        ),
         max_size=6,
     )
 )
@@ -294,7 +305,11 @@ def _tar_bytes(members: dict[str, bytes]) -> bytes:
 @given(
     kind=st.sampled_from([".zip", ".tar.gz"]),
     names=st.lists(
-        st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), min_size=1, max_size=12)
+        st.text(
+            st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
+            min_size=1,
+            max_size=12,
+        )
         | st.sampled_from(["../x.ndjson", "/abs.ndjson", "a/../../b", "a\\..\\..\\c", "./d", "."]),
         min_size=1,
         max_size=4,

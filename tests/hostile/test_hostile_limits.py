@@ -172,5 +172,7 @@ def test_findings_kept_per_requirement(cli: Cli, write_ndjson: Any, how: str) ->
     assert req["codes"]["nhs-number-check-digit"] == 25  # counts stay exact
     kept = [f for f in card["findings"] if f["requirement"] == "MDSS-ID-02"]
     assert len(kept) == 3
-    assert all(len([f for f in card["findings"] if f["requirement"] == r["id"]]) <= 3
-               for r in card["requirements"])
+    assert all(
+        len([f for f in card["findings"] if f["requirement"] == r["id"]]) <= 3
+        for r in card["requirements"]
+    )

@@ -23,10 +23,24 @@ def test_generated_feed_counts_exact_and_findings_capped(
     assert written > 18_000
     defective = len({(d.file, d.line) for d in feed.injected if d.line is not None})
     assert 0.08 < defective / written < 0.2
-    result = cli("validate", feed.root, "-f", "json", "--no-progress", "--jobs", "1",
-                 "--limit", f"findings-per-requirement={CAP}")
+    result = cli(
+        "validate",
+        feed.root,
+        "-f",
+        "json",
+        "--no-progress",
+        "--jobs",
+        "1",
+        "--limit",
+        f"findings-per-requirement={CAP}",
+    )
     assert result.code == 1, result.err
     card = result.json()
     assert check_card(card, feed, CAP) == []
-    assert max(sum(1 for f in card["findings"] if f["requirement"] == r["id"])
-               for r in card["requirements"]) == CAP
+    assert (
+        max(
+            sum(1 for f in card["findings"] if f["requirement"] == r["id"])
+            for r in card["requirements"]
+        )
+        == CAP
+    )

@@ -189,8 +189,10 @@ def test_no_output_format_leaks_patient_values(
 
     for kind in ("html", "csv", "json"):
         target = tmp_path / f"board.{kind}"
-        keep(f"board {kind}", cli("board", tmp_path / "report.json", "--db", db, "-f", kind,
-                                  "-o", target))
+        keep(
+            f"board {kind}",
+            cli("board", tmp_path / "report.json", "--db", db, "-f", kind, "-o", target),
+        )
         outputs[f"board {kind} file"] = target.read_text(encoding="utf-8")
 
     leaks = {label: _leaks(text, values) for label, text in outputs.items()}

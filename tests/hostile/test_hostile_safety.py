@@ -96,15 +96,10 @@ def _alias_bomb(levels: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="standards/loader.py walks YAML aliases expanded (_positions, _dates_as_text): "
-    "a 'billion laughs' standard.yaml takes minutes and gigabytes instead of a quick error",
-)
 def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     path = tmp_path / "standard.yaml"
     path.write_text(_alias_bomb(6))  # 9**7 leaves once expanded
-    with time_limit(1.5), pytest.raises(StandardError):
+    with time_limit(1.5), pytest.raises(StandardError, match="aliases are not allowed"):
         read_yaml(path)
 
 
@@ -151,11 +146,6 @@ def test_plain_fhir_xml_still_parses() -> None:
     assert parsed == {"resourceType": "Patient", "id": "p1", "gender": "male"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="checks/structure.py fhir_validator: a DefinitionError from a standard's "
-    "profiles (here unsafe XML, correctly refused) escapes as a traceback, not exit 2",
-)
 def test_unsafe_xml_in_a_standard_is_a_clean_error(cli: Cli, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
@@ -174,11 +164,6 @@ def test_unsafe_xml_in_a_standard_is_a_clean_error(cli: Cli, tmp_path: Path) -> 
 # --------------------------------------------------------------------------- FHIRPath
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="conformance/fhir/fhirpath has no guard on evaluation cost: an expression from a "
-    "standard's profile can run for minutes (here 27 million items)",
-)
 def test_fhirpath_evaluation_cost_is_bounded() -> None:
     from conformance.fhir.fhirpath import (
         EvaluationOptions,
@@ -279,7 +264,7 @@ def test_zip_members_cannot_escape(tmp_path: Path) -> None:
     )
     dest = base / "out"
     dest.mkdir()
-    root, issues = extract_archive(archive, dest, Limits())
+    _, issues = extract_archive(archive, dest, Limits())
     written = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
     assert written == ["feed/Patient.ndjson"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.zip", "work"]

@@ -828,6 +828,7 @@ def _f_all(comp: Compiler, node: ast.Call, args: list[C], t: list[Pred]) -> Impl
     crit = args[0].fn
 
     def impl(ctx: Ctx, inp: Coll, this: Coll) -> Coll:
+        ctx.spend(len(inp))
         for i, it in enumerate(inp):
             ctx.index = i
             one = [it]
@@ -903,6 +904,7 @@ def _f_where(comp: Compiler, node: ast.Call, args: list[C], t: list[Pred]) -> Im
 
     def impl(ctx: Ctx, inp: Coll, this: Coll) -> Coll:
         out: Coll = []
+        ctx.spend(len(inp))
         for i, it in enumerate(inp):
             ctx.index = i
             one = [it]
@@ -921,7 +923,9 @@ def _f_select(comp: Compiler, node: ast.Call, args: list[C], t: list[Pred]) -> I
         for i, it in enumerate(inp):
             ctx.index = i
             one = [it]
-            out.extend(proj(ctx, one, one))
+            got = proj(ctx, one, one)
+            ctx.spend(len(got) + 1)
+            out.extend(got)
         return out
 
     return impl
@@ -942,6 +946,7 @@ def _f_repeat(comp: Compiler, node: ast.Call, args: list[C], t: list[Pred]) -> I
         queue = list(inp)
         while queue:
             nxt: Coll = []
+            ctx.spend(len(queue))
             for it in queue:
                 one = [it]
                 for r in proj(ctx, one, one):
@@ -1299,6 +1304,7 @@ def _f_children(comp: Compiler, node: ast.Call, args: list[C], t: list[Pred]) ->
         while i < len(out):
             out.extend(children(out[i], tm))
             i += 1
+        ctx.spend(len(out))
         return out
 
     return impl

@@ -88,10 +88,32 @@ class EvaluationOptions:
 DEFAULT_OPTIONS: Final = EvaluationOptions()
 
 
+COST_BUDGET = 2_000_000
+"""Items one evaluation may produce in its iterating functions (select, where, repeat,
+descendants...). Expressions come from standards and profiles, which are data: a costly
+one must end in an evaluation error, not run for minutes."""
+
+
 class Ctx:
     """Per-evaluation state: environment nodes, options, memo of focus-free subresults."""
 
-    __slots__ = ("bundle_index", "context", "index", "memo", "opts", "resource", "root", "total")
+    __slots__ = (
+        "budget",
+        "bundle_index",
+        "context",
+        "index",
+        "memo",
+        "opts",
+        "resource",
+        "root",
+        "total",
+    )
+
+    def spend(self, items: int) -> None:
+        """Charge ``items`` to this evaluation's cost budget (see :data:`COST_BUDGET`)."""
+        self.budget -= items
+        if self.budget < 0:
+            raise _EvalProblem(f"evaluation exceeded its cost budget of {COST_BUDGET} items")
 
     def __init__(
         self,
@@ -108,6 +130,7 @@ class Ctx:
         self.index = 0
         self.total: Coll = []
         self.bundle_index: dict[str, Any] | None = None
+        self.budget = COST_BUDGET
 
 
 # --- element nodes ----------------------------------------------------------------------
