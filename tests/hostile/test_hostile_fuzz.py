@@ -396,3 +396,34 @@ def test_no_check_crashes_on_mutated_resources(workdir: Path, resources: list[An
     path = workdir / "mutated-checks.ndjson"
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in resources))
     assert dict(run_file(path).crashes) == {}
+
+
+# ------------------------------------------------------------------ the atheris harness
+
+
+def _harness() -> Any:
+    import importlib.util
+
+    path = Path(__file__).parent.parent.parent / "fuzz" / "fuzz_readers.py"
+    spec = importlib.util.spec_from_file_location("fuzz_readers", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+HARNESS = _harness()
+
+
+def test_fuzz_harness_replays_its_seed_corpus(tmp_path: Path) -> None:
+    """The harness CI fuzzes with (fuzz/fuzz_readers.py) runs here without atheris."""
+    seeds = HARNESS.make_corpus(tmp_path)
+    assert len(seeds) >= 10
+    for path in seeds:
+        HARNESS.one_input(path.read_bytes())
+
+
+@FAST
+@given(data=st.binary(max_size=1500))
+def test_fuzz_harness_random_inputs(data: bytes) -> None:
+    HARNESS.one_input(data)
