@@ -29,12 +29,27 @@ def run_plugins(args: argparse.Namespace, io: Io) -> int:
     from conformance.plugin.manager import build_plugins
 
     plugins = build_plugins()
+    registered: dict[str, list[str]] = {}
+    for hook, kind, describe in (
+        ("conformance_readers", "readers", lambda r: [c.name for c in r]),
+        ("conformance_check_types", "check types", lambda r: sorted(r)),
+        ("conformance_reporters", "formats", lambda r: [c.name for c in r]),
+        ("conformance_standard_paths", "standard folders", lambda r: [str(p) for p in r]),
+    ):
+        for name, result in plugins.call(hook):
+            items = describe(result)
+            if items:
+                registered.setdefault(name, []).append(f"{kind}: {', '.join(items)}")
     io.stdout.write(f"hook API {HOOK_API_VERSION}\n")
     for name, plugin in sorted(
         (plugins.manager.get_name(p) or "?", p) for p in plugins.manager.get_plugins()
     ):
         hooks = sorted(h.name for h in plugins.manager.get_hookcallers(plugin) or [])
-        io.stdout.write(f"{name}: {', '.join(hooks)}\n")
+        io.stdout.write(f"{name}\n  hooks: {', '.join(hooks)}\n")
+        for line in registered.get(name, []):
+            io.stdout.write(f"  {line}\n")
+    for failure in plugins.failures:
+        io.stdout.write(f"{failure.plugin}: failed in {failure.hook}: {failure.error}\n")
     return ExitCode.OK
 
 

@@ -82,6 +82,7 @@ def compile_standard(standard: Standard, plugins: Plugins) -> CompiledStandard:
     """Compile every requirement's check once; errors name standard.yaml and the line."""
     factories = check_factories(plugins)
     env = CompileEnv(standard)
+    env.services["plugins"] = plugins  # for check types that consult other hooks (terminology)
     checks: list[Check] = []
     parse_check: Check | None = None
     where = standard.path / "standard.yaml"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pluggy
 
 PROJECT_NAME = "conformance"
-HOOK_API_VERSION = "1.0"
+HOOK_API_VERSION = "1.1"
 """Version of the hook API: the major part changes only when a hook changes incompatibly."""
 
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)

@@ -85,10 +85,7 @@ class _Budget:
                         )
                     )
                     return False
-                if (
-                    self.bytes > RATIO_FLOOR
-                    and self.bytes / self.stored > self.limits.max_ratio
-                ):
+                if self.bytes > RATIO_FLOOR and self.bytes / self.stored > self.limits.max_ratio:
                     issues.append(
                         SourceIssue(
                             "limit-exceeded",
@@ -128,11 +125,11 @@ def extract_archive(path: Path, dest: Path, limits: Limits) -> tuple[Path, list[
         if path.name.lower().endswith(".zip"):
             with zipfile.ZipFile(path) as zipped:
                 for info in zipped.infolist():
-                    if info.is_dir():
-                        continue
-                    safe = _safe_name(info.filename)
+                    safe = _safe_name(info.filename)  # first: is_dir() fails on an empty name
                     if safe is None:
                         refuse(info.filename, "its path leaves the archive's folder")
+                        continue
+                    if info.is_dir():
                         continue
                     if (info.external_attr >> 16) & 0o170000 == 0o120000:
                         refuse(info.filename, "it is a symbolic link")

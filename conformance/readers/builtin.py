@@ -8,8 +8,9 @@ from conformance.plugin import hookimpl
 from conformance.readers.base import Reader
 from conformance.readers.csv_table import CsvReader
 from conformance.readers.fhir_json import JsonReader, NdjsonReader
+from conformance.readers.fhir_xml import XmlReader
 
 
 @hookimpl
 def conformance_readers() -> Sequence[type[Reader]]:
-    return [NdjsonReader, JsonReader, CsvReader]
+    return [NdjsonReader, JsonReader, CsvReader, XmlReader]

@@ -214,40 +214,43 @@ class JsonReader:
         yield check_resource(obj, Location(name, 1))
 
     def _bundle(self, bundle: dict[str, Any], name: str, issues: IssueSink) -> Iterator[Record]:
-        entries = bundle.get("entry", [])
-        if not isinstance(entries, list):
-            issues(
-                SourceIssue(
-                    "invalid-bundle",
-                    "Bundle.entry is not an array",
-                    Location(name, expression="Bundle.entry"),
-                )
+        return bundle_records(bundle, name, issues)
+
+
+def bundle_records(bundle: dict[str, Any], name: str, issues: IssueSink) -> Iterator[Record]:
+    """One record per Bundle entry (the Bundle itself is the container, not a record)."""
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        issues(
+            SourceIssue(
+                "invalid-bundle",
+                "Bundle.entry is not an array",
+                Location(name, expression="Bundle.entry"),
             )
-            return
-        for index, entry in enumerate(entries):
-            location = Location(name, entry=index)
-            if not isinstance(entry, dict):
-                yield Record(
-                    None,
-                    location.at(f"Bundle.entry[{index}]"),
-                    RecordError("invalid-bundle-entry", "the Bundle entry is not an object"),
-                )
-                continue
-            resource = entry.get("resource")
-            if resource is None:
-                request = entry.get("request")
-                if isinstance(request, dict) and request.get("method") == "DELETE":
-                    continue  # a deletion carries no resource: nothing to validate
-                yield Record(
-                    None,
-                    location.at(f"Bundle.entry[{index}]"),
-                    RecordError(
-                        "bundle-entry-without-resource", "the Bundle entry has no resource"
-                    ),
-                )
-                continue
-            record = check_resource(resource, location)
-            full_url = entry.get("fullUrl")
-            if isinstance(full_url, str):
-                record.full_url = full_url
-            yield record
+        )
+        return
+    for index, entry in enumerate(entries):
+        location = Location(name, entry=index)
+        if not isinstance(entry, dict):
+            yield Record(
+                None,
+                location.at(f"Bundle.entry[{index}]"),
+                RecordError("invalid-bundle-entry", "the Bundle entry is not an object"),
+            )
+            continue
+        resource = entry.get("resource")
+        if resource is None:
+            request = entry.get("request")
+            if isinstance(request, dict) and request.get("method") == "DELETE":
+                continue  # a deletion carries no resource: nothing to validate
+            yield Record(
+                None,
+                location.at(f"Bundle.entry[{index}]"),
+                RecordError("bundle-entry-without-resource", "the Bundle entry has no resource"),
+            )
+            continue
+        record = check_resource(resource, location)
+        full_url = entry.get("fullUrl")
+        if isinstance(full_url, str):
+            record.full_url = full_url
+        yield record

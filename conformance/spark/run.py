@@ -40,17 +40,17 @@ from conformance.spark.listing import ListedFile, list_inputs
 __all__ = ["validate_dataframe", "validate_files"]
 
 _GLOB_ESCAPES = str.maketrans({c: "\\" + c for c in "\\*?[]{}"})
-_LIST_ESCAPES = str.maketrans({c: "\\" + c for c in "\\,"})
 
 
 def _hadoop_path_list(uris: Sequence[str]) -> str:
     """One comma-separated path list naming exactly these files.
 
-    Hadoop reads the list by splitting on unescaped commas and unescaping ``\\`` and
-    ``\\,``, then expands each path as a glob: so glob characters are escaped first, then
-    backslashes and commas. A ``{`` or ``}`` in a name still confuses the splitting.
+    Hadoop splits the list on every comma outside ``{...}`` and then expands each path
+    as a glob; so glob characters are escaped, and a comma in a name becomes the
+    one-choice group ``{\\,}``. (Hadoop counts even escaped braces while splitting: a
+    name with unbalanced ``{`` or ``}`` cannot be listed.)
     """
-    return ",".join(uri.translate(_GLOB_ESCAPES).translate(_LIST_ESCAPES) for uri in uris)
+    return ",".join(uri.translate(_GLOB_ESCAPES).replace(",", "{\\,}") for uri in uris)
 
 
 def _context(spark: Any) -> Any:

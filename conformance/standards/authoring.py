@@ -52,8 +52,12 @@ class Change:
     needs: Bump
 
     def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "subject": self.subject, "detail": self.detail,
-                "needs": str(self.needs)}
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "detail": self.detail,
+            "needs": str(self.needs),
+        }
 
 
 @dataclass(slots=True)
@@ -89,13 +93,18 @@ class StandardDiff:
             return f"WRONG: {step} does not go forward"
         if actual is Bump.NONE:
             if self.changes:
-                return f"WRONG: {step} keeps the version but the content changed " \
-                       f"(needs at least a {required} version)"
+                return (
+                    f"WRONG: {step} keeps the version but the content changed "
+                    f"(needs at least a {required} version)"
+                )
             return f"OK: {step}, no change"
         if actual < required:
             return f"WRONG: {step} is a {actual} version but the changes need a {required} version"
-        extra = "" if actual == required or not self.changes else \
-            f" (a {required} version would have been enough)"
+        extra = (
+            ""
+            if actual == required or not self.changes
+            else f" (a {required} version would have been enough)"
+        )
         return f"OK: {step} is a {actual} version; the changes need {required or 'none'}{extra}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,8 +168,11 @@ def _requirement_changes(old: Requirement, new: Requirement) -> Iterator[Change]
             Bump.MAJOR if raised and must else Bump.MINOR,
         )
     if new.check.type != old.check.type or new.check.params != old.check.params:
-        detail = (f"{old.check.type} -> {new.check.type}" if new.check.type != old.check.type
-                  else f"{new.check.type} parameters changed")
+        detail = (
+            f"{old.check.type} -> {new.check.type}"
+            if new.check.type != old.check.type
+            else f"{new.check.type} parameters changed"
+        )
         yield Change("check-changed", rid, detail, Bump.MAJOR if must else Bump.MINOR)
     if set(new.applies_to) != set(old.applies_to):
         old_scope, new_scope = set(old.applies_to), set(new.applies_to)
@@ -177,12 +189,17 @@ def _requirement_changes(old: Requirement, new: Requirement) -> Iterator[Change]
             successor = f", replaced by {new.replaced_by}" if new.replaced_by else ""
             yield Change("deprecated", rid, f"deprecated{successor}", Bump.MINOR)
         else:
-            yield Change("reactivated", rid, f"{old.status} -> {new.status}",
-                         Bump.MAJOR if must else Bump.MINOR)
+            yield Change(
+                "reactivated",
+                rid,
+                f"{old.status} -> {new.status}",
+                Bump.MAJOR if must else Bump.MINOR,
+            )
     if new.domain != old.domain:
         yield Change("domain-changed", rid, f"{old.domain} -> {new.domain}", Bump.MINOR)
-    texts = [k for k in ("title", "rationale", "source", "measure")
-             if getattr(old, k) != getattr(new, k)]
+    texts = [
+        k for k in ("title", "rationale", "source", "measure") if getattr(old, k) != getattr(new, k)
+    ]
     if texts:
         yield Change("text-changed", rid, ", ".join(texts), Bump.PATCH)
 
@@ -196,42 +213,63 @@ def diff_standards(old: Standard, new: Standard) -> StandardDiff:
     for rid, req in new_reqs.items():
         before = old_reqs.get(rid)
         if before is None:
-            needs = Bump.MAJOR if req.level is Level.MUST and req.status == "active" \
-                else Bump.MINOR
+            needs = Bump.MAJOR if req.level is Level.MUST and req.status == "active" else Bump.MINOR
             changes.append(Change("added", rid, f"{req.level.value}: {req.title}", needs))
         else:
             changes.extend(_requirement_changes(before, req))
     for rid, req in old_reqs.items():
         if rid not in new_reqs:
-            changes.append(Change(
-                "removed", rid,
-                f"{req.level.value}: {req.title} (ids are stable: deprecate first, remove in a "
-                "major version)",
-                Bump.MAJOR,
-            ))
-    profile_must = any(r.check.type == "fhir-profiles" and r.level is Level.MUST
-                       and r.status == "active" for r in new.requirements)
+            changes.append(
+                Change(
+                    "removed",
+                    rid,
+                    f"{req.level.value}: {req.title} (ids are stable: deprecate first, remove in a "
+                    "major version)",
+                    Bump.MAJOR,
+                )
+            )
+    profile_must = any(
+        r.check.type == "fhir-profiles" and r.level is Level.MUST and r.status == "active"
+        for r in new.requirements
+    )
     for rtype in sorted(set(old.profiles) | set(new.profiles)):
         before_p, after_p = set(old.profiles.get(rtype, ())), set(new.profiles.get(rtype, ()))
         if before_p != after_p:
             tighter = bool(after_p - before_p)
-            changes.append(Change(
-                "profiles-changed", rtype,
-                f"profiles {sorted(before_p) or '-'} -> {sorted(after_p) or '-'}",
-                Bump.MAJOR if tighter and profile_must else Bump.MINOR,
-            ))
+            changes.append(
+                Change(
+                    "profiles-changed",
+                    rtype,
+                    f"profiles {sorted(before_p) or '-'} -> {sorted(after_p) or '-'}",
+                    Bump.MAJOR if tighter and profile_must else Bump.MINOR,
+                )
+            )
     old_items = {d.id: d for d in old.data_items}
     new_items = {d.id: d for d in new.data_items}
     if old_items != new_items:
         added = sorted(set(new_items) - set(old_items))
         removed = sorted(set(old_items) - set(new_items))
-        changed = sorted(k for k in set(old_items) & set(new_items)
-                         if old_items[k] != new_items[k])
-        parts = [f"{name}: {', '.join(ids)}" for name, ids in
-                 (("added", added), ("removed", removed), ("changed", changed)) if ids]
+        changed = sorted(k for k in set(old_items) & set(new_items) if old_items[k] != new_items[k])
+        parts = [
+            f"{name}: {', '.join(ids)}"
+            for name, ids in (("added", added), ("removed", removed), ("changed", changed))
+            if ids
+        ]
         changes.append(Change("data-items-changed", "data_items", "; ".join(parts), Bump.MINOR))
-    meta = [k for k in ("title", "description", "publisher", "effective_from", "effective_to",
-                        "status", "fhir_version", "extends") if getattr(old, k) != getattr(new, k)]
+    meta = [
+        k
+        for k in (
+            "title",
+            "description",
+            "publisher",
+            "effective_from",
+            "effective_to",
+            "status",
+            "fhir_version",
+            "extends",
+        )
+        if getattr(old, k) != getattr(new, k)
+    ]
     if meta:
         changes.append(Change("metadata-changed", "standard", ", ".join(meta), Bump.PATCH))
     return diff
@@ -311,33 +349,40 @@ def lint_resources(std: Standard) -> list[LintIssue]:
                     local = local.merged(DefinitionSet.load([file]))
                 except DefinitionError as exc:
                     issues.append(LintIssue("error", f"{kind}/: {exc}"))
-    validates = any(r.check.type == "fhir-profiles" and r.status == "active"
-                    for r in std.requirements)
+    validates = any(
+        r.check.type == "fhir-profiles" and r.status == "active" for r in std.requirements
+    )
     for rtype, urls in sorted(std.profiles.items()):
         for url in urls:
             sd = local.structure_definitions.get(url) or core_profiles().get(url.split("|")[0])
             if sd is None:
-                issues.append(LintIssue(
-                    "error" if validates else "warning",
-                    f"profiles.{rtype}: profile {url} is not in the standard's profiles/ "
-                    "folder nor built in"
-                    + ("" if validates else " (no fhir-profiles requirement uses it yet)"),
-                ))
+                issues.append(
+                    LintIssue(
+                        "error" if validates else "warning",
+                        f"profiles.{rtype}: profile {url} is not in the standard's profiles/ "
+                        "folder nor built in"
+                        + ("" if validates else " (no fhir-profiles requirement uses it yet)"),
+                    )
+                )
             elif sd.get("type") not in (rtype, None):
-                issues.append(LintIssue(
-                    "error", f"profiles.{rtype}: profile {url} constrains {sd.get('type')}"
-                ))
+                issues.append(
+                    LintIssue(
+                        "error", f"profiles.{rtype}: profile {url} constrains {sd.get('type')}"
+                    )
+                )
     for req in std.requirements:
         for url in _param_refs(req.check.params, _VALUE_SET_KEYS):
             if url not in local.valuesets and core_expansion(url.split("|")[0]) is None:
-                issues.append(LintIssue(
-                    "error", f"{req.id}: value set {url} is not in terminology/ nor built in"
-                ))
+                issues.append(
+                    LintIssue(
+                        "error", f"{req.id}: value set {url} is not in terminology/ nor built in"
+                    )
+                )
         for url in _param_refs(req.check.params, _PROFILE_KEYS):
             if url not in local.structure_definitions and url not in core_profiles():
-                issues.append(LintIssue(
-                    "error", f"{req.id}: profile {url} is not in profiles/ nor built in"
-                ))
+                issues.append(
+                    LintIssue("error", f"{req.id}: profile {url} is not in profiles/ nor built in")
+                )
     return issues
 
 
@@ -349,25 +394,34 @@ def lint_rules(std: Standard) -> list[LintIssue]:
         if req.threshold is not None and req.threshold == 0:
             issues.append(LintIssue("error", f"{req.id}: a threshold of 0 can never fail"))
         if req.level is Level.MAY and req.threshold is not None and req.threshold > 0.99:
-            issues.append(LintIssue(
-                "warning", f"{req.id}: a MAY with a threshold near 100 % reads like a SHOULD"
-            ))
+            issues.append(
+                LintIssue(
+                    "warning", f"{req.id}: a MAY with a threshold near 100 % reads like a SHOULD"
+                )
+            )
         if req.replaced_by is not None:
             if req.status != "deprecated":
-                issues.append(LintIssue(
-                    "error", f"{req.id}: replaced_by is set but the requirement is not deprecated"
-                ))
+                issues.append(
+                    LintIssue(
+                        "error",
+                        f"{req.id}: replaced_by is set but the requirement is not deprecated",
+                    )
+                )
             if req.replaced_by == req.id:
                 issues.append(LintIssue("error", f"{req.id}: replaced_by names itself"))
             successor = by_id.get(req.replaced_by)
             if successor is not None and successor.status == "deprecated":
-                issues.append(LintIssue(
-                    "error", f"{req.id}: its successor {req.replaced_by} is deprecated too"
-                ))
+                issues.append(
+                    LintIssue(
+                        "error", f"{req.id}: its successor {req.replaced_by} is deprecated too"
+                    )
+                )
         elif req.status == "deprecated":
-            issues.append(LintIssue(
-                "warning", f"{req.id}: deprecated without replaced_by (say what replaces it)"
-            ))
+            issues.append(
+                LintIssue(
+                    "warning", f"{req.id}: deprecated without replaced_by (say what replaces it)"
+                )
+            )
     if std.changelog and not any(str(e.get("version")) == std.version for e in std.changelog):
         issues.append(LintIssue("warning", f"the changelog has no entry for {std.version}"))
     return issues

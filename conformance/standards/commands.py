@@ -71,25 +71,39 @@ def catalogue_markdown(ref: str, registry: StandardRegistry | None = None) -> st
     """The publishable catalogue of a standard: every requirement, how it is measured."""
     registry = registry or StandardRegistry.default()
     std = registry.resolve(ref)
-    out = [f"# {std.title}", "", f"**{std.id} {std.version}** · status *{std.status}* · "
-           f"FHIR {std.fhir_version} · effective from {std.effective_from or '-'}"
-           + (f" to {std.effective_to}" if std.effective_to else "")
-           + f" · published by {std.publisher}", ""]
+    out = [
+        f"# {std.title}",
+        "",
+        f"**{std.id} {std.version}** · status *{std.status}* · "
+        f"FHIR {std.fhir_version} · effective from {std.effective_from or '-'}"
+        + (f" to {std.effective_to}" if std.effective_to else "")
+        + f" · published by {std.publisher}",
+        "",
+    ]
     if std.extends:
-        out += [f"Extends **{std.extends}**: every requirement of that standard applies, with "
-                "the local additions and replacements below.", ""]
+        out += [
+            f"Extends **{std.extends}**: every requirement of that standard applies, with "
+            "the local additions and replacements below.",
+            "",
+        ]
     if std.description:
         out += [std.description, ""]
-    levels = {lvl: sum(1 for r in std.requirements if r.level.value == lvl)
-              for lvl in ("MUST", "SHOULD", "MAY")}
-    out += [f"{len(std.requirements)} requirements: {levels['MUST']} MUST, "
-            f"{levels['SHOULD']} SHOULD, {levels['MAY']} MAY. A feed is *Conformant* when every "
-            "MUST is met; unmet SHOULDs make it *Conformant with warnings*.", ""]
+    levels = {
+        lvl: sum(1 for r in std.requirements if r.level.value == lvl)
+        for lvl in ("MUST", "SHOULD", "MAY")
+    }
+    out += [
+        f"{len(std.requirements)} requirements: {levels['MUST']} MUST, "
+        f"{levels['SHOULD']} SHOULD, {levels['MAY']} MAY. A feed is *Conformant* when every "
+        "MUST is met; unmet SHOULDs make it *Conformant with warnings*.",
+        "",
+    ]
     out += ["| Id | Level | Requirement | Threshold |", "| --- | --- | --- | ---: |"]
     for req in std.requirements:
         threshold = f"{100 * req.effective_threshold:.0f} %"
-        out.append(f"| [{req.id}](#{req.id.lower()}) | {req.level.value} | {req.title} | "
-                   f"{threshold} |")
+        out.append(
+            f"| [{req.id}](#{req.id.lower()}) | {req.level.value} | {req.title} | {threshold} |"
+        )
     out.append("")
     seen: list[str] = []
     for req in std.requirements:
@@ -111,8 +125,10 @@ def catalogue_markdown(ref: str, registry: StandardRegistry | None = None) -> st
             params = ", ".join(f"{k}={v}" for k, v in sorted(req.check.params.items()))
             out.append(f"- **Check**: `{req.check.type}`" + (f" ({params})" if params else ""))
             if req.status != "active":
-                out.append(f"- **Status**: {req.status}"
-                           + (f", replaced by {req.replaced_by}" if req.replaced_by else ""))
+                out.append(
+                    f"- **Status**: {req.status}"
+                    + (f", replaced by {req.replaced_by}" if req.replaced_by else "")
+                )
             if req.origin and req.origin != std.ref:
                 out.append(f"- **Defined in**: {req.origin}")
             out.append("")

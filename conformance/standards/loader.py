@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from conformance import cache
 from conformance.errors import StandardError
 from conformance.standards.model import CheckSpec, DataItem, Domain, Level, Requirement, Standard
 
@@ -21,9 +22,13 @@ PathKey = tuple[str | int, ...]
 
 
 @functools.cache
+def _schema_text() -> str:
+    return resources.files("conformance.standards").joinpath("standard.schema.json").read_text()
+
+
+@functools.cache
 def standard_schema() -> dict[str, Any]:
-    text = resources.files("conformance.standards").joinpath("standard.schema.json").read_text()
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(_schema_text())
     return schema
 
 
@@ -175,10 +180,13 @@ def load_standard_file(
     data, positions = read_yaml(file)
     if not isinstance(data, dict):
         raise StandardError(f"{file}:1: a standard must be a mapping of keys to values")
-    errors = schema_errors(data, positions, file)
-    if errors:
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise StandardError(errors[0] + more)
+    key = cache.digest(_schema_text().encode(), file.read_bytes())
+    if not cache.is_validated(key):
+        errors = schema_errors(data, positions, file)
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise StandardError(errors[0] + more)
+        cache.mark_validated(key)
 
     base: Standard | None = None
     if "extends" in data:

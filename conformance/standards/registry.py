@@ -38,6 +38,19 @@ def embedded_standards_root() -> Path:
     return package.parent / "standards"
 
 
+def _quick_status(folder: Path) -> str | None:
+    """A standard's status, read without loading it (only the chosen one is loaded)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load((folder / STANDARD_FILE).read_text(encoding="utf-8"), Loader=loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None  # loading it properly reports the problem, if it is ever chosen
+    status = data.get("status") if isinstance(data, dict) else None
+    return status if isinstance(status, str) else None
+
+
 def version_key(version: str) -> tuple[int, int, int, int, str]:
     match = _SEMVER.match(version)
     if not match:
@@ -142,9 +155,9 @@ class StandardRegistry:
             return self.load_folder(ordered[0].folder)
         # Prefer the latest active version; fall back to the latest of any status but
         # retired (e.g. only a draft exists), so that a reference never silently skips.
-        loaded = [self.load_folder(e.folder) for e in ordered]
+        statuses = [(e, _quick_status(e.folder)) for e in ordered]
         for status in ("active", "deprecated", "draft"):
-            for standard in loaded:
-                if standard.status == status:
-                    return standard
+            for entry, found in statuses:
+                if found == status:
+                    return self.load_folder(entry.folder)
         raise StandardError(f"every version of '{std_id}' matching '{ref}' is retired")

@@ -279,3 +279,40 @@ def test_bundle_entry_lines_in_pretty_json() -> None:
         assert text[line - 1].strip() == "{"
         assert '"resource"' in text[line]
     assert bundle_entry_lines(orjson.dumps(bundle)) == [1, 1]
+
+
+def test_xml_resources_and_bundles(tmp_path: Path) -> None:
+    patient_xml = (
+        b'<Patient xmlns="http://hl7.org/fhir"><id value="x1"/>'
+        b'<gender value="female"/><birthDate value="1980-02-03"/></Patient>'
+    )
+    path = tmp_path / "patient.xml"
+    path.write_bytes(patient_xml)
+    records, issues = read_with_xml(path)
+    assert [(r.resource_type, r.resource_id, r.location.line) for r in records] == [
+        ("Patient", "x1", 1)]
+    assert records[0].resource == {"resourceType": "Patient", "id": "x1", "gender": "female",
+                                   "birthDate": "1980-02-03"}
+    bundle = tmp_path / "bundle.xml"
+    bundle.write_bytes(
+        b'<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>'
+        b"<entry><resource>" + patient_xml + b"</resource></entry>"
+        b"<entry><resource>" + patient_xml.replace(b"x1", b"x2") + b"</resource></entry>"
+        b"</Bundle>"
+    )
+    records, _ = read_with_xml(bundle)
+    assert [(r.resource_id, r.location.entry) for r in records] == [("x1", 0), ("x2", 1)]
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(b'<!DOCTYPE x [<!ENTITY e "e">]><Patient xmlns="http://hl7.org/fhir"/>')
+    records, _ = read_with_xml(broken)
+    assert records[0].error is not None and records[0].error.code == "invalid-xml"
+
+
+def read_with_xml(path: Path) -> tuple[list[Record], list[SourceIssue]]:
+    from conformance.readers.fhir_xml import XmlReader
+
+    source = open_source(InputItem(path, str(path)), LIMITS)
+    reader = XmlReader(LIMITS)
+    assert reader.claims(source) > 0
+    issues: list[SourceIssue] = []
+    return list(reader.read(source, issues.append)), issues
