@@ -4,15 +4,14 @@ Every limit can be changed for one run: ``conformance validate --limit NAME=VALU
 (repeatable; sizes take a ``K``, ``M`` or ``G`` suffix for KiB, MiB, GiB), or
 ``Limits(...)`` / :func:`parse_limits` from the library. What happens when each is hit:
 
-=========================  =================================================================
-``max-line-bytes``         the line is one unparseable record (``line-too-long``)
-``max-file-bytes``         the JSON document is one unparseable record (``file-too-large``)
-``max-depth``              the record is unparseable (``too-deep``)
-``max-decompressed-bytes`` reading the input stops (``limit-exceeded``, with the line)
-``max-ratio``              as above, once past 16 MiB of output (a compression bomb)
-``max-files``              files beyond it are not read (``limit-exceeded``)
-``findings-per-requirement`` examples beyond it are not kept; the counts stay exact
-=========================  =================================================================
+- ``max-line-bytes``: the NDJSON line is one unparseable record (``line-too-long``);
+- ``max-file-bytes``: the JSON document is one unparseable record (``file-too-large``);
+- ``max-depth``: the record is unparseable (``too-deep``);
+- ``max-decompressed-bytes``: reading the gzip input (or extracting the archive) stops
+  there (``limit-exceeded``, with the line); the records before it are kept;
+- ``max-ratio``: the same, for a decompression ratio above it once past 16 MiB of output;
+- ``max-files``: the files beyond it are not read (``limit-exceeded``);
+- ``findings-per-requirement``: examples beyond it are not kept; the counts stay exact.
 """
 
 from __future__ import annotations

@@ -143,7 +143,10 @@ class ClinicalCoded(Check):
                     continue
                 codings = concept.get("coding")
                 if type(codings) is list and codings:
-                    if any(type(c) is dict and c.get("system") in accepted for c in codings):
+                    if any(
+                        type(c) is dict and type(c.get("system")) is str and c["system"] in accepted
+                        for c in codings
+                    ):
                         continue
                     code, text = "clinical-code-not-snomed", "is not coded in SNOMED CT"
                 else:
@@ -246,8 +249,11 @@ class MedicationDmd(Check):
             return
         if ref is None:
             emit(
-                Problem("medication-missing", "the MedicationRequest names no medication",
-                        "MedicationRequest.medication[x]"),
+                Problem(
+                    "medication-missing",
+                    "the MedicationRequest names no medication",
+                    "MedicationRequest.medication[x]",
+                ),
                 record.location.at("MedicationRequest.medication[x]"),
                 record.resource_type,
                 record.resource_id,

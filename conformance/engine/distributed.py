@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias
 
+from conformance.__about__ import __version__
 from conformance.checks.base import RunContext
 from conformance.engine.accumulate import Accumulator, CompiledStandard
 from conformance.engine.run import Engine, RunOptions, compile_standard
@@ -69,6 +70,8 @@ class RunSpec:
     """Problems the driver found while listing the inputs (reported before any share's)."""
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     """Identifies the run, so a worker process serving several runs keeps them apart."""
+    version: str = __version__
+    """The driver's conformance version: workers refuse to run a different one."""
 
 
 def make_spec(
@@ -128,6 +131,11 @@ def _worker(spec: RunSpec) -> _Worker:
     if worker is not None:
         _WORKERS.move_to_end(spec.token)
         return worker
+    if spec.version != __version__:
+        raise RuntimeError(
+            f"this worker runs conformance {__version__} but the driver runs {spec.version}: "
+            "install the same version on every node"
+        )
     engine = Engine(_options(spec))
     folder = Path(spec.standard_folder)
     if (folder / "standard.yaml").is_file():

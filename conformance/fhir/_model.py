@@ -183,7 +183,7 @@ class Binding:
         if type(system) is not str:
             return False
         codes = self.expansion.get(system)
-        return codes is not None and code in codes
+        return codes is not None and type(code) is str and code in codes
 
 
 class Invariant:

@@ -86,7 +86,7 @@ class _Walker:
         for key, value in obj.items():
             e = children.get(key)
             if e is None:
-                if key[0] == "_":
+                if key[:1] == "_":
                     self.primitive_ext(obj, key, value, children, path, res, root)
                 elif key == "resourceType" and node.is_resource:
                     pass
@@ -502,7 +502,10 @@ def _vital_signs_profile(resource: Any) -> str | None:
         return None
     for c in codings:
         if type(c) is dict:
-            hit = _VITAL_SIGNS.get((c.get("system"), c.get("code")))  # type: ignore[arg-type]
+            system, value = c.get("system"), c.get("code")
+            if type(system) is not str or type(value) is not str:
+                continue
+            hit = _VITAL_SIGNS.get((system, value))
             if hit is not None:
                 return hit
     return None

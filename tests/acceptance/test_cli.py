@@ -171,3 +171,17 @@ def test_missing_input_in_a_real_process_has_no_traceback(tmp_path: Path) -> Non
     assert proc.returncode == 2
     assert proc.stderr.decode().startswith("conformance: error:")
     assert b"Traceback" not in proc.stderr
+
+
+def test_published_catalogue_is_current(cli: Cli, tmp_path: Path) -> None:
+    """docs/mdss-1.0.0.md is what `standards docs` writes today (regenerate it if not)."""
+    out = tmp_path / "catalogue.md"
+    assert cli("standards", "docs", "mdss@1.0.0", "-o", out).code == 0
+    published = (REPO / "docs" / "mdss-1.0.0.md").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == published, (
+        "run: conformance standards docs mdss@1.0.0 -o docs/mdss-1.0.0.md"
+    )
+    for line in published.splitlines():
+        if line.startswith("| [MDSS-"):
+            rid = line.split("]")[0].removeprefix("| [")
+            assert f"### {rid}" in published

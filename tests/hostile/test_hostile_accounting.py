@@ -164,7 +164,7 @@ def _wait_until_reading(proc: subprocess.Popen[bytes], feed: Path, past: int) ->
 def test_signals_write_an_incomplete_scorecard(tmp_path: Path) -> None:
     feed = tmp_path / "big.ndjson"
     with feed.open("wb") as out:
-        for resource in iter_resources(patients=600, seed=9):
+        for resource in iter_resources(patients=300, seed=9):
             out.write(orjson.dumps(resource) + b"\n")
     total = sum(1 for _ in feed.read_bytes().splitlines())
     env = {**os.environ, "PYTHONPATH": str(REPO)}

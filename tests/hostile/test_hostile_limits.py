@@ -136,6 +136,8 @@ def test_decompression_ratio_limit_zip(cli: Cli, tmp_path: Path) -> None:
     [finding] = _findings(card, "limit-exceeded")
     assert "100:1" in finding["message"] and "padding" in finding["location"]["file"]
     assert card["counts"]["records_read"] == 1  # the member before the bomb was read
+    # ...and the member cut short by the limit was not left behind to be read.
+    assert [i["file"].rsplit("/", 1)[-1] for i in card["inputs"]] == ["Patient.ndjson"]
 
 
 def test_file_count_limit(cli: Cli, tmp_path: Path) -> None:

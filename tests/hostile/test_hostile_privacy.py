@@ -126,6 +126,11 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     answer["item"] = [{"linkId": "1", "answer": [{"valueString": CANARY_ANSWER}]}]
     _append(generated.paths["QuestionnaireResponse"], answer)
 
+    # An export job that put a patient's NHS Number in the feed id as well.
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["feed"]["id"] = f"feed-{CANARY_NHS}"
+    (root / "manifest.json").write_text(json.dumps(manifest))
+
     values = {v for p in [*patients, canary] for v in _patient_values(p) if len(v) >= 4}
     # Placeholders (9999999999) identify nobody, and the standard's own text names them.
     values = {v for v in values if len(set(v)) > 1}
