@@ -46,6 +46,22 @@ class FeedInfo:
     manifest_problems: list[str] = field(default_factory=list)
     files: list[ManifestFile] = field(default_factory=list)
     root: Path | None = None
+    _lines: dict[tuple[str | int, ...], int] | None = None
+
+    def manifest_line(self, *path: str | int) -> int | None:
+        """The manifest line of ``path`` (or of its nearest ancestor), for findings."""
+        if self.manifest is None or self.root is None:
+            return None
+        if self._lines is None:
+            from conformance.readers.locate import json_key_lines
+
+            try:
+                self._lines = json_key_lines((self.root / MANIFEST_FILE).read_bytes())
+            except OSError:
+                self._lines = {}
+        from conformance.readers.locate import line_of
+
+        return line_of(self._lines, path)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

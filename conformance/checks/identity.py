@@ -19,7 +19,7 @@ from conformance.checks.base import (
     param,
 )
 from conformance.checks.fhirutil import NHS_NUMBER_SYSTEM, codings, extensions, identifiers
-from conformance.findings import Location, Problem
+from conformance.findings import Location, Problem, Severity
 from conformance.nhs import ukcore
 from conformance.nhs.nhs_number import (
     is_sentinel_nhs_number,
@@ -298,6 +298,21 @@ class EthnicCategory(Check):
         elif code in ukcore.ETHNIC_CATEGORY_DEFAULT_CODES:
             state.valid += 1
             state.defaults += 1
+            # Reported so analysts can find them; they count against the score only in
+            # excess of the default threshold (DQMI), so the finding is information.
+            emit(
+                Problem(
+                    "ethnic-category-default",
+                    "the ethnic category is a default code (Z not stated, 99 not known)",
+                    None,
+                    code,
+                    "code",
+                    Severity.INFORMATION,
+                ),
+                location,
+                record.resource_type,
+                record.resource_id,
+            )
         else:
             state.valid += 1
 

@@ -52,6 +52,7 @@ class ManifestValid(_FeedLevel):
             emit(Problem("manifest-missing", "the feed has no manifest.json at its root"), where)
             return Measure(0, 1, status="fail", note="no manifest")
         problems = list(feed.manifest_problems)
+        located: list[tuple[str, tuple[str | int, ...]]] = []
         if feed.manifest_data is not None:
             from jsonschema import Draft202012Validator
 
@@ -59,14 +60,20 @@ class ManifestValid(_FeedLevel):
                 manifest_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER
             )
             for error in sorted(validator.iter_errors(feed.manifest_data), key=str):
-                path = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+                parts = tuple(error.absolute_path)
+                path = "/".join(str(p) for p in parts) or "(top level)"
                 # Only the schema's words: the manifest's own values may be identifiers.
-                problems.append(f"{path}: {error.validator} rule not met")
+                located.append((f"{path}: {error.validator} rule not met", parts))
         if feed.period_start and feed.period_end and feed.period_start > feed.period_end:
-            problems.append("feed/period: start is after end")
+            located.append(("feed/period: start is after end", ("feed", "period")))
         for problem in problems:
             emit(Problem("manifest-invalid", f"manifest: {problem}"), where)
-        return Measure(0 if problems else 1, 1)
+        for problem, parts in located:
+            emit(
+                Problem("manifest-invalid", f"manifest: {problem}"),
+                Location(feed.manifest, feed.manifest_line(*parts)),
+            )
+        return Measure(0 if problems or located else 1, 1)
 
 
 @dataclass(slots=True)
@@ -163,8 +170,10 @@ class NoIdentifiersInNames(_FeedLevel):
         for summary in context.extras.get("inputs", []):
             texts.append((summary.file.rsplit("/", 1)[-1], Location(summary.file)))
         if feed.manifest_data is not None:
-            where = Location(feed.manifest)
-            texts.extend((text, where) for text in _strings(feed.manifest_data))
+            texts.extend(
+                (text, Location(feed.manifest, feed.manifest_line(*path)))
+                for path, text in _strings(feed.manifest_data)
+            )
         checked = len(texts)
         bad = 0
         for text, location in texts:
@@ -192,16 +201,19 @@ def _identifier_in(text: str) -> Problem | None:
     return None
 
 
-def _strings(value: Any, key: str = "") -> Iterable[str]:
+def _strings(
+    value: Any, path: tuple[str | int, ...] = ()
+) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    """Every string in the manifest with its path (sha256 digests are not text)."""
     if isinstance(value, dict):
         for k, v in value.items():
             if k != "sha256":
-                yield from _strings(v, k)
+                yield from _strings(v, (*path, k))
     elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item, key)
+        for i, item in enumerate(value):
+            yield from _strings(item, (*path, i))
     elif isinstance(value, str):
-        yield value
+        yield path, value
 
 
 def _factory(cls: type[Check]) -> Any:

@@ -23,7 +23,7 @@ from conformance.checks.base import (
     param,
 )
 from conformance.checks.references import scan
-from conformance.feed import MANIFEST_FILE, FeedInfo
+from conformance.feed import FeedInfo
 from conformance.findings import Location, Problem
 from conformance.readers.base import Record
 from conformance.standards.model import Requirement
@@ -219,19 +219,8 @@ def period_end_moment(feed: FeedInfo) -> datetime | None:
 
 
 def manifest_location(feed: FeedInfo, key: str) -> Location:
-    """The manifest line that holds ``"key":`` (read once, at the end of the feed)."""
-    line = None
-    if feed.root is not None:
-        try:
-            text = (feed.root / MANIFEST_FILE).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            text = ""
-        needle = f'"{key}"'
-        for number, content in enumerate(text.splitlines(), start=1):
-            if needle in content:
-                line = number
-                break
-    return Location(feed.manifest, line, expression=f"feed.{key}")
+    """The manifest line that holds ``feed.<key>``."""
+    return Location(feed.manifest, feed.manifest_line("feed", key), expression=f"feed.{key}")
 
 
 class ExtractionLag(Check):

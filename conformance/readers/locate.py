@@ -8,6 +8,9 @@ the run: one scan of the file's tokens finds where each ``entry`` element starts
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import orjson
 
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:,]')
 
@@ -53,3 +56,78 @@ def bundle_entry_lines(data: bytes) -> list[int]:
                 break
             expect_key = False
     return lines
+
+
+def json_key_lines(data: bytes) -> dict[tuple[str | int, ...], int]:
+    """1-based line of every value in a JSON document, by its path of keys and indices.
+
+    For small documents (a feed manifest) whose problems must point at a line: the path
+    ``("feed", "extracted")`` maps to the line where the ``"extracted"`` key stands.
+    """
+    lines: dict[tuple[str | int, ...], int] = {(): 1}
+    # One frame per open container: [path, next array index or None, pending key]
+    stack: list[list[Any]] = []
+    line = 1
+    last = 0
+    key: str | None = None
+
+    def here(pos: int) -> int:
+        nonlocal line, last
+        line += data.count(b"\n", last, pos)
+        last = pos
+        return line
+
+    def value_path() -> tuple[str | int, ...] | None:
+        if not stack:
+            return ()
+        frame = stack[-1]
+        if frame[1] is None:
+            return (*frame[0], frame[2]) if frame[2] is not None else None
+        return (*frame[0], frame[1])
+
+    expecting_key = False
+    for match in _TOKEN.finditer(data):
+        token = match.group()
+        first = token[:1]
+        if first == b'"':
+            if expecting_key:
+                try:
+                    key = orjson.loads(token)
+                except orjson.JSONDecodeError:
+                    key = None
+                stack[-1][2] = key
+                if key is not None:
+                    lines[(*stack[-1][0], key)] = here(match.start())
+                expecting_key = False
+            elif stack and stack[-1][1] is not None:
+                lines.setdefault((*stack[-1][0], stack[-1][1]), here(match.start()))
+            continue
+        if token == b":":
+            continue
+        if token == b",":
+            if stack and stack[-1][1] is not None:
+                stack[-1][1] += 1
+            expecting_key = bool(stack) and stack[-1][1] is None
+            continue
+        if first in b"{[":
+            path = value_path()
+            if path is None:
+                path = ()
+            if stack and stack[-1][1] is not None:
+                lines.setdefault(path, here(match.start()))
+            stack.append([path, None if first == b"{" else 0, None])
+            expecting_key = first == b"{"
+            continue
+        if stack:
+            stack.pop()
+        expecting_key = False
+    return lines
+
+
+def line_of(lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> int | None:
+    """The line of ``path``, or of its nearest ancestor that the document has."""
+    for cut in range(len(path), -1, -1):
+        found = lines.get(path[:cut])
+        if found is not None:
+            return found
+    return None

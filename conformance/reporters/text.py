@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import orjson
 
 from conformance.reporters.base import RenderOptions
+from conformance.reporters.common import location_text
 
 STATUS_MARK = {
     "pass": "PASS",
@@ -24,16 +25,7 @@ def _rate(req: dict[str, Any]) -> str:
 
 
 def _location(loc: dict[str, Any]) -> str:
-    text = str(loc.get("file", "<feed>"))
-    if "line" in loc:
-        text += f":{loc['line']}"
-    if "row" in loc:
-        text += f" row {loc['row']}"
-    if "entry" in loc:
-        text += f" entry[{loc['entry']}]"
-    if "expression" in loc:
-        text += f" {loc['expression']}"
-    return text
+    return location_text(loc)
 
 
 def _counts_line(card: dict[str, Any]) -> str:
