@@ -9,7 +9,7 @@ feed, runs ``conformance validate`` on it in a fresh process with ``--jobs 1`` a
 ``--jobs 2``, and measures wall time, throughput (resources per second, start-up
 included) and peak memory: the largest process's peak RSS (``wait4`` rusage, as
 ``/usr/bin/time`` reports it) and, for parallel runs, the peak of the whole process
-tree's RSS (sampled from ``/proc`` every 50 ms). It also times validating one small file
+tree's RSS (sampled from ``/proc`` every 0.2 s). It also times validating one small file
 from a cold process, checks scaling (10x the data should cost at most 11x the time, for
 feeds and for single Bundles), and measures the peers on the same data in this process:
 ``fhir.resources`` (R4B, structure only) and python ``jsonschema`` (official R4 schema,
@@ -236,7 +236,7 @@ def run_validate(inputs: list[Path], jobs: int, sample_tree: bool = True) -> Run
 
         def sample() -> None:
             nonlocal peak, processes
-            while not stop.wait(0.05):
+            while not stop.wait(0.2):
                 total, count = _tree_rss(proc.pid)
                 peak = max(peak, total)
                 processes = max(processes, count)

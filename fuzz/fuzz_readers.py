@@ -28,6 +28,7 @@ from conformance.readers.archive import extract_archive
 from conformance.readers.base import Record, Source, SourceIssue
 from conformance.readers.csv_table import CsvReader
 from conformance.readers.fhir_json import JsonReader, NdjsonReader
+from conformance.readers.fhir_xml import XmlReader
 from conformance.readers.locate import bundle_entry_lines
 from conformance.readers.opening import source_for_file, source_for_stdin
 
@@ -41,8 +42,13 @@ LIMITS = Limits(
 )
 """Small limits, so that fuzzed inputs reach them."""
 
-READERS = {"ndjson": NdjsonReader(LIMITS), "json": JsonReader(LIMITS), "csv": CsvReader(LIMITS)}
-NAMES = ("feed.ndjson", "feed.json", "sitrep.csv", "feed.ndjson.gz", "feed", "<stdin>")
+READERS = {
+    "ndjson": NdjsonReader(LIMITS),
+    "json": JsonReader(LIMITS),
+    "csv": CsvReader(LIMITS),
+    "xml": XmlReader(LIMITS),
+}
+NAMES = ("feed.ndjson", "feed.json", "sitrep.csv", "feed.ndjson.gz", "feed", "feed.xml", "<stdin>")
 
 
 _WORKDIR = Path(tempfile.mkdtemp(prefix="fuzz-readers-"))
@@ -95,8 +101,8 @@ def one_input(data: bytes) -> None:
     """Run one fuzzed input through the path its first byte selects."""
     if not data:
         return
-    mode, payload = data[0] % 12, data[1:]
-    if mode < 6:  # a file of each kind, by name (the reader is chosen as the engine does)
+    mode, payload = data[0] % 13, data[1:]
+    if mode < 7:  # a file of each kind, by name (the reader is chosen as the engine does)
         name = NAMES[mode]
         if name == "<stdin>":
             source = source_for_stdin(LIMITS, io.BytesIO(payload))
@@ -106,15 +112,15 @@ def one_input(data: bytes) -> None:
         best = max(scores, key=lambda n: scores[n])
         if scores[best] > 0:
             _read(source, best)
-    elif mode < 9:  # each reader forced on any bytes, gzip-wrapped when mode is 8
-        reader = ("ndjson", "json", "csv")[payload[0] % 3] if payload else "ndjson"
-        body = gzip.compress(payload[1:], mtime=0) if mode == 8 else payload[1:]
-        if mode == 8 and payload:
+    elif mode < 10:  # each reader forced on any bytes, gzip-wrapped when mode is 9
+        reader = ("ndjson", "json", "csv", "xml")[payload[0] % 4] if payload else "ndjson"
+        body = gzip.compress(payload[1:], mtime=0) if mode == 9 else payload[1:]
+        if mode == 9 and payload:
             body = body[: max(2, len(body) * payload[0] // 255)]  # truncated gzip
         _read(_file_source(body, f"fuzz.{reader}"), reader)
-    elif mode == 9:
-        _archive(payload, ".zip")
     elif mode == 10:
+        _archive(payload, ".zip")
+    elif mode == 11:
         _archive(payload, ".tar.gz")
     else:
         lines = bundle_entry_lines(payload)
@@ -139,28 +145,34 @@ def _seeds() -> Iterator[bytes]:
         {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": patient}]},
         option=orjson.OPT_INDENT_2,
     )
+    xml = (
+        b'<Patient xmlns="http://hl7.org/fhir"><id value="p1"/>'
+        b'<birthDate value="1980-02-03"/><name><family value="Testpatient"/></name></Patient>'
+    )
     table = b"site,date,count\nRXX01,2026-11-01,3\nRXX02,2026-11-02,x,y\n"
     yield bytes([0]) + ndjson
     yield bytes([1]) + bundle
     yield bytes([2]) + table
     yield bytes([3]) + gzip.compress(ndjson, mtime=0)
     yield bytes([4]) + ndjson
-    yield bytes([5]) + gzip.compress(bundle, mtime=0)
-    yield bytes([6, 0]) + ndjson + b'{"resourceType": "Patient", "id": \n'
-    yield bytes([7, 1]) + bundle[:40]
-    yield bytes([8, 128]) + ndjson * 4
+    yield bytes([5]) + xml
+    yield bytes([6]) + gzip.compress(bundle, mtime=0)
+    yield bytes([7, 0]) + ndjson + b'{"resourceType": "Patient", "id": \n'
+    yield bytes([8, 1]) + bundle[:40]
+    yield bytes([8, 3]) + xml[:60]
+    yield bytes([9, 128]) + ndjson * 4
     zipped = io.BytesIO()
     with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("feed/Patient.ndjson", ndjson)
         archive.writestr("../escape.ndjson", ndjson)
-    yield bytes([9]) + zipped.getvalue()
+    yield bytes([10]) + zipped.getvalue()
     tarred = io.BytesIO()
     with tarfile.open(fileobj=tarred, mode="w:gz") as tar:
         info = tarfile.TarInfo("feed/Patient.ndjson")
         info.size = len(ndjson)
         tar.addfile(info, io.BytesIO(ndjson))
-    yield bytes([10]) + tarred.getvalue()
-    yield bytes([11]) + bundle
+    yield bytes([11]) + tarred.getvalue()
+    yield bytes([12]) + bundle
 
 
 def make_corpus(folder: Path) -> list[Path]:

@@ -20,7 +20,7 @@ value reached is one of the item's ``defaults`` (e.g. ethnic category Z or 99).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -121,6 +121,48 @@ def leaves(resource: dict[str, Any], steps: tuple[Step, ...]) -> list[Any]:
     return current
 
 
+Leaves = Callable[[dict[str, Any]], list[Any]]
+
+
+def compile_leaves(steps: tuple[Step, ...]) -> Leaves:
+    """``leaves`` for one path, specialised when every step is a plain element name (the
+    usual case): the same values in the same order, without re-reading the steps."""
+    if not steps or any(choice or key is not None for _, choice, key, _ in steps):
+        return lambda resource: leaves(resource, steps)
+    names = tuple(name for name, _, _, _ in steps)
+    if len(names) == 1:
+        only = names[0]
+
+        def one(resource: dict[str, Any]) -> list[Any]:
+            value = resource.get(only) if type(resource) is dict else None
+            if value is None:
+                return []
+            return list(value) if type(value) is list else [value]
+
+        return one
+
+    def plain(resource: dict[str, Any]) -> list[Any]:
+        current: list[Any] = [resource]
+        for name in names:
+            following: list[Any] = []
+            for node in current:
+                if type(node) is not dict:
+                    continue
+                value = node.get(name)
+                if value is None:
+                    continue
+                if type(value) is list:
+                    following.extend(value)
+                else:
+                    following.append(value)
+            if not following:
+                return following
+            current = following
+        return current
+
+    return plain
+
+
 def _filled(value: Any) -> bool:
     if value is None:
         return False
@@ -131,10 +173,12 @@ def _filled(value: Any) -> bool:
     return True
 
 
-def item_status(resource: dict[str, Any], steps: tuple[Step, ...], defaults: frozenset[str]) -> int:
-    """0 missing, 1 complete, 2 complete but only defaults."""
+def item_status(resource: dict[str, Any], steps: tuple[Step, ...], defaults: frozenset[str],
+                values: Leaves | None = None) -> int:
+    """0 missing, 1 complete, 2 complete but only defaults (``values``: the compiled
+    :func:`leaves` of ``steps``, when the caller has it)."""
     found = False
-    for value in leaves(resource, steps):
+    for value in leaves(resource, steps) if values is None else values(resource):
         if not _filled(value):
             continue
         if not defaults or type(value) is not str or value not in defaults:
@@ -154,6 +198,8 @@ class _Item:
     defaults: frozenset[str]
     default_threshold: float
     expression: str
+    values: Leaves | None = field(default=None, compare=False)
+    """:func:`compile_leaves` of ``steps``."""
 
 
 @dataclass(slots=True)
@@ -198,7 +244,7 @@ class DatasetCompleteness(Check):
         records[rtype] = records.get(rtype, 0) + 1
         valid: list[int] = state.valid
         for index, item in plan:
-            status = item_status(resource, item.steps, item.defaults)
+            status = item_status(resource, item.steps, item.defaults, item.values)
             if status:
                 valid[index] += 1
                 if status == 2:
@@ -263,20 +309,36 @@ class MustSupport(Check):
         self.elements = dict(elements)
         if self.applies_to is None:
             self.applies_to = frozenset(self.elements)
+        # per type: (expression, the element name when the path is one plain step, else
+        # the compiled leaves of the path)
+        self._plans: dict[str, tuple[tuple[str, str | None, Leaves | None], ...]] = {
+            rtype: tuple(
+                (expression, steps[0][0], None)
+                if len(steps) == 1 and not steps[0][1] and steps[0][2] is None
+                else (expression, None, compile_leaves(steps))
+                for expression, steps in plan
+            )
+            for rtype, plan in self.elements.items()
+        }
 
     def visit(self, state: Any, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type or ""
-        plan = self.elements.get(rtype)
+        plan = self._plans.get(rtype)
         if plan is None:
             return
-        for expression, steps in plan:
-            state.checked += 1
-            if len(steps) == 1 and not steps[0][1] and steps[0][2] is None:
-                filled = _filled(resource.get(steps[0][0]))  # a plain element: one lookup
+        state.checked += len(plan)
+        for expression, name, values in plan:
+            if name is not None:
+                filled = _filled(resource.get(name))  # a plain element: one lookup
             else:
-                filled = any(_filled(v) for v in leaves(resource, steps))
+                assert values is not None
+                filled = False
+                for value in values(resource):
+                    if _filled(value):
+                        filled = True
+                        break
             if filled:
                 state.passed += 1
                 continue
@@ -306,6 +368,7 @@ def _compile_item(item: DataItem) -> _Item:
         frozenset(item.defaults),
         float(item.default_threshold),
         f"{item.resource}.{item.path}",
+        compile_leaves(steps),
     )
 
 

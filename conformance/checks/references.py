@@ -110,7 +110,9 @@ def absolute_target(ref: str) -> str | None:
 _HAS_FULL_URL: Final = hasattr(Record, "full_url")
 """Whether the readers expose Bundle ``fullUrl`` on records (``urn:uuid:`` resolution)."""
 
-Referrer = tuple[Location, str | None, str | None]
+Referrer = tuple[Location, str, str | None, str | None]
+"""(the record's location, the reference's expression, type, id): the location is narrowed
+to the expression only when the reference is reported (most resolve later)."""
 
 
 @dataclass(slots=True)
@@ -214,7 +216,7 @@ class ReferencesResolve(Check):
             if target in seen:
                 state.resolved += 1
             else:
-                pending.setdefault(target, []).append((record.location.at(where), rtype, rid))
+                pending.setdefault(target, []).append((record.location, where, rtype, rid))
 
     def merge(self, state: Any, other: Any) -> Any:
         state.checked += other.checked
@@ -227,12 +229,12 @@ class ReferencesResolve(Check):
         return state
 
     def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
-        unresolved: list[Referrer] = []
+        unresolved: list[tuple[Location, str | None, str | None]] = []
         for target, waiting in state.pending.items():
             if target in state.seen:  # only after a merge that was not followed by a visit
                 state.resolved += len(waiting)
             else:
-                unresolved.extend(waiting)
+                unresolved.extend((loc.at(where), rtype, rid) for loc, where, rtype, rid in waiting)
         # In file order, so the examples kept are the same however the feed was split.
         unresolved.sort(key=_place)
         for location, rtype, rid in unresolved:
@@ -248,7 +250,7 @@ class ReferencesResolve(Check):
         return Measure(state.resolved, state.checked)
 
 
-def _place(referrer: Referrer) -> tuple[str, int, int, str]:
+def _place(referrer: tuple[Location, str | None, str | None]) -> tuple[str, int, int, str]:
     location = referrer[0]
     return (
         location.file or "",

@@ -269,30 +269,46 @@ class Node:
 
 # ------------------------------------------------------------------ datatype fast path
 
-# rule kinds of the fast path; a rule is (kind, ok or spec, codes or None, max)
-F_PRIM = 0  # one primitive, optionally with a code binding
-F_PRIMS = 1  # an array of primitives
-F_NODE = 2  # one complex value
-F_NODES = 3  # an array of complex values
-
-FastRule = tuple[Any, ...]
+PrimOk = Callable[[Any], bool]
 
 
 class FastSpec:
     """What a datatype's fast check needs: its simple keys, required groups, invariants.
 
-    ``rules`` maps each JSON key the fast path can decide to a rule; any other key (an
-    extension, a choice, a primitive's ``_key``, a backbone) sends the object to the full
-    walk. ``usable`` is False for types the fast path never handles.
+    ``prims`` maps each primitive key the fast path can decide to one predicate of its
+    JSON value (array shape and code binding folded in); ``nodes`` maps each complex key to
+    (spec, is array, max items). Any other key (an extension, a choice, a primitive's
+    ``_key``, a backbone) sends the object to the full walk. ``usable`` is False for types
+    the fast path never handles.
     """
 
-    __slots__ = ("invariants", "required", "rules", "usable")
+    __slots__ = ("invariants", "nodes", "prims", "required", "usable")
 
     def __init__(self) -> None:
-        self.rules: dict[str, FastRule] = {}
+        self.prims: dict[str, PrimOk] = {}
+        self.nodes: dict[str, tuple[FastSpec, bool, int]] = {}
         self.required: tuple[tuple[str, ...], ...] = ()
         self.invariants: tuple[Invariant, ...] = ()
         self.usable = False
+
+
+def _prim_rule(ok: PrimOk, codes: frozenset[str] | None, array: bool, most: int) -> PrimOk:
+    """One predicate for a primitive key: valid value(s), in the value set if bound."""
+    if not array:
+        if codes is None:
+            return ok
+        bound = codes
+        return lambda v: ok(v) and v in bound
+
+    def items_ok(v: Any) -> bool:
+        if type(v) is not list or not v or (most > 0 and len(v) > most):
+            return False
+        for item in v:  # noqa: SIM110 - a plain loop is faster here
+            if not ok(item) or (codes is not None and item not in codes):
+                return False
+        return True
+
+    return items_ok
 
 
 def fast_ok(obj: dict[str, Any], spec: FastSpec, res: Any, root: Any) -> bool:
@@ -305,34 +321,28 @@ def fast_ok(obj: dict[str, Any], spec: FastSpec, res: Any, root: Any) -> bool:
     """
     if not obj:
         return False
-    rules = spec.rules
+    prims = spec.prims
+    nodes = spec.nodes
     for key, v in obj.items():
-        r = rules.get(key)
-        if r is None:
+        ok = prims.get(key)
+        if ok is not None:
+            if not ok(v):
+                return False
+            continue
+        rule = nodes.get(key)
+        if rule is None:
             return False
-        kind = r[0]
-        if kind == F_PRIM:
-            if not r[1](v):
-                return False
-            codes = r[2]
-            if codes is not None and v not in codes:
-                return False
-        elif kind == F_NODE:
-            sub: FastSpec = r[1]
+        sub = rule[0]
+        if not rule[1]:
             if type(v) is not dict or not fast_ok(v, sub, res, root):
                 return False
-        elif type(v) is not list or not v or (r[3] > 0 and len(v) > r[3]):
+            continue
+        most = rule[2]
+        if type(v) is not list or not v or (most > 0 and len(v) > most):
             return False
-        elif kind == F_NODES:
-            sub = r[1]
-            for item in v:
-                if type(item) is not dict or not fast_ok(item, sub, res, root):
-                    return False
-        else:
-            ok, codes = r[1], r[2]
-            for item in v:
-                if not ok(item) or (codes is not None and item not in codes):
-                    return False
+        for item in v:
+            if type(item) is not dict or not fast_ok(item, sub, res, root):
+                return False
     for names in spec.required:
         for n in names:
             if n in obj:
@@ -688,6 +698,92 @@ def _attachment_size(f: Any, r: Any, t: Any) -> bool:
     return len(s) // 4 * 3 - (s.endswith("=") + s.endswith("==")) == size
 
 
+# Condition rules (con-3/4/5), natively for the usual shapes: they run on every
+# Condition and FHIRPath costs more than the rest of its walk. Each answers None for
+# anything unusual (a null, an empty object, a primitive extension, an unknown choice
+# key, a category), and the FHIRPath expression then decides as before.
+_CON_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+_CON_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+_CON_INACTIVE = ("resolved", "remission", "inactive")
+_ABATEMENT = frozenset({"abatementDateTime", "abatementAge", "abatementPeriod",
+                        "abatementRange", "abatementString"})
+
+
+def _plain_codings(f: dict[str, Any], name: str) -> list[dict[str, Any]] | None:
+    """The codings of a CodeableConcept child ([] when absent); None for odd shapes."""
+    if name not in f:
+        return [] if "_" + name not in f else None
+    concept = f[name]
+    if type(concept) is not dict or not concept:
+        return None
+    if "coding" not in concept:
+        return [] if "_coding" not in concept else None
+    codings = concept["coding"]
+    if type(codings) is not list:
+        return None
+    for c in codings:
+        if type(c) is not dict or not c:
+            return None
+        for k, v in c.items():
+            if k[:1] == "_" or (k in ("system", "code") and type(v) is not str):
+                return None
+    return codings
+
+
+def _has_coding(codings: list[dict[str, Any]], system: str, codes: tuple[str, ...]) -> bool:
+    return any(c.get("system") == system and c.get("code") in codes for c in codings)
+
+
+def _con3(f: Any, r: Any, t: Any) -> bool | None:
+    if type(f) is not dict:
+        return None
+    clinical = _plain_codings(f, "clinicalStatus")
+    verification = _plain_codings(f, "verificationStatus")
+    if clinical is None or verification is None:
+        return None
+    if "clinicalStatus" in f:
+        return True
+    if _has_coding(verification, _CON_VERIFICATION, ("entered-in-error",)):
+        return True
+    if "category" not in f and "_category" not in f:
+        return True
+    return None  # category.select($this = ...): left to FHIRPath
+
+
+def _con4(f: Any, r: Any, t: Any) -> bool | None:
+    if type(f) is not dict:
+        return None
+    clinical = _plain_codings(f, "clinicalStatus")
+    if clinical is None:
+        return None
+    abated = False
+    for k, v in f.items():
+        if k.startswith(("abatement", "_abatement")):
+            if k not in _ABATEMENT or v is None:
+                return None
+            abated = True
+    return not abated or _has_coding(clinical, _CON_CLINICAL, _CON_INACTIVE)
+
+
+def _con5(f: Any, r: Any, t: Any) -> bool | None:
+    if type(f) is not dict:
+        return None
+    clinical = _plain_codings(f, "clinicalStatus")
+    verification = _plain_codings(f, "verificationStatus")
+    if clinical is None or verification is None:
+        return None
+    erroneous = _has_coding(verification, _CON_VERIFICATION, ("entered-in-error",))
+    return not erroneous or "clinicalStatus" not in f
+
+
+#: base invariants answered natively for the usual shapes, by FHIRPath otherwise (None)
+HYBRID_INVARIANTS: dict[str, Callable[[Any, Any, Any], bool | None]] = {
+    "con-3": _con3,
+    "con-4": _con4,
+    "con-5": _con5,
+}
+
+
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 #: rules the R4 text states but no FHIRPath invariant carries (key, human, check, trigger)
@@ -716,8 +812,13 @@ def _lazy_invariant(
     if native is not None:
         return Invariant(key, severity, human, expression, native, source)
     holder: list[Callable[[Any, Any, Any], bool]] = []
+    hybrid = HYBRID_INVARIANTS.get(key) if source == "base" else None
 
     def check(focus: Any, resource: Any, root: Any) -> bool:
+        if hybrid is not None:
+            answer = hybrid(focus, resource, root)
+            if answer is not None:
+                return answer
         if not holder:
             holder.append(fhirpath_invariant(expression, base))
         return holder[0](focus, resource, root)
@@ -892,7 +993,8 @@ class Model:
                 "ext-1", "att-size", "bdl-fullurl"
             ):
                 return spec  # a FHIRPath invariant: leave the type to the full walk
-        rules: dict[str, FastRule] = {}
+        prims: dict[str, PrimOk] = {}
+        nodes: dict[str, tuple[FastSpec, bool, int]] = {}
         for key, e in node.children.items():
             if (e.choice is not None or e.invariants or e.targets is not None
                     or key in ("extension", "modifierExtension")):
@@ -904,13 +1006,14 @@ class Model:
                 codes = e.binding.codes
             if e.kind == PRIMITIVE:
                 assert e.ok is not None
-                rules[key] = (F_PRIMS if e.array else F_PRIM, e.ok, codes, e.max)
+                prims[key] = _prim_rule(e.ok, codes, e.array, e.max)
             elif e.kind == COMPLEX:
                 sub = self.fast_spec(self.complex_node(e))
                 if sub is spec or not sub.usable:
                     continue  # recursion (Identifier.assigner...) or an unhandled type
-                rules[key] = (F_NODES if e.array else F_NODE, sub, None, e.max)
-        spec.rules = rules
+                nodes[key] = (sub, e.array, e.max)
+        spec.prims = prims
+        spec.nodes = nodes
         spec.required = tuple(names for _, names in node.required)
         spec.invariants = node.invariants
         spec.usable = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.fhir._model import (
     NATIVE_INVARIANTS,
@@ -27,6 +27,9 @@ from conformance.fhir.definitions import DefinitionSet
 from conformance.fhir.terminology import CodeSystemInfo, Expander, Expansion, strip_version
 from conformance.fhir.validator import FhirIssue
 
+if TYPE_CHECKING:
+    from conformance.fhir._profile_fast import FastCompiler
+
 CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
 _NUMERIC = (int, float)
 _REF_RX = re.compile(
@@ -35,7 +38,10 @@ _REF_RX = re.compile(
 
 
 def _has_value(f: dict[str, Any]) -> bool:
-    return any(k.startswith("value") and len(k) > 5 and k[5].isupper() for k in f)
+    for k in f:  # noqa: SIM110 - a plain loop: this runs for every vital sign
+        if k.startswith("value") and len(k) > 5 and k[5].isupper():
+            return True
+    return False
 
 
 def _vs1(f: Any, r: Any, t: Any) -> bool:
@@ -427,6 +433,7 @@ class ProfileRegistry:
         self.expected_cache: dict[tuple[int, str], tuple[str, Any] | None] = {}
         # (id of a slice PElem, discriminators) -> compiled matcher, None for the general one
         self.matchers: dict[tuple[int, tuple[tuple[str, str], ...]], Any] = {}
+        self._fast: FastCompiler | None = None
 
     # -- lookups
     def structure_definition(self, url: str) -> dict[str, Any] | None:
@@ -753,10 +760,25 @@ class ProfileRegistry:
                 out.append(FhirIssue("error", "profile-type", str(rtype),
                                      f"Profile is for {prof.type}, not {rtype}", url))
                 continue
+            if self._fast_ok(url, extensions_checked, resource, resource):
+                continue
             run = _Run(self, url, resource, extensions_checked)
             run.check_item(_Item(resource, None, str(rtype), "", None), prof.root)
             out.extend(run.issues)
         return out
+
+    def _fast_ok(self, url: str, extensions_checked: bool, value: Any, resource: Any) -> bool:
+        """The profile's compiled pre-check (see ``_profile_fast``): True only when the full
+        walk would report nothing; False (walk in full) when it says otherwise or fails."""
+        fast = self._fast
+        if fast is None:
+            from conformance.fhir._profile_fast import FastCompiler
+
+            fast = self._fast = FastCompiler(self)
+        try:
+            return fast.profile(url, extensions_checked)(value, None, resource)
+        except Exception:  # anything unexpected: the full walk decides (and reports)
+            return False
 
     def conforms(self, value: Any, url: str, path: str, resource: Any) -> bool | None:
         """Whether a value conforms to a profile (None if the profile is unknown)."""
@@ -807,6 +829,8 @@ class ProfileRegistry:
                                              "Extension definition not available; not checked",
                                              url))
                     continue
+                if self._fast_ok(url, False, ext, res):
+                    continue
                 run = _Run(self, url, res)
                 run.check_item(_Item(ext, None, p, "", None), prof.root)
                 out.extend(run.issues)
@@ -817,6 +841,33 @@ class ProfileRegistry:
         if prof is None:
             return []
         return list(prof.must_support if inherited else prof.own_must_support)
+
+
+def binding_ok(value: Any, strength: str, exp: Expansion) -> bool:
+    """Whether a value meets a profile binding (True too for values it says nothing of)."""
+    if isinstance(value, str):
+        return any(value in codes for codes in exp.values())
+    if (isinstance(value, dict) and "coding" in value) or (
+        isinstance(value, dict) and "text" in value and "code" not in value
+    ):
+        codings = value.get("coding")
+        codings = codings if isinstance(codings, list) else []
+        ok = any(
+            isinstance(c, dict) and c.get("code") in exp.get(str(c.get("system")), ())
+            for c in codings
+        )
+        if not ok and not codings:
+            return True  # text only: nothing coded to check
+        if not ok and strength == "extensible" and "text" in value:
+            return True
+        return ok
+    if isinstance(value, dict) and "code" in value:
+        sys_ = value.get("system")
+        code = value.get("code")
+        if sys_ is None:
+            return any(code in codes for codes in exp.values())
+        return code in exp.get(str(sys_), ())
+    return True
 
 
 class _Run:
@@ -980,36 +1031,12 @@ class _Run:
         if exp is None:
             return
         value = it.value
-        ok: bool
-        if isinstance(value, str):
-            ok = any(value in codes for codes in exp.values())
-        elif (isinstance(value, dict) and "coding" in value) or (
-            isinstance(value, dict) and "text" in value and "code" not in value
-        ):
-            codings = value.get("coding") if isinstance(value, dict) else None
-            codings = codings if isinstance(codings, list) else []
-            ok = any(
-                isinstance(c, dict) and c.get("code") in exp.get(str(c.get("system")), ())
-                for c in codings
-            )
-            if not ok and not codings:
-                ok = True  # text only: nothing coded to check
-            if not ok and strength == "extensible" and "text" in value:
-                ok = True
-        elif isinstance(value, dict) and "code" in value:
-            if "value" in value and self.source.startswith(CORE_SD):
-                # units in the core vital-signs profiles: HL7's validator only warns
-                strength = "extensible"
-            sys_ = value.get("system")
-            code = value.get("code")
-            if sys_ is None:
-                ok = any(code in codes for codes in exp.values())
-            else:
-                ok = code in exp.get(str(sys_), ())
-        else:
+        if binding_ok(value, strength, exp):
             return
-        if ok:
-            return
+        if (strength == "required" and isinstance(value, dict) and "coding" not in value
+                and "code" in value and "value" in value and self.source.startswith(CORE_SD)):
+            # units in the core vital-signs profiles: HL7's validator only warns
+            strength = "extensible"
         if strength == "required":
             self.add("error", "binding-required", it.path,
                      f"Code is not in the value set {vs} required by the profile")

@@ -12,7 +12,13 @@ from typing import ClassVar
 from conformance.findings import Location, Severity
 from conformance.limits import Limits
 from conformance.readers.base import IssueSink, Record, RecordError, Source, SourceIssue
-from conformance.readers.fhir_json import READ_ERRORS, bundle_records, check_resource, read_failure
+from conformance.readers.fhir_json import (
+    READ_ERRORS,
+    _depth_exceeds,
+    bundle_records,
+    check_resource,
+    read_failure,
+)
 
 
 class XmlReader:
@@ -62,8 +68,19 @@ class XmlReader:
         except FhirXmlError as exc:
             yield Record(None, location, RecordError("invalid-xml", str(exc)))
             return
+        except LookupError:  # expat: an XML declaration naming an unknown encoding
+            yield Record(
+                None, location, RecordError("invalid-xml", "the XML declares an unknown encoding")
+            )
+            return
         except RecursionError:
             yield Record(None, location, RecordError("too-deep", "XML nested too deeply"))
+            return
+        depth = self.limits.max_depth
+        if data.count(b"<") > depth and _depth_exceeds(resource, depth):
+            yield Record(
+                None, location, RecordError("too-deep", f"XML nested deeper than {depth} levels")
+            )
             return
         if resource.get("resourceType") == "Bundle":
             yield from bundle_records(resource, source.name, issues)

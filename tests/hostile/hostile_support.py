@@ -48,6 +48,7 @@ RECORD_ERROR_CODES = frozenset(
         "bundle-entry-without-resource",
         "csv-invalid",
         "csv-field-count",
+        "invalid-xml",
     }
 )
 

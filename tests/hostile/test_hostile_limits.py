@@ -178,3 +178,14 @@ def test_findings_kept_per_requirement(cli: Cli, write_ndjson: Any, how: str) ->
         len([f for f in card["findings"] if f["requirement"] == r["id"]]) <= 3
         for r in card["requirements"]
     )
+
+
+def test_depth_limit_on_xml(cli: Cli, tmp_path: Path) -> None:
+    nested = '<extension url="u">' * 12 + '<valueString value="x"/>' + "</extension>" * 12
+    xml = f'<Patient xmlns="http://hl7.org/fhir"><id value="deep"/>{nested}</Patient>'
+    path = tmp_path / "deep.xml"
+    path.write_text(xml)
+    card = _validate(cli, path, "--limit", "max-depth=10")
+    [finding] = _findings(card, "too-deep")
+    assert "10 levels" in finding["message"]
+    assert card["counts"]["records_unparseable"] == 1

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from conformance.errors import StandardError
@@ -336,3 +337,19 @@ def test_zip_member_with_an_empty_name(tmp_path: Path) -> None:
     _, issues = extract_archive(archive, dest, Limits())
     assert [i.code for i in issues] == ["unsafe-archive-member"]
     assert (dest / "a.ndjson").is_file()
+
+
+def test_xml_feed_file_with_entities_is_a_finding(cli: Cli, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    (feed / "xxe.xml").write_bytes(XXE.replace(b"{path}", str(secret).encode()))
+    (feed / "laughs.xml").write_bytes(LAUGHS)
+    with time_limit(30):
+        card = _validate(cli, feed)
+    assert card["counts"]["records_read"] == card["counts"]["records_unparseable"] == 2
+    assert [f["code"] for f in card["findings"] if f["code"] == "invalid-xml"] == [
+        "invalid-xml"
+    ] * 2
+    assert "TOP-SECRET" not in orjson.dumps(card).decode()
