@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from conformance.checks.base import RunContext
+from conformance.errors import ConformanceError
 from conformance.feed import FeedInfo
 from conformance.limits import Limits
 from conformance.readers.base import Source
@@ -195,26 +200,51 @@ def _work(task: Task) -> dict[str, Any]:
     return share
 
 
+class WorkerDied(ConformanceError):
+    """A worker process ended without a result (killed, out of memory, crashed)."""
+
+
 def run_parallel(
     tasks: Sequence[Task], jobs: int, options: Any, standard_folder: Path, feed: FeedInfo
 ) -> Iterator[dict[str, Any]]:
-    """Yield each task's share, in task order."""
+    """Yield each task's share, in task order.
+
+    A worker that dies is an error naming the input it was reading, never a hang: the
+    executor notices a vanished process (a plain ``multiprocessing.Pool`` would wait for
+    it forever). At most ``2 * jobs`` tasks are in flight, so finished shares never pile up
+    in the parent faster than it merges them.
+    """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     # Workers need picklable options: no progress callback, no live plugin manager.
     from dataclasses import replace
 
     worker_options = replace(options, progress=None, plugins=None, history=None)
-    with context.Pool(
-        processes=jobs,
+    executor = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
         initializer=_init_worker,
         initargs=(worker_options, standard_folder, feed),
-    ) as pool:
-        try:
-            yield from pool.imap(_work, tasks, chunksize=1)
-        except BaseException:
-            pool.terminate()
-            raise
+    )
+    window: deque[tuple[Task, Future[dict[str, Any]]]] = deque()
+    pending = iter(tasks)
+    try:
+        for task in itertools.islice(pending, 2 * jobs):
+            window.append((task, executor.submit(_work, task)))
+        while window:
+            task, future = window.popleft()
+            try:
+                share = future.result()
+            except BrokenProcessPool:
+                raise WorkerDied(
+                    f"a worker process ended unexpectedly while reading {task.item.name}; "
+                    "rerun with --jobs 1 to validate in one process"
+                ) from None
+            for nxt in itertools.islice(pending, 1):
+                window.append((nxt, executor.submit(_work, nxt)))
+            yield share
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def default_jobs(items: Sequence[InputItem]) -> int:

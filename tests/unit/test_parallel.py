@@ -57,3 +57,29 @@ def test_parallel_equals_serial_on_the_failing_sample(tmp_path: Path) -> None:
     serial = validate([feed], jobs=1).data
     parallel = Engine(RunOptions(jobs=2, chunk_bytes=256 * 1024)).run([feed]).data
     assert _without_run(parallel) == _without_run(serial)
+
+
+def _dying_work(task: Any) -> dict[str, Any]:
+    """A worker that dies (as if killed) when it reaches the Observations."""
+    import os
+
+    from conformance.engine import parallel
+
+    if task.item.name.endswith("Observation.ndjson"):
+        os._exit(9)
+    return parallel._real_work(task)  # type: ignore[attr-defined, no-any-return]
+
+
+def test_a_dead_worker_is_an_error_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-run ends the run with a clear error naming the input."""
+    from conformance.engine import parallel
+    from conformance.engine.run import Engine, RunOptions
+
+    feed = generate_feed(tmp_path / "feed", patients=40, seed=3)
+    monkeypatch.setattr(parallel, "_real_work", parallel._work, raising=False)
+    monkeypatch.setattr(parallel, "_work", _dying_work)
+    options = RunOptions(standard=str(IDENTITY), jobs=2, chunk_bytes=1 << 30)
+    with pytest.raises(parallel.WorkerDied, match=r"Observation\.ndjson"):
+        Engine(options).run([feed.root])
