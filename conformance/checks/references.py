@@ -6,6 +6,7 @@ organisation, terminology and timeliness checks share (cached for the current re
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
@@ -115,12 +116,33 @@ Referrer = tuple[Location, str, str | None, str | None]
 to the expression only when the reference is reported (most resolve later)."""
 
 
+EXAMPLE_LIMIT = 10_000
+"""Unresolved references remembered with their place (the counts are always exact)."""
+
+
+def target_key(target: str) -> bytes:
+    """A compact, stable 8-byte key for a reference target.
+
+    A million ``Type/uuid`` strings take about 150 MB in a set; their 8-byte keys about a
+    third of that, and the keys are the same in every process (unlike ``hash()``), so
+    parallel workers' states merge. Two targets sharing a key (odds about 1 in 10^7 for a
+    million targets) would count a dangling reference as resolved.
+    """
+    return hashlib.blake2b(target.encode(), digest_size=8).digest()
+
+
 @dataclass(slots=True)
 class _Resolve:
-    seen: set[str] = field(default_factory=set)
-    """``Type/id`` (and fullUrls) of every resource seen in the feed."""
-    pending: dict[str, list[Referrer]] = field(default_factory=dict)
-    """References whose target has not been seen yet, by target."""
+    seen: set[bytes] = field(default_factory=set)
+    """Keys of the ``Type/id`` (and fullUrls) of every resource seen in the feed."""
+    pending: dict[bytes, int] = field(default_factory=dict)
+    """How many references wait for each target not seen yet."""
+    examples: dict[bytes, list[tuple[Location, str, str | None, str | None]]] = field(
+        default_factory=dict
+    )
+    """Waiting references with their place, at most :data:`EXAMPLE_LIMIT` at a time (a
+    target's examples are dropped when it turns up, freeing room for later ones)."""
+    example_count: int = 0
     checked: int = 0
     resolved: int = 0
 
@@ -143,21 +165,20 @@ class ReferencesResolve(Check):
         assert resource is not None
         rtype = record.resource_type
         rid = record.resource_id
-        seen: set[str] = state.seen
-        pending: dict[str, list[Referrer]] = state.pending
+        seen: set[bytes] = state.seen
+        pending: dict[bytes, int] = state.pending
         if rid is not None:
-            key = f"{rtype}/{rid}"
+            key = target_key(f"{rtype}/{rid}")
             seen.add(key)
-            waiting = pending.pop(key, None)
-            if waiting is not None:
-                state.resolved += len(waiting)
+            if key in pending:
+                _arrived(state, key)
         if _HAS_FULL_URL:
             full = getattr(record, "full_url", None)
             if type(full) is str:
-                seen.add(full)
-                waiting = pending.pop(full, None)
-                if waiting is not None:
-                    state.resolved += len(waiting)
+                key = target_key(full)
+                seen.add(key)
+                if key in pending:
+                    _arrived(state, key)
         contained: set[str] | None = None
         for path, node in scan(resource).references:
             ref = node.get("reference")
@@ -213,41 +234,63 @@ class ReferencesResolve(Check):
                 )
                 continue
             state.checked += 1
-            if target in seen:
+            key = target_key(target)
+            if key in seen:
                 state.resolved += 1
             else:
-                pending.setdefault(target, []).append((record.location, where, rtype, rid))
+                pending[key] = pending.get(key, 0) + 1
+                if state.example_count < EXAMPLE_LIMIT:
+                    state.examples.setdefault(key, []).append((record.location, where, rtype, rid))
+                    state.example_count += 1
 
     def merge(self, state: Any, other: Any) -> Any:
         state.checked += other.checked
         state.resolved += other.resolved
-        state.seen |= other.seen
-        for target, waiting in other.pending.items():
-            state.pending.setdefault(target, []).extend(waiting)
-        for target in [t for t in state.pending if t in state.seen]:
-            state.resolved += len(state.pending.pop(target))
+        seen = state.seen
+        # What the later share still waited for, but an earlier one had seen, resolves now
+        # (as it would have in a serial run); the rest keeps waiting.
+        for key, count in other.pending.items():
+            if key in seen:
+                state.resolved += count
+                continue
+            state.pending[key] = state.pending.get(key, 0) + count
+            for example in other.examples.get(key, ()):
+                if state.example_count >= EXAMPLE_LIMIT:
+                    break
+                state.examples.setdefault(key, []).append(example)
+                state.example_count += 1
+        seen |= other.seen
+        for key in [k for k in state.pending if k in other.seen]:
+            _arrived(state, key)
         return state
 
     def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
-        unresolved: list[tuple[Location, str | None, str | None]] = []
-        for target, waiting in state.pending.items():
-            if target in state.seen:  # only after a merge that was not followed by a visit
-                state.resolved += len(waiting)
-            else:
-                unresolved.extend((loc.at(where), rtype, rid) for loc, where, rtype, rid in waiting)
+        pending = state.pending
+        unresolved = sum(pending.values())
+        examples = [
+            (location.at(where), rtype, rid)
+            for waiting in state.examples.values()
+            for location, where, rtype, rid in waiting
+        ]
         # In file order, so the examples kept are the same however the feed was split.
-        unresolved.sort(key=_place)
-        for location, rtype, rid in unresolved:
-            emit(
-                Problem(
-                    "reference-unresolved",
-                    "the reference names a resource that is not in the feed",
-                ),
-                location,
-                rtype,
-                rid,
-            )
+        examples.sort(key=_place)
+        problem = Problem(
+            "reference-unresolved", "the reference names a resource that is not in the feed"
+        )
+        for location, rtype, rid in examples:
+            emit(problem, location, rtype, rid)
+        # Beyond the remembered examples, count each remaining one (no place kept).
+        for _ in range(unresolved - len(examples)):
+            emit(problem, Location())
         return Measure(state.resolved, state.checked)
+
+
+def _arrived(state: _Resolve, key: bytes) -> None:
+    """A waited-for target turned up: its references resolve, its examples go."""
+    state.resolved += state.pending.pop(key)
+    dropped = state.examples.pop(key, None)
+    if dropped is not None:
+        state.example_count -= len(dropped)
 
 
 def _place(referrer: tuple[Location, str | None, str | None]) -> tuple[str, int, int, str]:
@@ -268,6 +311,7 @@ def _contained_ids(resource: dict[str, Any]) -> set[str]:
 
 
 # --------------------------------------------------------------------------- REF-02
+
 
 def is_patient_reference(ref: Any) -> bool | None:
     """True for a reference to a Patient, False for one to something else, None if absent."""

@@ -132,6 +132,17 @@ class _Walker:
                 else:
                     if key == "extension" or key == "modifierExtension":
                         self.extensions.append((f"{path}.{key}", value, res))
+                    elif (e.kind == COMPLEX and e.binding is None and e.targets is None
+                          and not e.invariants):
+                        # plain datatype items: the fast path first, without value()'s
+                        # dispatch and path; anything it does not pass is walked in full
+                        cnode = e.node or self.model.complex_node(e)
+                        spec = cnode.fast or self.model.fast_spec(cnode)
+                        if spec.usable:
+                            for i, item in enumerate(value):
+                                if type(item) is not dict or not fast_ok(item, spec, res, root):
+                                    self.value(item, e, f"{path}.{key}[{i}]", obj, res, root)
+                            continue
                     for i, item in enumerate(value):
                         self.value(item, e, f"{path}.{key}[{i}]", obj, res, root)
             else:
