@@ -289,6 +289,7 @@ def test_xml_resources_and_bundles(tmp_path: Path) -> None:
     path = tmp_path / "patient.xml"
     path.write_bytes(patient_xml)
     records, issues = read_with_xml(path)
+    assert issues == []
     assert [(r.resource_type, r.resource_id, r.location.line) for r in records] == [
         ("Patient", "x1", 1)]
     assert records[0].resource == {"resourceType": "Patient", "id": "x1", "gender": "female",
