@@ -19,6 +19,8 @@ class ExitCode(enum.IntEnum):
     """The feed does not meet the --fail-on policy."""
     USAGE = 2
     """Usage or input error: bad option, missing path, a standard that does not load."""
+    INTERNAL = 3
+    """An internal error (a bug in conformance, e.g. records lost from the counts)."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C or SIGTERM); a partial scorecard marked incomplete may be written."""
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from conformance.cli.common import Io
+from conformance.engine.accumulate import AccountingError
 from conformance.errors import ConformanceError, ExitCode
 
 PROG = "conformance"
@@ -55,6 +56,9 @@ def run(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     except ConformanceError as exc:
         io.stderr.write(f"{PROG}: error: {exc}\n")
         return exc.exit_code
+    except AccountingError as exc:
+        io.stderr.write(f"{PROG}: internal error (please report it): {exc}\n")
+        return ExitCode.INTERNAL
     except KeyboardInterrupt:
         io.stderr.write(f"{PROG}: interrupted\n")
         return ExitCode.INTERRUPTED

@@ -250,6 +250,9 @@ class FastCompiler:
                 (check_min and n < low) or (check_max and n > high) or (banned and n > 0)
             )
 
+        one_ok = count_ok(1)  # the count rules for a single (non-array) value
+        trivial = item is _always_item  # items have nothing of their own to check
+
         if name.endswith("[x]"):
             prefix = name[:-3]
             size = len(prefix)
@@ -280,6 +283,17 @@ class FastCompiler:
                         shapes[keys] = found
                 if found is None:
                     return False  # primitive extension: the full walk
+                if not found:
+                    return absent_ok
+                if len(found) == 1:  # the usual case: one key, one value
+                    k, t = found[0]
+                    v = obj[k]
+                    if v is None:
+                        return absent_ok
+                    if not isinstance(v, list):
+                        if not one_ok or not item(v, t, res):
+                            return False
+                        return slices is None or slices([v], [t], res)
                 values: list[Any] = []
                 types: list[str | None] = []
                 for k, t in found:
@@ -312,7 +326,7 @@ class FastCompiler:
                     return absent_ok
                 if type(v) is list:
                     return count_ok(len(v)) if v else absent_ok
-                return count_ok(1)
+                return one_ok
 
             return counted
 
@@ -327,13 +341,12 @@ class FastCompiler:
                     return absent_ok
                 if counts and not count_ok(len(v)):
                     return False
-                for x in v:
-                    if not item(x, None, res):
-                        return False
+                if not trivial:
+                    for x in v:
+                        if not item(x, None, res):
+                            return False
                 return slices is None or slices(v, None, res)
-            if counts and not count_ok(1):
-                return False
-            if not item(v, None, res):
+            if not one_ok or not item(v, None, res):
                 return False
             return slices is None or slices([v], None, res)
 

@@ -70,6 +70,8 @@ def _parse(data: bytes) -> _X:
         p.Parse(data, True)
     except expat.ExpatError as exc:
         raise FhirXmlError(f"XML is not well-formed ({exc})") from None
+    except LookupError:
+        raise FhirXmlError("the XML declares an encoding that is not known") from None
     if len(roots) != 1:
         raise FhirXmlError("XML document has no root element")
     return roots[0]

@@ -470,11 +470,6 @@ def test_xml_with_an_unknown_encoding_is_a_finding(workdir: Path) -> None:
     assert acc.collector.by_code["MDSS-STR-01"]["invalid-xml"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fhir/fhir_xml.py parse_fhir_xml lets expat's LookupError (unknown encoding in "
-    "the XML declaration) escape instead of FhirXmlError; the XML reader now catches it",
-)
 def test_parse_fhir_xml_unknown_encoding_is_fhir_xml_error() -> None:
     from conformance.fhir.fhir_xml import FhirXmlError, parse_fhir_xml
 
