@@ -73,8 +73,9 @@ def _nhs_number_or_reason(f: Any, r: Any, t: Any) -> bool:
     for ident in f.get("identifier") or ():
         if isinstance(ident, dict) and ident.get("system") == _NHS_NUMBER:
             return True
-    return any(isinstance(x, dict) and x.get("url") == _NHS_UNAVAILABLE
-               for x in f.get("extension") or ())
+    return any(
+        isinstance(x, dict) and x.get("url") == _NHS_UNAVAILABLE for x in f.get("extension") or ()
+    )
 
 
 #: profile invariants evaluated natively, keyed by their exact FHIRPath expression (so a
@@ -160,8 +161,15 @@ class PElem:
 class CompiledProfile:
     __slots__ = ("kind", "must_support", "own_must_support", "root", "type", "url")
 
-    def __init__(self, url: str, type_: str, kind: str, root: PElem, ms: list[str],
-                 own_ms: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        type_: str,
+        kind: str,
+        root: PElem,
+        ms: list[str],
+        own_ms: list[str] | None = None,
+    ) -> None:
         self.url = url
         self.type = type_
         self.kind = kind
@@ -258,8 +266,11 @@ def fixed_matches(fixed: Any, value: Any) -> bool:
 
 def _no_extra(fixed: Any, value: Any) -> bool:
     if isinstance(fixed, dict) and isinstance(value, dict):
-        return all(k in fixed and _no_extra(fixed[k], v) for k, v in value.items()
-                   if k not in ("id", "extension"))
+        return all(
+            k in fixed and _no_extra(fixed[k], v)
+            for k, v in value.items()
+            if k not in ("id", "extension")
+        )
     if isinstance(fixed, list) and isinstance(value, list):
         return len(fixed) == len(value)
     return True
@@ -270,8 +281,9 @@ class _Item:
 
     __slots__ = ("_path", "ext", "idx", "key", "parent", "type", "value")
 
-    def __init__(self, value: Any, ext: Any, parent: str, key: str, type_: str | None,
-                 idx: int = -1) -> None:
+    def __init__(
+        self, value: Any, ext: Any, parent: str, key: str, type_: str | None, idx: int = -1
+    ) -> None:
         self.value = value  # the JSON value (dict for complex types)
         self.ext = ext  # for primitives: the _key object (id / extension), else None
         self.parent = parent
@@ -309,8 +321,12 @@ def _items(obj: dict[str, Any], name: str, path: str) -> list[_Item]:
         keys: list[str] = []
         for k in obj:
             if k[0] == "_":
-                if (k.startswith(prefix, 1) and len(k) > n + 1 and k[n + 1].isupper()
-                        and k[1:] not in obj):
+                if (
+                    k.startswith(prefix, 1)
+                    and len(k) > n + 1
+                    and k[n + 1].isupper()
+                    and k[1:] not in obj
+                ):
                     keys.append(k[1:])
             elif k.startswith(prefix) and len(k) > n and k[n].isupper():
                 keys.append(k)
@@ -340,8 +356,7 @@ def _items_for(obj: dict[str, Any], key: str, path: str, t: str | None) -> list[
         xs = x if isinstance(x, list) else []
         n = max(len(vs), len(xs))
         return [
-            _Item(vs[i] if i < len(vs) else None, xs[i] if i < len(xs) else None,
-                  path, key, t, i)
+            _Item(vs[i] if i < len(vs) else None, xs[i] if i < len(xs) else None, path, key, t, i)
             for i in range(n)
         ]
     return [_Item(v, x, path, key, t)]
@@ -462,7 +477,7 @@ class ProfileRegistry:
         return self._bindings[url]
 
     def is_core_type(self, url: str) -> bool:
-        return url.startswith(CORE_SD) and url[len(CORE_SD):] in self.model.types
+        return url.startswith(CORE_SD) and url[len(CORE_SD) :] in self.model.types
 
     # -- compile
     def compiled(self, url: str) -> CompiledProfile | None:
@@ -504,8 +519,11 @@ class ProfileRegistry:
         chain = self._chain(url, sd)
         merged: dict[str, dict[str, Any]] = {}
         for prof in chain:
-            snap = prof.get("snapshot", {}).get("element") if isinstance(
-                prof.get("snapshot"), dict) else None
+            snap = (
+                prof.get("snapshot", {}).get("element")
+                if isinstance(prof.get("snapshot"), dict)
+                else None
+            )
             if snap:
                 merged = {eid: dict(e) for eid, e in _element_ids(snap)}
                 continue
@@ -553,8 +571,7 @@ class ProfileRegistry:
         own: list[str] | None = None
         diff = sd.get("differential")
         if isinstance(diff, dict) and isinstance(diff.get("element"), list):
-            own = [eid for eid, e in _element_ids(diff["element"])
-                   if e.get("mustSupport") is True]
+            own = [eid for eid, e in _element_ids(diff["element"]) if e.get("mustSupport") is True]
         return CompiledProfile(url, type_, sd.get("kind", ""), root, ms, own)
 
     def _choice_type_slices(self, pe: PElem) -> None:
@@ -627,8 +644,9 @@ class ProfileRegistry:
             pe.check_min = pe.slice_name is not None or pe.min > (base_min or 0)
         if "max" in e and isinstance(e["max"], str):
             pe.max = -1 if e["max"] == "*" else int(e["max"])
-            pe.check_max = pe.max != -1 and (pe.slice_name is not None or base_max == -1
-                                             or pe.max < base_max)
+            pe.check_max = pe.max != -1 and (
+                pe.slice_name is not None or base_max == -1 or pe.max < base_max
+            )
         if (not pe.slice_name and "." not in path) or (row is None and "." in path):
             # the root, or a path base R4 does not have (a broken profile): no verdicts
             pe.check_min = pe.check_max = False
@@ -653,20 +671,23 @@ class ProfileRegistry:
                 for tp in targets:
                     tp = strip_version(tp)
                     if self.is_core_type(tp):
-                        tt.add(tp[len(CORE_SD):])
+                        tt.add(tp[len(CORE_SD) :])
                     else:
                         tsd = self.structure_definition(tp)
                         if tsd is None:
                             tt.add("*")
                         else:
                             tt.add(str(tsd.get("type")))
-                base_tt = {x for t in (row[3] if row else ()) if not isinstance(t, str)
-                           for x in t[1]}
+                base_tt = {
+                    x for t in (row[3] if row else ()) if not isinstance(t, str) for x in t[1]
+                }
                 if "*" not in tt and "Resource" not in tt and tt != base_tt:
                     pe.target_types = frozenset(tt)
             single: str | None = codes[0] if len(codes) == 1 else None
-            if single and single not in ("BackboneElement", "Element") and (
-                single in self.model.types
+            if (
+                single
+                and single not in ("BackboneElement", "Element")
+                and (single in self.model.types)
             ):
                 pe.fp_base = single
         if not pe.fp_base:
@@ -685,8 +706,10 @@ class ProfileRegistry:
             pe.max_value = mx
         b = e.get("binding")
         bindings: list[tuple[str, str]] = []
-        if isinstance(b, dict) and b.get("strength") in ("required", "extensible") and (
-            isinstance(b.get("valueSet"), str)
+        if (
+            isinstance(b, dict)
+            and b.get("strength") in ("required", "extensible")
+            and (isinstance(b.get("valueSet"), str))
         ):
             vs = strip_version(b["valueSet"])
             base_b = row[4] if row else None
@@ -704,8 +727,10 @@ class ProfileRegistry:
             key, expr = c.get("key"), c.get("expression")
             if not isinstance(key, str) or not isinstance(expr, str):
                 continue
-            if (key, expr) in self._core_keys or key in ("ele-1", "ext-1") or (
-                key in NATIVE_INVARIANTS and str(c.get("source", "")).startswith(CORE_SD)
+            if (
+                (key, expr) in self._core_keys
+                or key in ("ele-1", "ext-1")
+                or (key in NATIVE_INVARIANTS and str(c.get("source", "")).startswith(CORE_SD))
             ):
                 continue
             native: Callable[[Any, Any, Any], bool] | None = (
@@ -714,25 +739,47 @@ class ProfileRegistry:
             if native is None:
                 native = _NATIVE_EXPRESSIONS.get(expr)
             if native is not None:
-                cons.append(Invariant(key, str(c.get("severity", "error")),
-                                      str(c.get("human", "")), expr, native, url))
+                cons.append(
+                    Invariant(
+                        key,
+                        str(c.get("severity", "error")),
+                        str(c.get("human", "")),
+                        expr,
+                        native,
+                        url,
+                    )
+                )
                 continue
-            cons.append(_lazy_invariant(key, str(c.get("severity", "error")),
-                                        str(c.get("human", "")), expr, pe.fp_base, url))
+            cons.append(
+                _lazy_invariant(
+                    key,
+                    str(c.get("severity", "error")),
+                    str(c.get("human", "")),
+                    expr,
+                    pe.fp_base,
+                    url,
+                )
+            )
         if cons:
             pe.constraints = tuple(cons)
         sl = e.get("slicing")
         if isinstance(sl, dict):
             disc = tuple(
                 (str(d.get("type")), str(d.get("path")))
-                for d in sl.get("discriminator", ()) or () if isinstance(d, dict)
+                for d in sl.get("discriminator", ()) or ()
+                if isinstance(d, dict)
             )
             pe.slicing = (disc, str(sl.get("rules", "open")))
 
     # ---------------------------------------------------------------- validation
 
-    def validate(self, resource: Any, profiles: Sequence[str], claimed: Sequence[str],
-                 extensions_checked: bool = False) -> list[FhirIssue]:
+    def validate(
+        self,
+        resource: Any,
+        profiles: Sequence[str],
+        claimed: Sequence[str],
+        extensions_checked: bool = False,
+    ) -> list[FhirIssue]:
         """Issues of a resource against profiles; ``extensions_checked`` says the caller
         checks every extension in it against its definition (see check_extensions)."""
         out: list[FhirIssue] = []
@@ -749,16 +796,33 @@ class ProfileRegistry:
             try:
                 prof = self.compiled(url)
             except ProfileError as exc:
-                out.append(FhirIssue("error", "profile-error", str(rtype), f"Profile cannot be "
-                                     f"used: {exc}", url))
+                out.append(
+                    FhirIssue(
+                        "error", "profile-error", str(rtype), f"Profile cannot be used: {exc}", url
+                    )
+                )
                 continue
             if prof is None:
-                out.append(FhirIssue("error" if explicit else "warning", "unknown-profile",
-                                     str(rtype), "Profile is not known to the validator", url))
+                out.append(
+                    FhirIssue(
+                        "error" if explicit else "warning",
+                        "unknown-profile",
+                        str(rtype),
+                        "Profile is not known to the validator",
+                        url,
+                    )
+                )
                 continue
             if prof.type != rtype:
-                out.append(FhirIssue("error", "profile-type", str(rtype),
-                                     f"Profile is for {prof.type}, not {rtype}", url))
+                out.append(
+                    FhirIssue(
+                        "error",
+                        "profile-type",
+                        str(rtype),
+                        f"Profile is for {prof.type}, not {rtype}",
+                        url,
+                    )
+                )
                 continue
             if self._fast_ok(url, extensions_checked, resource, resource):
                 continue
@@ -800,8 +864,9 @@ class ProfileRegistry:
         run.check_item(_Item(value, None, path, "", None), prof.root, slice_counts=False)
         return not any(i.severity == "error" for i in run.issues)
 
-    def check_extensions(self, found: list[tuple[str, list[Any], Any]],
-                         allow_example_urls: bool = False) -> list[FhirIssue]:
+    def check_extensions(
+        self, found: list[tuple[str, list[Any], Any]], allow_example_urls: bool = False
+    ) -> list[FhirIssue]:
         """Check extensions met in a resource against their definitions, when known."""
         out: list[FhirIssue] = []
         for path, items, res in found:
@@ -815,19 +880,38 @@ class ProfileRegistry:
                 try:
                     prof = self.compiled(url)
                 except ProfileError as exc:
-                    out.append(FhirIssue("warning", "profile-error", p,
-                                         f"Extension definition cannot be used: {exc}", url))
+                    out.append(
+                        FhirIssue(
+                            "warning",
+                            "profile-error",
+                            p,
+                            f"Extension definition cannot be used: {exc}",
+                            url,
+                        )
+                    )
                     continue
                 if prof is None:
                     if _example_url(url) and not allow_example_urls:
-                        out.append(FhirIssue("error", "unknown-extension", p,
-                                             "Extension is not defined, so it is not allowed "
-                                             "here", url))
+                        out.append(
+                            FhirIssue(
+                                "error",
+                                "unknown-extension",
+                                p,
+                                "Extension is not defined, so it is not allowed here",
+                                url,
+                            )
+                        )
                     elif url.startswith(CORE_SD):
                         # e.g. from the HL7 extensions pack, which is not shipped
-                        out.append(FhirIssue("information", "unknown-extension", p,
-                                             "Extension definition not available; not checked",
-                                             url))
+                        out.append(
+                            FhirIssue(
+                                "information",
+                                "unknown-extension",
+                                p,
+                                "Extension definition not available; not checked",
+                                url,
+                            )
+                        )
                     continue
                 if self._fast_ok(url, False, ext, res):
                     continue
@@ -853,7 +937,9 @@ def binding_ok(value: Any, strength: str, exp: Expansion) -> bool:
         codings = value.get("coding")
         codings = codings if isinstance(codings, list) else []
         ok = any(
-            isinstance(c, dict) and c.get("code") in exp.get(str(c.get("system")), ())
+            isinstance(c, dict)
+            and isinstance(c.get("code"), str)
+            and c["code"] in exp.get(str(c.get("system")), ())
             for c in codings
         )
         if not ok and not codings:
@@ -864,6 +950,8 @@ def binding_ok(value: Any, strength: str, exp: Expansion) -> bool:
     if isinstance(value, dict) and "code" in value:
         sys_ = value.get("system")
         code = value.get("code")
+        if not isinstance(code, str):
+            return False  # a code that is not text meets no binding (and is a type error)
         if sys_ is None:
             return any(code in codes for codes in exp.values())
         return code in exp.get(str(sys_), ())
@@ -873,8 +961,9 @@ def binding_ok(value: Any, strength: str, exp: Expansion) -> bool:
 class _Run:
     """One application of one profile to one resource."""
 
-    def __init__(self, reg: ProfileRegistry, source: str, resource: Any,
-                 extensions_checked: bool = False) -> None:
+    def __init__(
+        self, reg: ProfileRegistry, source: str, resource: Any, extensions_checked: bool = False
+    ) -> None:
         self.reg = reg
         self.source = source
         self.resource = resource
@@ -915,16 +1004,27 @@ class _Run:
         count = len(items)
         label = name
         if pe.check_min and count < pe.min:
-            self.add("error", "cardinality-min", f"{parent}.{name}",
-                     f"Element '{label}' requires at least {pe.min} item(s) in this profile; "
-                     f"found {count}")
+            self.add(
+                "error",
+                "cardinality-min",
+                f"{parent}.{name}",
+                f"Element '{label}' requires at least {pe.min} item(s) in this profile; "
+                f"found {count}",
+            )
         if pe.check_max and count > pe.max:
-            self.add("error", "cardinality-max", f"{parent}.{name}",
-                     f"Element '{label}' allows at most {pe.max} item(s) in this profile; "
-                     f"found {count}")
+            self.add(
+                "error",
+                "cardinality-max",
+                f"{parent}.{name}",
+                f"Element '{label}' allows at most {pe.max} item(s) in this profile; found {count}",
+            )
         if pe.max == 0 and count and not pe.check_max:
-            self.add("error", "cardinality-max", f"{parent}.{name}",
-                     f"Element '{label}' is not allowed in this profile")
+            self.add(
+                "error",
+                "cardinality-max",
+                f"{parent}.{name}",
+                f"Element '{label}' is not allowed in this profile",
+            )
         for it in items:
             self.check_item(it, pe)
         if pe.slices or (pe.slicing is not None) or name in ("extension", "modifierExtension"):
@@ -938,58 +1038,101 @@ class _Run:
         value = it.value
         if pe.type_codes is not None:
             t = self._item_type(it)
-            if t is not None and t not in pe.type_codes and not (
-                t in ("SimpleQuantity", "Quantity") and pe.type_codes & {"Quantity",
-                                                                         "SimpleQuantity"}
+            if (
+                t is not None
+                and t not in pe.type_codes
+                and not (
+                    t in ("SimpleQuantity", "Quantity")
+                    and pe.type_codes & {"Quantity", "SimpleQuantity"}
+                )
             ):
-                self.add("error", "invalid-type", it.path,
-                         f"Type {t} is not allowed here by the profile")
+                self.add(
+                    "error", "invalid-type", it.path, f"Type {t} is not allowed here by the profile"
+                )
                 return
-        if pe.fixed is not None and not fixed_matches(pe.fixed, value) and not (
-            it.parent.endswith("Quantity") and _ucum_equal(pe.fixed, value)
+        if (
+            pe.fixed is not None
+            and not fixed_matches(pe.fixed, value)
+            and not (it.parent.endswith("Quantity") and _ucum_equal(pe.fixed, value))
         ):
-            self.add("error", "profile-fixed-value", it.path,
-                     "Value does not match the fixed value required by the profile")
+            self.add(
+                "error",
+                "profile-fixed-value",
+                it.path,
+                "Value does not match the fixed value required by the profile",
+            )
         if pe.pattern is not None and not pattern_matches(pe.pattern, value):
-            self.add("error", "profile-pattern", it.path,
-                     "Value does not match the pattern required by the profile")
+            self.add(
+                "error",
+                "profile-pattern",
+                it.path,
+                "Value does not match the pattern required by the profile",
+            )
         for binding in pe.bindings:
             self.check_binding(it, binding)
         if pe.min_value is not None and _compare(value, pe.min_value) == -1:
-            self.add("error", "profile-min-value", it.path,
-                     "Value is below the minimum the profile allows")
+            self.add(
+                "error",
+                "profile-min-value",
+                it.path,
+                "Value is below the minimum the profile allows",
+            )
         if pe.max_value is not None and _compare(value, pe.max_value) == 1:
-            self.add("error", "profile-max-value", it.path,
-                     "Value is above the maximum the profile allows")
+            self.add(
+                "error",
+                "profile-max-value",
+                it.path,
+                "Value is above the maximum the profile allows",
+            )
         if pe.target_types is not None and isinstance(value, dict):
             ref = value.get("reference")
             if isinstance(ref, str):
                 m = _REF_RX.fullmatch(ref)
                 if m is not None and m.group(1) not in pe.target_types:
-                    self.add("error", "reference-target", it.path,
-                             "Reference points at a resource type this profile does not allow")
+                    self.add(
+                        "error",
+                        "reference-target",
+                        it.path,
+                        "Reference points at a resource type this profile does not allow",
+                    )
         for inv in pe.constraints:
             try:
-                ok = inv.check(value if value is not None else it.obj, self.resource,
-                               self.resource)
+                ok = inv.check(value if value is not None else it.obj, self.resource, self.resource)
             except Exception as exc:  # never crash on a broken profile expression
-                self.add("warning", "invariant-error", it.path,
-                         f"Invariant {inv.key} could not be evaluated ({type(exc).__name__})")
+                self.add(
+                    "warning",
+                    "invariant-error",
+                    it.path,
+                    f"Invariant {inv.key} could not be evaluated ({type(exc).__name__})",
+                )
                 continue
             if not ok:
-                self.add(inv.severity, "invariant", it.path,
-                         f"Constraint {inv.key} failed: {inv.human}", inv.key)
+                self.add(
+                    inv.severity,
+                    "invariant",
+                    it.path,
+                    f"Constraint {inv.key} failed: {inv.human}",
+                    inv.key,
+                )
         if len(pe.type_profiles) == 1:
             url = pe.type_profiles[0]
-            if not (self.extensions_checked and type(value) is dict and value.get("url") == url
-                    and self.reg.structure_definition(url) is not None):
+            if not (
+                self.extensions_checked
+                and type(value) is dict
+                and value.get("url") == url
+                and self.reg.structure_definition(url) is not None
+            ):
                 self.issues.extend(self.type_profile_issues(it, url))
         elif pe.type_profiles:
             # several profiles on one type: conforming to any one of them is enough
             results = [self.type_profile_issues(it, u) for u in pe.type_profiles]
             if not any(all(i.severity != "error" for i in r) for r in results):
-                self.add("error", "profile-no-match", it.path,
-                         "Value conforms to none of the profiles allowed here")
+                self.add(
+                    "error",
+                    "profile-no-match",
+                    it.path,
+                    "Value conforms to none of the profiles allowed here",
+                )
         if pe.children:
             self.check(it.obj, pe, it.path)
 
@@ -1004,20 +1147,35 @@ class _Run:
     def type_profile_issues(self, it: _Item, url: str) -> list[FhirIssue]:
         """Issues of one element value against a profile named on its type."""
         if self.reg.structure_definition(url) is None:
-            return [FhirIssue("warning", "unknown-profile", it.path,
-                              "The profile required for this element is not known", url)]
+            return [
+                FhirIssue(
+                    "warning",
+                    "unknown-profile",
+                    it.path,
+                    "The profile required for this element is not known",
+                    url,
+                )
+            ]
         try:
             prof = self.reg.compiled(url)
         except ProfileError as exc:
-            return [FhirIssue("error", "profile-error", it.path,
-                              f"Profile cannot be used: {exc}", url)]
+            return [
+                FhirIssue("error", "profile-error", it.path, f"Profile cannot be used: {exc}", url)
+            ]
         if prof is None:
             return []
         value = it.value
         if isinstance(value, dict) and isinstance(value.get("resourceType"), str):
             if value["resourceType"] != prof.type:
-                return [FhirIssue("error", "profile-type", it.path,
-                                  f"Resource must be a {prof.type} to conform to the profile", url)]
+                return [
+                    FhirIssue(
+                        "error",
+                        "profile-type",
+                        it.path,
+                        f"Resource must be a {prof.type} to conform to the profile",
+                        url,
+                    )
+                ]
             sub = _Run(self.reg, url, value, self.extensions_checked)
             sub.check_item(it, prof.root)
             return sub.issues
@@ -1033,16 +1191,30 @@ class _Run:
         value = it.value
         if binding_ok(value, strength, exp):
             return
-        if (strength == "required" and isinstance(value, dict) and "coding" not in value
-                and "code" in value and "value" in value and self.source.startswith(CORE_SD)):
+        if (
+            strength == "required"
+            and isinstance(value, dict)
+            and "coding" not in value
+            and "code" in value
+            and "value" in value
+            and self.source.startswith(CORE_SD)
+        ):
             # units in the core vital-signs profiles: HL7's validator only warns
             strength = "extensible"
         if strength == "required":
-            self.add("error", "binding-required", it.path,
-                     f"Code is not in the value set {vs} required by the profile")
+            self.add(
+                "error",
+                "binding-required",
+                it.path,
+                f"Code is not in the value set {vs} required by the profile",
+            )
         else:
-            self.add("warning", "binding-extensible", it.path,
-                     f"Code is not in the extensible value set {vs} of the profile")
+            self.add(
+                "warning",
+                "binding-extensible",
+                it.path,
+                f"Code is not in the extensible value set {vs} of the profile",
+            )
 
     # ------------------------------------------------------------------- slicing
 
@@ -1065,8 +1237,12 @@ class _Run:
                         break
                 if hit is None:
                     if rules == "closed":
-                        self.add("error", "slice-unmatched", it.path,
-                                 "Item matches none of the slices and the slicing is closed")
+                        self.add(
+                            "error",
+                            "slice-unmatched",
+                            it.path,
+                            "Item matches none of the slices and the slicing is closed",
+                        )
                     continue
                 assigned[hit].append(it)
         except ProfileError:
@@ -1074,13 +1250,19 @@ class _Run:
         for i, s in enumerate(pe.slices):
             got = assigned[i]
             if s.min and len(got) < s.min:
-                self.add("error", "slice-cardinality", f"{parent}.{name}",
-                         f"Slice '{s.slice_name}' requires at least {s.min} item(s); "
-                         f"found {len(got)}")
+                self.add(
+                    "error",
+                    "slice-cardinality",
+                    f"{parent}.{name}",
+                    f"Slice '{s.slice_name}' requires at least {s.min} item(s); found {len(got)}",
+                )
             if s.max != -1 and len(got) > s.max:
-                self.add("error", "slice-cardinality", f"{parent}.{name}",
-                         f"Slice '{s.slice_name}' allows at most {s.max} item(s); "
-                         f"found {len(got)}")
+                self.add(
+                    "error",
+                    "slice-cardinality",
+                    f"{parent}.{name}",
+                    f"Slice '{s.slice_name}' allows at most {s.max} item(s); found {len(got)}",
+                )
             for it in got:
                 self.check_item(it, s)
 
@@ -1096,8 +1278,9 @@ class _Run:
             return bool(fn(it.value))
         return all(self.disc_match(it, s, dtype, dpath) for dtype, dpath in disc)
 
-    def _compile_matcher(self, s: PElem, disc: tuple[tuple[str, str], ...]
-                         ) -> Callable[[Any], bool] | None:
+    def _compile_matcher(
+        self, s: PElem, disc: tuple[tuple[str, str], ...]
+    ) -> Callable[[Any], bool] | None:
         """A plain function for slices told apart by fixed strings at simple paths (the
         common case: coding.system / coding.code, url, system); None otherwise."""
         tests: list[tuple[tuple[str, ...], str]] = []
@@ -1206,9 +1389,14 @@ class _Run:
         for i, seg in enumerate(segs):
             m = re.fullmatch(r"extension\('([^']*)'\)", seg)
             if m is not None:
-                ext = next((x for x in cur.children.get("extension", PElem("", "", None)).slices
-                            if m.group(1) in x.type_profiles
-                            or _fixed_url(x) == m.group(1)), None)
+                ext = next(
+                    (
+                        x
+                        for x in cur.children.get("extension", PElem("", "", None)).slices
+                        if m.group(1) in x.type_profiles or _fixed_url(x) == m.group(1)
+                    ),
+                    None,
+                )
                 if ext is None:
                     return None
                 cur = ext
@@ -1289,10 +1477,20 @@ def _prune(pe: PElem) -> bool:
     if not pe.slices:
         pe.slicing = None if pe.slicing is None or pe.slicing[1] != "closed" else pe.slicing
     return bool(
-        pe.children or pe.slices or pe.slicing is not None or pe.check_min or pe.check_max
-        or pe.max == 0 or pe.type_codes is not None or pe.fixed is not None
-        or pe.pattern is not None or pe.bindings or pe.constraints or pe.type_profiles
-        or pe.target_types is not None or pe.min_value is not None
+        pe.children
+        or pe.slices
+        or pe.slicing is not None
+        or pe.check_min
+        or pe.check_max
+        or pe.max == 0
+        or pe.type_codes is not None
+        or pe.fixed is not None
+        or pe.pattern is not None
+        or pe.bindings
+        or pe.constraints
+        or pe.type_profiles
+        or pe.target_types is not None
+        or pe.min_value is not None
         or pe.max_value is not None
     )
 
@@ -1302,12 +1500,19 @@ def _finalize(pe: PElem) -> None:
     pe.absent_ok = not (pe.check_min and pe.min > 0) and not any(s.min > 0 for s in pe.slices)
     pe.ext_key = None if pe.name.endswith("[x]") else "_" + pe.name
     pe.counts = pe.check_min or pe.check_max or pe.max == 0
-    pe.sliced = bool(pe.slices) or pe.slicing is not None or pe.name in (
-        "extension", "modifierExtension")
+    pe.sliced = (
+        bool(pe.slices) or pe.slicing is not None or pe.name in ("extension", "modifierExtension")
+    )
     pe.value_checks = bool(
-        pe.type_codes is not None or pe.fixed is not None or pe.pattern is not None
-        or pe.bindings or pe.min_value is not None or pe.max_value is not None
-        or pe.target_types is not None or pe.constraints or pe.type_profiles
+        pe.type_codes is not None
+        or pe.fixed is not None
+        or pe.pattern is not None
+        or pe.bindings
+        or pe.min_value is not None
+        or pe.max_value is not None
+        or pe.target_types is not None
+        or pe.constraints
+        or pe.type_profiles
     )
     for child in pe.children.values():
         _finalize(child)
@@ -1317,9 +1522,7 @@ def _finalize(pe: PElem) -> None:
 
 def _example_url(url: str) -> bool:
     """Example domains: an extension there must have a definition to be allowed."""
-    return any(
-        d in url for d in ("example.org/", "example.com/", "acme.com/", "acme.org/")
-    )
+    return any(d in url for d in ("example.org/", "example.com/", "acme.com/", "acme.org/"))
 
 
 def _fixed_url(pe: PElem) -> Any:
@@ -1333,6 +1536,6 @@ def _in_expansion(v: Any, exp: Expansion) -> bool:
     if isinstance(v, dict):
         if "coding" in v and isinstance(v["coding"], list):
             return any(_in_expansion(c, exp) for c in v["coding"])
-        return v.get("code") in exp.get(str(v.get("system")), ())
+        code = v.get("code")
+        return isinstance(code, str) and code in exp.get(str(v.get("system")), ())
     return False
-
