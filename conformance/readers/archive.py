@@ -7,12 +7,15 @@ so an archive bomb is stopped and reported, never a crash.
 
 from __future__ import annotations
 
+import functools
 import lzma
 import shutil
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from conformance.findings import Location, Severity
 from conformance.limits import Limits
@@ -98,6 +101,34 @@ class _Budget:
                 out.write(chunk)
 
 
+MemberOpener = Callable[[], IO[bytes] | None]
+
+
+def _members(path: Path) -> Iterator[tuple[str, str, MemberOpener]]:
+    """``(name, kind, opener)`` of each member of a zip or tar archive, in archive order.
+
+    ``kind`` is ``file``, ``dir``, or ``other`` (links, devices): one loop then applies the
+    same safety rules to both formats.
+    """
+    if path.name.lower().endswith(".zip"):
+        with zipfile.ZipFile(path) as zipped:
+            for info in zipped.infolist():
+                if not info.filename:
+                    kind = "file"  # refused by name: is_dir() fails on an empty name
+                elif info.is_dir():
+                    kind = "dir"
+                elif (info.external_attr >> 16) & 0o170000 == 0o120000:
+                    kind = "other"
+                else:
+                    kind = "file"
+                yield info.filename, kind, functools.partial(zipped.open, info)
+        return
+    with tarfile.open(path, "r:*") as archive:
+        for tinfo in archive:
+            kind = "dir" if tinfo.isdir() else "file" if tinfo.isfile() else "other"
+            yield tinfo.name, kind, functools.partial(archive.extractfile, tinfo)
+
+
 def extract_archive(path: Path, dest: Path, limits: Limits) -> tuple[Path, list[SourceIssue]]:
     """Extract ``path`` into ``dest``; return the feed root inside it and any problems."""
     issues: list[SourceIssue] = []
@@ -122,63 +153,28 @@ def extract_archive(path: Path, dest: Path, limits: Limits) -> tuple[Path, list[
         )
 
     try:
-        if path.name.lower().endswith(".zip"):
-            with zipfile.ZipFile(path) as zipped:
-                for info in zipped.infolist():
-                    safe = _safe_name(info.filename)  # first: is_dir() fails on an empty name
-                    if safe is None:
-                        refuse(info.filename, "its path leaves the archive's folder")
-                        continue
-                    if info.is_dir():
-                        continue
-                    if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                        refuse(info.filename, "it is a symbolic link")
-                        continue
-                    budget.files += 1
-                    if budget.files > limits.max_files:
-                        issues.append(
-                            SourceIssue(
-                                "limit-exceeded",
-                                f"more than {limits.max_files} files in the archive",
-                                Location(display),
-                            )
-                        )
-                        break
-                    target = dest.joinpath(*safe.parts)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with zipped.open(info) as zmember:
-                        if not budget.copy(zmember, target, issues, info.filename):
-                            break
-        else:
-            with tarfile.open(path, "r:*") as archive:
-                for tinfo in archive:
-                    if tinfo.isdir():
-                        continue
-                    safe = _safe_name(tinfo.name)
-                    if safe is None:
-                        refuse(tinfo.name, "its path leaves the archive's folder")
-                        continue
-                    if not tinfo.isfile():
-                        refuse(tinfo.name, "it is a link or a special file")
-                        continue
-                    budget.files += 1
-                    if budget.files > limits.max_files:
-                        issues.append(
-                            SourceIssue(
-                                "limit-exceeded",
-                                f"more than {limits.max_files} files in the archive",
-                                Location(display),
-                            )
-                        )
-                        break
-                    target = dest.joinpath(*safe.parts)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    member = archive.extractfile(tinfo)
-                    if member is None:
-                        continue
-                    with member:
-                        if not budget.copy(member, target, issues, tinfo.name):
-                            break
+        for name, kind, open_member in _members(path):
+            safe = _safe_name(name)
+            if safe is None:
+                refuse(name, "its path leaves the archive's folder")
+                continue
+            if kind == "dir":
+                continue
+            if kind != "file":
+                refuse(name, "it is a link or a special file")
+                continue
+            budget.files += 1
+            if budget.files > limits.max_files:
+                issues.append(too_many())
+                break
+            member = open_member()
+            if member is None:
+                continue
+            target = dest.joinpath(*safe.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with member:
+                if not budget.copy(member, target, issues, name):
+                    break
     except ARCHIVE_ERRORS as exc:
         issues.append(
             SourceIssue(
