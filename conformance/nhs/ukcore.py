@@ -1,6 +1,6 @@
 """UK Core (R4, package UKCore.R4.STU.02.00.00 2.0.0) URLs and codes used by MDSS checks.
 
-Verified against the published UK Core XML (``../shared/ukcore/``), files cited per constant.
+Verified against the published UK Core R4 XML package; the file is cited per constant.
 """
 
 from __future__ import annotations
