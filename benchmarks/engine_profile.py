@@ -113,12 +113,16 @@ def main() -> None:
     m = len(resources) or 1
     print(f"resources: {len(resources)}")
     print(f"base R4 walk alone (no profiles): {t_walk / m * 1e6:.1f} us/resource")
-    print(f"FhirValidator base (R4 + core profiles R4 mandates, e.g. vital signs): "
-          f"{t_base / m * 1e6:.1f} us/resource")
+    print(
+        f"FhirValidator base (R4 + core profiles R4 mandates, e.g. vital signs): "
+        f"{t_base / m * 1e6:.1f} us/resource"
+    )
     print(f"FhirValidator with MDSS profiles (as STR-02/03): {t_mdss / m * 1e6:.1f} us/resource")
     rest = (best / n - t_mdss / m) * 1e6
-    print(f"rest: other checks, reading, dispatch (full - FHIR with MDSS profiles): "
-          f"{rest:.1f} us/record")
+    print(
+        f"rest: other checks, reading, dispatch (full - FHIR with MDSS profiles): "
+        f"{rest:.1f} us/record"
+    )
 
     if args.profile:
         prof = cProfile.Profile()

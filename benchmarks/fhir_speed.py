@@ -32,8 +32,16 @@ from conformance.samples import iter_resources  # noqa: E402
 
 STANDARD = REPO / "standards" / "mdss" / "1.0.0"
 MDSS = "https://w3id.org/mdss/StructureDefinition/MDSS-"
-PROFILED = frozenset({"Patient", "Encounter", "Observation", "Condition",
-                      "MedicationRequest", "QuestionnaireResponse"})
+PROFILED = frozenset(
+    {
+        "Patient",
+        "Encounter",
+        "Observation",
+        "Condition",
+        "MedicationRequest",
+        "QuestionnaireResponse",
+    }
+)
 
 
 def mdss_validator() -> FhirValidator:
@@ -118,8 +126,7 @@ def bundle_of(resources: Sequence[dict[str, Any]], n: int) -> dict[str, Any]:
     entries = []
     for i in range(n):
         r = resources[i % len(resources)]
-        entries.append({"fullUrl": f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
-                        "resource": r})
+        entries.append({"fullUrl": f"urn:uuid:00000000-0000-4000-8000-{i:012d}", "resource": r})
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
@@ -135,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     resources = list(iter_resources(patients=args.patients, seed=1))
     kinds = Counter(r["resourceType"] for r in resources)
     n = len(resources)
-    print(f"{n} resources from {args.patients} patients: "
-          + ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
+    print(
+        f"{n} resources from {args.patients} patients: "
+        + ", ".join(f"{k} {v}" for k, v in kinds.most_common())
+    )
     base = FhirValidator.base()
     mdss = mdss_validator()
     run_mdss(mdss, resources[:200])  # warm: compile types, profiles and invariants
@@ -157,11 +166,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fhir.resources R4B        {fr_rate:10,.0f} resources/s (structure only)")
     if args.jobs > 1:
         cpu_rate, wall_rate, count = parallel_rate(args.jobs, args.patients * args.jobs)
-        print(f"engine base + MDSS, {args.jobs} processes {cpu_rate:8,.0f} resources/s by CPU "
-              f"time, {wall_rate:,.0f} by wall time ({count} resources)")
+        print(
+            f"engine base + MDSS, {args.jobs} processes {cpu_rate:8,.0f} resources/s by CPU "
+            f"time, {wall_rate:,.0f} by wall time ({count} resources)"
+        )
         if fr_rate:
-            print(f"ratio to fhir.resources (1 process): {cpu_rate / fr_rate:.1f}x by CPU time, "
-                  f"{wall_rate / fr_rate:.1f}x by wall time")
+            print(
+                f"ratio to fhir.resources (1 process): {cpu_rate / fr_rate:.1f}x by CPU time, "
+                f"{wall_rate / fr_rate:.1f}x by wall time"
+            )
     if args.bundle:
         for size in (args.bundle // 10, args.bundle):
             b = bundle_of(resources, size)

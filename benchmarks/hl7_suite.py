@@ -64,13 +64,18 @@ def run(shared: Path, verbose: bool) -> int:
             pvalidator = validator.with_definitions(DefinitionSet.load([vdir / f for f in extra]))
             pissues = pvalidator.validate(resource, [url])
             pours = sum(1 for i in pissues if i.severity == "error")
-            rows.append((case["name"], "profile",
-                         java_errors(vdir / "outcomes" / prof_block["java"]), pours))
+            rows.append(
+                (
+                    case["name"],
+                    "profile",
+                    java_errors(vdir / "outcomes" / prof_block["java"]),
+                    pours,
+                )
+            )
             if verbose:
                 for i in pissues:
                     if i.severity == "error":
-                        print(f"    [{case['name']} profile] {i.code} {i.expression}: "
-                              f"{i.message}")
+                        print(f"    [{case['name']} profile] {i.code} {i.expression}: {i.message}")
     elapsed = time.perf_counter() - t0
     verdict = sum(1 for _, _, j, o in rows if (j > 0) == (o > 0))
     counts = sum(1 for _, _, j, o in rows if j == o)

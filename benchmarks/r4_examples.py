@@ -22,19 +22,31 @@ from conformance.fhir import FhirValidator  # noqa: E402
 
 #: (file, issue code, expression prefix) -> why the error is genuine
 JUSTIFIED: dict[tuple[str, str], str] = {
-    ("DeviceUseStatement-example.json", "reference-target"):
-        "genuine: R4 DeviceUseStatement.reasonReference does not allow Procedure",
-    ("MedicationRequest-medrx0301.json", "reference-target"):
-        "genuine: R4 dispenseRequest.performer allows only Organization",
-    ("Observation-clinical-gender.json", "reference-target"):
-        "genuine: R4 Observation.performer does not allow Encounter",
-    ("Questionnaire-qs1.json", "cardinality-min"):
-        "genuine: nested items lack the mandatory linkId (1..1)",
-    ("Observation-f202.json", "cardinality-min"):
-        "genuine: a body temperature must conform to the R4 bodytemp profile (effective[x] 1..1)",
+    (
+        "DeviceUseStatement-example.json",
+        "reference-target",
+    ): "genuine: R4 DeviceUseStatement.reasonReference does not allow Procedure",
+    (
+        "MedicationRequest-medrx0301.json",
+        "reference-target",
+    ): "genuine: R4 dispenseRequest.performer allows only Organization",
+    (
+        "Observation-clinical-gender.json",
+        "reference-target",
+    ): "genuine: R4 Observation.performer does not allow Encounter",
+    (
+        "Questionnaire-qs1.json",
+        "cardinality-min",
+    ): "genuine: nested items lack the mandatory linkId (1..1)",
+    (
+        "Observation-f202.json",
+        "cardinality-min",
+    ): "genuine: a body temperature must conform to the R4 bodytemp profile (effective[x] 1..1)",
 }
-EXAMPLE_EXT = ("policy: extension on an example domain with no definition (HL7's validator "
-               "also rejects these outside the spec's own example build)")
+EXAMPLE_EXT = (
+    "policy: extension on an example domain with no definition (HL7's validator "
+    "also rejects these outside the spec's own example build)"
+)
 
 
 def speed(seconds: float = 2.0) -> None:
@@ -42,8 +54,11 @@ def speed(seconds: float = 2.0) -> None:
     from fhir.resources.R4B import get_fhir_model_class
 
     fixtures = sorted((REPO / "tests" / "fhir" / "examples" / "valid").glob("*.json"))
-    docs = [orjson.loads(f.read_bytes()) for f in fixtures
-            if f.stem in ("patient-uk", "observation-weight", "encounter")]
+    docs = [
+        orjson.loads(f.read_bytes())
+        for f in fixtures
+        if f.stem in ("patient-uk", "observation-weight", "encounter")
+    ]
     v = FhirValidator.base()
     classes = {d["resourceType"]: get_fhir_model_class(d["resourceType"]) for d in docs}
 
@@ -61,8 +76,11 @@ def speed(seconds: float = 2.0) -> None:
         v.validate(d)
     ours = rate(v.validate)
     theirs = rate(lambda d: classes[d["resourceType"]].model_validate(d))
-    print(f"speed: this engine {ours:,.0f} resources/s; fhir.resources R4B model_validate "
-          f"{theirs:,.0f} resources/s (x{ours / theirs:.1f}); same process, same resources")
+    print(
+        f"speed: this engine {ours:,.0f} resources/s; fhir.resources R4B model_validate "
+        f"{theirs:,.0f} resources/s (x{ours / theirs:.1f}); same process, same resources"
+    )
+
     def rate_of(d: dict[str, object]) -> float:
         n = 0
         t0 = time.process_time()
@@ -79,8 +97,11 @@ def speed(seconds: float = 2.0) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
-    ap.add_argument("--speed", action="store_true",
-                    help="also time small resources against fhir.resources R4B model_validate")
+    ap.add_argument(
+        "--speed",
+        action="store_true",
+        help="also time small resources against fhir.resources R4B model_validate",
+    )
     args = ap.parse_args(argv)
     if args.speed:
         speed()
@@ -110,10 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     clean_lenient = sum(
         1 for _, doc in docs if not any(i.severity == "error" for i in lenient.validate(doc))
     )
-    print(f"\nfiles: {n}; with no error: {clean} ({100 * clean / n:.1f} %); "
-          f"unexplained errors: {unexplained}; validated in {elapsed:.2f} s")
-    print(f"allowing example-domain extensions (as the spec's example build does): "
-          f"{clean_lenient} ({100 * clean_lenient / n:.1f} %) with no error")
+    print(
+        f"\nfiles: {n}; with no error: {clean} ({100 * clean / n:.1f} %); "
+        f"unexplained errors: {unexplained}; validated in {elapsed:.2f} s"
+    )
+    print(
+        f"allowing example-domain extensions (as the spec's example build does): "
+        f"{clean_lenient} ({100 * clean_lenient / n:.1f} %) with no error"
+    )
     return 0
 
 

@@ -29,12 +29,18 @@ KNOWN_DEFECTS = {
 #: errors that are real against the R4 specification (and HL7's reference validator), though
 #: HAPI-based validation lets them through
 SPEC_DEFECTS = {
-    ("UKCore-Bundle-NEWS2Observations-Example.xml", "invariant"):
-        "R4 Bundle.entry.fullUrl must be an absolute URL; these are relative",
-    ("UKCore-Observation-VitalSigns-BodyHeight-Example.xml", "binding-required"):
-        "R4 bodyheight profile binds the unit to ucum-bodylength (cm, [in_i]); 'm' is outside",
-    ("Extension-UKCore-ConditionEpisode-Example.xml", "invalid-type"):
-        "same defect as the two value[x]: the extension allows only one of the types",
+    (
+        "UKCore-Bundle-NEWS2Observations-Example.xml",
+        "invariant",
+    ): "R4 Bundle.entry.fullUrl must be an absolute URL; these are relative",
+    (
+        "UKCore-Observation-VitalSigns-BodyHeight-Example.xml",
+        "binding-required",
+    ): "R4 bodyheight profile binds the unit to ucum-bodylength (cm, [in_i]); 'm' is outside",
+    (
+        "Extension-UKCore-ConditionEpisode-Example.xml",
+        "invalid-type",
+    ): "same defect as the two value[x]: the extension allows only one of the types",
 }
 
 
@@ -44,14 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     root = args.shared / "ukcore"
     t0 = time.perf_counter()
-    defs = DefinitionSet.load([root / "structuredefinitions", root / "valuesets",
-                               root / "codesystems"])
+    defs = DefinitionSet.load(
+        [root / "structuredefinitions", root / "valuesets", root / "codesystems"]
+    )
     load_s = time.perf_counter() - t0
     v = FhirValidator.base().with_definitions(defs)
     profile_ids = sorted(
-        (u[len(UKCORE):] for u in defs.structure_definitions
-         if u.startswith(UKCORE + "UKCore-") and "|" not in u),
-        key=len, reverse=True,
+        (
+            u[len(UKCORE) :]
+            for u in defs.structure_definitions
+            if u.startswith(UKCORE + "UKCore-") and "|" not in u
+        ),
+        key=len,
+        reverse=True,
     )
     files = sorted((root / "examples").glob("*.xml"))
     false_errors = 0
@@ -78,16 +89,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{f.name}: genuine against R4 ({why}): {i.code} at {i.expression}")
                 continue
             false_errors += 1
-            print(f"{f.name} [{profile}]: {i.code} at {i.expression}: {i.message} "
-                  f"({i.source})")
+            print(f"{f.name} [{profile}]: {i.code} at {i.expression}: {i.message} ({i.source})")
     elapsed = time.perf_counter() - t1
-    print(f"\nloaded {len(defs)} definition entries in {load_s:.2f} s; "
-          f"validated {len(files)} examples in {elapsed:.2f} s")
-    print(f"known defects caught: {len(caught)}/{len(KNOWN_DEFECTS)}; "
-          f"errors genuine against the R4 spec: {spec}; unexplained (false) errors: "
-          f"{false_errors}")
-    print("NHS-number check digit (UKCore-Patient-BabyPatient-Example.xml): not checked by "
-          "this engine (UK Core has no such rule; see the identifier checks)")
+    print(
+        f"\nloaded {len(defs)} definition entries in {load_s:.2f} s; "
+        f"validated {len(files)} examples in {elapsed:.2f} s"
+    )
+    print(
+        f"known defects caught: {len(caught)}/{len(KNOWN_DEFECTS)}; "
+        f"errors genuine against the R4 spec: {spec}; unexplained (false) errors: "
+        f"{false_errors}"
+    )
+    print(
+        "NHS-number check digit (UKCore-Patient-BabyPatient-Example.xml): not checked by "
+        "this engine (UK Core has no such rule; see the identifier checks)"
+    )
     return 0
 
 

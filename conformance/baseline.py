@@ -63,9 +63,11 @@ class BaselineComparison:
         else:
             lines.append("no regression against the baseline")
         if self.improvements:
-            lines.append(f"{len(self.improvements)} improvement(s): " + "; ".join(
-                self.improvements[:10]
-            ) + (" ..." if len(self.improvements) > 10 else ""))
+            lines.append(
+                f"{len(self.improvements)} improvement(s): "
+                + "; ".join(self.improvements[:10])
+                + (" ..." if len(self.improvements) > 10 else "")
+            )
         return "\n".join(lines) + "\n"
 
 
@@ -142,9 +144,7 @@ def compare(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> Baseline
 
     old_findings = [f for f in baseline.get("findings", ()) if isinstance(f, dict)]
     kept = Counter(str(f.get("requirement")) for f in old_findings)
-    complete = {
-        rid for rid, req in old_reqs.items() if kept.get(rid, 0) >= _total_findings(req)
-    }
+    complete = {rid for rid, req in old_reqs.items() if kept.get(rid, 0) >= _total_findings(req)}
     complete |= {rid for rid in new_reqs if rid not in old_reqs}
     known = Counter(fingerprint(f) for f in old_findings)
     for finding in current.get("findings", ()):

@@ -42,9 +42,7 @@ class Limits:
     """Example findings kept per requirement in the scorecard; counts stay exact."""
 
 
-LIMIT_NAMES: tuple[str, ...] = tuple(
-    f.name.replace("_", "-") for f in dataclasses.fields(Limits)
-)
+LIMIT_NAMES: tuple[str, ...] = tuple(f.name.replace("_", "-") for f in dataclasses.fields(Limits))
 """The names ``--limit`` accepts (the field names, with dashes or underscores)."""
 
 _MINIMUM = {"findings_per_requirement": 0}

@@ -33,8 +33,20 @@ NATIVE_KEYS = {"ele-1", "ext-1"}
 
 # Element properties kept for profiles shipped in r4-profiles.json.gz.
 KEEP_ELEMENT = {
-    "id", "path", "sliceName", "min", "max", "type", "fixed", "pattern", "binding",
-    "constraint", "slicing", "mustSupport", "contentReference", "base",
+    "id",
+    "path",
+    "sliceName",
+    "min",
+    "max",
+    "type",
+    "fixed",
+    "pattern",
+    "binding",
+    "constraint",
+    "slicing",
+    "mustSupport",
+    "contentReference",
+    "base",
 }
 
 
@@ -59,7 +71,9 @@ def type_code(t: dict[str, Any]) -> str:
 
 
 def compact_elements(
-    sd: dict[str, Any], invariants: dict[tuple[str, str], int], inv_list: list[list[Any]],
+    sd: dict[str, Any],
+    invariants: dict[tuple[str, str], int],
+    inv_list: list[list[Any]],
     bound: dict[str, str],
 ) -> list[list[Any]]:
     root = sd["id"] if sd.get("derivation") == "constraint" else sd["type"]
@@ -104,25 +118,45 @@ def compact_elements(
 
 
 def trim_sd(sd: dict[str, Any]) -> dict[str, Any]:
-    out = {k: sd[k] for k in ("url", "name", "type", "kind", "derivation", "baseDefinition",
-                              "abstract", "context", "version") if k in sd}
+    out = {
+        k: sd[k]
+        for k in (
+            "url",
+            "name",
+            "type",
+            "kind",
+            "derivation",
+            "baseDefinition",
+            "abstract",
+            "context",
+            "version",
+        )
+        if k in sd
+    }
     for part in ("snapshot", "differential"):
         if part in sd:
-            out[part] = {"element": [
-                {k: v for k, v in e.items()
-                 if k in KEEP_ELEMENT or k.startswith(("fixed", "pattern"))}
-                for e in sd[part]["element"]
-            ]}
-    for elist in out.get("snapshot", {}).get("element", []), out.get("differential", {}).get(
-        "element", []
+            out[part] = {
+                "element": [
+                    {
+                        k: v
+                        for k, v in e.items()
+                        if k in KEEP_ELEMENT or k.startswith(("fixed", "pattern"))
+                    }
+                    for e in sd[part]["element"]
+                ]
+            }
+    for elist in (
+        out.get("snapshot", {}).get("element", []),
+        out.get("differential", {}).get("element", []),
     ):
         for e in elist:
             for c in e.get("constraint", ()):
                 for k in ("xpath", "requirements"):
                     c.pop(k, None)
             if "binding" in e:
-                e["binding"] = {k: v for k, v in e["binding"].items()
-                                if k in ("strength", "valueSet")}
+                e["binding"] = {
+                    k: v for k, v in e["binding"].items() if k in ("strength", "valueSet")
+                }
     return out
 
 

@@ -149,14 +149,17 @@ Do not edit these files by hand: rerun the tool (`--check` verifies them).
 
 def mdss_profile(rtype: str, ukcore: dict[str, Any] | None) -> dict[str, Any]:
     """The MDSS StructureDefinition for one resource type."""
-    base = (
-        f"{CORE_SD}{rtype}" if rtype in CORE_BASED or ukcore is None else str(ukcore["url"])
-    )
+    base = f"{CORE_SD}{rtype}" if rtype in CORE_BASED or ukcore is None else str(ukcore["url"])
     root: dict[str, Any] = {"id": rtype, "path": rtype}
     if rtype in INVARIANTS:
         root["constraint"] = [
-            {"key": key, "severity": "error", "human": human, "expression": expr,
-             "source": f"{MDSS}MDSS-{rtype}"}
+            {
+                "key": key,
+                "severity": "error",
+                "human": human,
+                "expression": expr,
+                "source": f"{MDSS}MDSS-{rtype}",
+            }
             for key, human, expr in INVARIANTS[rtype]
         ]
     elements: list[dict[str, Any]] = [root]
@@ -297,12 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     files = planned(args.shared)
     shipped = {
-        p for folder in ("profiles", "terminology") for p in (STANDARD / folder).rglob("*")
+        p
+        for folder in ("profiles", "terminology")
+        for p in (STANDARD / folder).rglob("*")
         if p.is_file()
     }
     if args.check:
-        stale = sorted(str(p) for p, data in files.items()
-                       if not p.is_file() or p.read_bytes() != data)
+        stale = sorted(
+            str(p) for p, data in files.items() if not p.is_file() or p.read_bytes() != data
+        )
         extra = sorted(str(p) for p in shipped - set(files))
         for p in stale:
             print(f"out of date: {p}")

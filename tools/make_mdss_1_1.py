@@ -97,8 +97,9 @@ def _edit_block(text: str, rid: str, edit: tuple[str, str], what: str) -> str:
 def transform(text: str) -> str:
     text = _sub_once(rf"^version: {re.escape(OLD)}$", f"version: {NEW}", text, "version")
     text = _sub_once(r"^status: active$", "status: draft", text, "status: active")
-    text = _sub_once(r"^effective_from: .*$", f"effective_from: {RELEASE_DATE}", text,
-                     "effective_from")
+    text = _sub_once(
+        r"^effective_from: .*$", f"effective_from: {RELEASE_DATE}", text, "effective_from"
+    )
     # The new changelog entry goes at the end of the changelog list (its indented lines).
     lines = text.split("\n")
     try:
@@ -109,8 +110,9 @@ def transform(text: str) -> str:
         index += 1
     lines[index:index] = CHANGELOG_ENTRY.rstrip("\n").split("\n")
     text = "\n".join(lines)
-    text = _edit_block(text, "MDSS-ID-04", (r"^    threshold: 0\.95$", "    threshold: 0.98"),
-                       "threshold 0.95")
+    text = _edit_block(
+        text, "MDSS-ID-04", (r"^    threshold: 0\.95$", "    threshold: 0.98"), "threshold 0.95"
+    )
     text = _edit_block(
         text,
         "MDSS-ID-06",

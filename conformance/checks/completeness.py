@@ -173,8 +173,12 @@ def _filled(value: Any) -> bool:
     return True
 
 
-def item_status(resource: dict[str, Any], steps: tuple[Step, ...], defaults: frozenset[str],
-                values: Leaves | None = None) -> int:
+def item_status(
+    resource: dict[str, Any],
+    steps: tuple[Step, ...],
+    defaults: frozenset[str],
+    values: Leaves | None = None,
+) -> int:
     """0 missing, 1 complete, 2 complete but only defaults (``values``: the compiled
     :func:`leaves` of ``steps``, when the caller has it)."""
     found = False

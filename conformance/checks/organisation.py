@@ -218,8 +218,9 @@ class OdsLink(Check):
         refs = self._refs(resource)
         if not refs:
             emit(
-                Problem(self.codes[0], f"{self.where} is missing: no {self.what} is named",
-                        self.where),
+                Problem(
+                    self.codes[0], f"{self.where} is missing: no {self.what} is named", self.where
+                ),
                 record.location.at(self.where),
                 rtype,
                 record.resource_id,
@@ -308,22 +309,40 @@ def ods_code(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Ch
 
 def encounter_provider(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
     return OdsLink(
-        req, "Encounter", "serviceProvider", None, "Organization", ODS_ORGANIZATION_SYSTEM,
-        ("service-provider-missing", "service-provider-not-ods"), "provider organisation",
+        req,
+        "Encounter",
+        "serviceProvider",
+        None,
+        "Organization",
+        ODS_ORGANIZATION_SYSTEM,
+        ("service-provider-missing", "service-provider-not-ods"),
+        "provider organisation",
     )
 
 
 def encounter_site(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
     return OdsLink(
-        req, "Encounter", "location", "location", "Location", ODS_SITE_SYSTEM,
-        ("encounter-location-missing", "encounter-site-not-ods"), "site",
+        req,
+        "Encounter",
+        "location",
+        "location",
+        "Location",
+        ODS_SITE_SYSTEM,
+        ("encounter-location-missing", "encounter-site-not-ods"),
+        "site",
     )
 
 
 def gp_practice(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
     return OdsLink(
-        req, "Patient", "generalPractitioner", None, "Organization", ODS_ORGANIZATION_SYSTEM,
-        ("gp-missing", "gp-not-ods"), "GP practice",
+        req,
+        "Patient",
+        "generalPractitioner",
+        None,
+        "Organization",
+        ODS_ORGANIZATION_SYSTEM,
+        ("gp-missing", "gp-not-ods"),
+        "GP practice",
     )
 
 

@@ -253,8 +253,7 @@ class Elem:
 class Node:
     """The rules for one JSON object: a datatype, a resource or a backbone element."""
 
-    __slots__ = ("children", "fast", "has_choice", "invariants", "is_resource", "name",
-                 "required")
+    __slots__ = ("children", "fast", "has_choice", "invariants", "is_resource", "name", "required")
 
     def __init__(self, name: str) -> None:
         self.name = name  # type name or backbone path; used as FHIRPath base
@@ -569,8 +568,7 @@ def _bdl1(f: Any, r: Any, t: Any) -> bool:
 
 
 def _bdl2(f: Any, r: Any, t: Any) -> bool:
-    return f.get("type") == "searchset" or not any(
-        e.get("search") is not None for e in _entries(f))
+    return f.get("type") == "searchset" or not any(e.get("search") is not None for e in _entries(f))
 
 
 def _bdl_all(key: str, kinds: tuple[str, ...]) -> Callable[[Any, Any, Any], bool]:
@@ -603,8 +601,9 @@ def _bdl9(f: Any, r: Any, t: Any) -> bool:
     if f.get("type") != "document":
         return True
     ident = f.get("identifier")
-    return type(ident) is dict and ident.get("system") is not None and (
-        ident.get("value") is not None)
+    return (
+        type(ident) is dict and ident.get("system") is not None and (ident.get("value") is not None)
+    )
 
 
 def _bdl10(f: Any, r: Any, t: Any) -> bool:
@@ -679,6 +678,8 @@ TRIGGERS: dict[str, str] = {
     "per-1": "end",
     "rng-2": "high",
 }
+
+
 def _ext1(f: Any, r: Any, t: Any) -> bool:
     return ("extension" in f) != _has_value_key(f, "value")
 
@@ -705,8 +706,9 @@ def _attachment_size(f: Any, r: Any, t: Any) -> bool:
 _CON_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _CON_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _CON_INACTIVE = ("resolved", "remission", "inactive")
-_ABATEMENT = frozenset({"abatementDateTime", "abatementAge", "abatementPeriod",
-                        "abatementRange", "abatementString"})
+_ABATEMENT = frozenset(
+    {"abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"}
+)
 
 
 def _plain_codings(f: dict[str, Any], name: str) -> list[dict[str, Any]] | None:
@@ -795,8 +797,7 @@ EXTRA_RULES: dict[str, list[tuple[str, str, Callable[[Any, Any, Any], bool], str
         ("ext-1", "Must have either extensions or value[x], not both", _ext1, ""),
     ],
     "Attachment": [
-        ("att-size", "The stated size must match the size of the data", _attachment_size,
-         "size"),
+        ("att-size", "The stated size must match the size of the data", _attachment_size, "size"),
     ],
 }
 
@@ -899,8 +900,9 @@ class Model:
         own = rows[key]
         fp_base = t.get("constrains", type_name) + key[len(type_name) :]
         invs = [
-            self._invariant(i, fp_base) for i in own[5] if self._inv_rows[i][0] not in
-            SKIPPED_INVARIANTS
+            self._invariant(i, fp_base)
+            for i in own[5]
+            if self._inv_rows[i][0] not in SKIPPED_INVARIANTS
         ]
         for rkey, human, fn, trigger in EXTRA_RULES.get(key, ()):
             inv = Invariant(rkey, "error", human, "", fn)
@@ -930,9 +932,7 @@ class Model:
                 else:
                     code = "Element"
                 elems.append(Elem(name, path, code, mn, mx))
-            targets = {
-                tgt for tc in types if not isinstance(tc, str) for tgt in tc[1]
-            }
+            targets = {tgt for tc in types if not isinstance(tc, str) for tgt in tc[1]}
             for e in elems:
                 self._setup_elem(e, type_name, path, binding, invs, targets)
                 node.children[e.name] = e
@@ -947,15 +947,22 @@ class Model:
         return node
 
     def _setup_elem(
-        self, e: Elem, type_name: str, path: str, binding: Any, invs: list[int],
+        self,
+        e: Elem,
+        type_name: str,
+        path: str,
+        binding: Any,
+        invs: list[int],
         targets: set[str],
     ) -> None:
         code = e.type
         if code.startswith("@"):
             e.kind = BACKBONE
             e.type = code[1:]
-        elif code in ("BackboneElement", "Element") and path.count(".") >= 1 and (
-            path in self._index(type_name)[0]
+        elif (
+            code in ("BackboneElement", "Element")
+            and path.count(".") >= 1
+            and (path in self._index(type_name)[0])
         ):
             e.kind = BACKBONE
             e.type = path
@@ -976,7 +983,8 @@ class Model:
         if e.kind != BACKBONE:
             fp_base = e.type if e.kind == COMPLEX else type_name
             e.invariants = tuple(
-                self._invariant(i, fp_base) for i in invs
+                self._invariant(i, fp_base)
+                for i in invs
                 if self._inv_rows[i][0] not in SKIPPED_INVARIANTS
             )
 
@@ -990,14 +998,20 @@ class Model:
             return spec
         for inv in node.invariants:
             if inv.check is not NATIVE_INVARIANTS.get(inv.key) and inv.key not in (
-                "ext-1", "att-size", "bdl-fullurl"
+                "ext-1",
+                "att-size",
+                "bdl-fullurl",
             ):
                 return spec  # a FHIRPath invariant: leave the type to the full walk
         prims: dict[str, PrimOk] = {}
         nodes: dict[str, tuple[FastSpec, bool, int]] = {}
         for key, e in node.children.items():
-            if (e.choice is not None or e.invariants or e.targets is not None
-                    or key in ("extension", "modifierExtension")):
+            if (
+                e.choice is not None
+                or e.invariants
+                or e.targets is not None
+                or key in ("extension", "modifierExtension")
+            ):
                 continue  # extensions are collected by the full walk
             codes: frozenset[str] | None = None
             if e.binding is not None:

@@ -246,9 +246,7 @@ class FastCompiler:
         banned = high == 0 and not check_max
 
         def count_ok(n: int) -> bool:
-            return not (
-                (check_min and n < low) or (check_max and n > high) or (banned and n > 0)
-            )
+            return not ((check_min and n < low) or (check_max and n > high) or (banned and n > 0))
 
         one_ok = count_ok(1)  # the count rules for a single (non-array) value
         trivial = item is _always_item  # items have nothing of their own to check
@@ -271,7 +269,8 @@ class FastCompiler:
                     if k.startswith(prefix) and len(k) > size and k[size].isupper():
                         suffix = k[size:]
                         found.append(
-                            (k, suffix[0].lower() + suffix[1:] if _is_prim(suffix) else suffix))
+                            (k, suffix[0].lower() + suffix[1:] if _is_prim(suffix) else suffix)
+                        )
                 return tuple(found)
 
             def choice(obj: dict[str, Any], res: Any) -> bool:
@@ -384,8 +383,8 @@ class FastCompiler:
             else:
                 matchers.append(_general(run, s, disc))
         parts = [
-            (m, s.min, s.max, self.item(s, source, xc)) for m, s in zip(matchers, pe.slices,
-                                                                        strict=True)
+            (m, s.min, s.max, self.item(s, source, xc))
+            for m, s in zip(matchers, pe.slices, strict=True)
         ]
         count = len(parts)
 
@@ -430,8 +429,9 @@ def _ignore_type(fn: Callable[[Any], bool]) -> Callable[[Any, str | None], bool]
     return lambda value, t: bool(fn(value))
 
 
-def _general(run: _Run, s: PElem, disc: tuple[tuple[str, str], ...]
-             ) -> Callable[[Any, str | None], bool]:
+def _general(
+    run: _Run, s: PElem, disc: tuple[tuple[str, str], ...]
+) -> Callable[[Any, str | None], bool]:
     """``_Run.matches`` through ``disc_match`` for discriminators that need neither the
     resource nor the item's path (value, pattern, exists, type). A ProfileError it raises
     propagates, and the caller then leaves the verdict to the full walk."""
@@ -443,8 +443,9 @@ def _general(run: _Run, s: PElem, disc: tuple[tuple[str, str], ...]
     return match
 
 
-def _plain_matcher(run: _Run, s: PElem, disc: tuple[tuple[str, str], ...]
-                   ) -> Callable[[Any, str | None], bool] | None:
+def _plain_matcher(
+    run: _Run, s: PElem, disc: tuple[tuple[str, str], ...]
+) -> Callable[[Any, str | None], bool] | None:
     """``_Run._compile_matcher`` specialised for one or two discriminators of one plain key
     each (``url``; ``system`` and ``code``): the same answers, without the generic walk."""
     tests: list[tuple[tuple[str, ...], str]] = []

@@ -139,5 +139,6 @@ def _check(name: str, r: dict[str, Any]) -> None:
             if p is not None and not (isinstance(p, dict) and isinstance(p.get("element"), list)):
                 raise DefinitionError(f"{name}: StructureDefinition.{part} has no element list")
         if "snapshot" not in r and "differential" not in r:
-            raise DefinitionError(f"{name}: StructureDefinition has neither snapshot nor "
-                                  "differential")
+            raise DefinitionError(
+                f"{name}: StructureDefinition has neither snapshot nor differential"
+            )

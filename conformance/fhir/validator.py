@@ -68,8 +68,7 @@ class _Walker:
         rtype = obj.get("resourceType")
         if type(rtype) is not str or rtype not in self.model.resource_types:
             what = "missing" if rtype is None else "not a known R4 resource type"
-            self.add("error", "invalid-resource-type", path or "",
-                     f"The resourceType is {what}")
+            self.add("error", "invalid-resource-type", path or "", f"The resourceType is {what}")
             return
         node = self.model.node(rtype)
         self.object(obj, node, path or rtype, obj, root if root is not None else obj)
@@ -78,8 +77,7 @@ class _Walker:
 
     def object(self, obj: dict[str, Any], node: Node, path: str, res: Any, root: Any) -> None:
         if not obj:
-            self.add("error", "empty-element", path,
-                     "Element has no value and no children (ele-1)")
+            self.add("error", "empty-element", path, "Element has no value and no children (ele-1)")
             return
         children = node.children
         seen: dict[str, str] | None = {} if node.has_choice else None
@@ -91,31 +89,51 @@ class _Walker:
                 elif key == "resourceType" and node.is_resource:
                     pass
                 else:
-                    self.add("error", "unknown-element", f"{path}.{key}",
-                             f"Unknown element '{key}' in {node.name}")
+                    self.add(
+                        "error",
+                        "unknown-element",
+                        f"{path}.{key}",
+                        f"Unknown element '{key}' in {node.name}",
+                    )
                 continue
             if seen is not None and e.choice is not None:
                 other = seen.get(e.choice)
                 if other is not None:
-                    self.add("error", "choice-type", f"{path}.{key}",
-                             f"Only one of the {e.choice}[x] choices is allowed; "
-                             f"found '{other}' and '{key}'")
+                    self.add(
+                        "error",
+                        "choice-type",
+                        f"{path}.{key}",
+                        f"Only one of the {e.choice}[x] choices is allowed; "
+                        f"found '{other}' and '{key}'",
+                    )
                 else:
                     seen[e.choice] = key
             if e.array:
                 if type(value) is not list:
-                    self.add("error", "invalid-type", f"{path}.{key}",
-                             f"Element '{key}' must be a JSON array")
+                    self.add(
+                        "error",
+                        "invalid-type",
+                        f"{path}.{key}",
+                        f"Element '{key}' must be a JSON array",
+                    )
                     self.value(value, e, f"{path}.{key}", obj, res, root)
                     continue
                 if not value:
                     if "_" + key not in obj:
-                        self.add("error", "empty-element", f"{path}.{key}",
-                                 "Arrays must not be empty (ele-1)")
+                        self.add(
+                            "error",
+                            "empty-element",
+                            f"{path}.{key}",
+                            "Arrays must not be empty (ele-1)",
+                        )
                     continue
                 if e.max > 0 and len(value) > e.max:
-                    self.add("error", "cardinality-max", f"{path}.{key}",
-                             f"Element '{key}' has more than {e.max} items")
+                    self.add(
+                        "error",
+                        "cardinality-max",
+                        f"{path}.{key}",
+                        f"Element '{key}' has more than {e.max} items",
+                    )
                 if e.kind == PRIMITIVE:
                     ok = e.ok
                     assert ok is not None
@@ -132,8 +150,12 @@ class _Walker:
                 else:
                     if key == "extension" or key == "modifierExtension":
                         self.extensions.append((f"{path}.{key}", value, res))
-                    elif (e.kind == COMPLEX and e.binding is None and e.targets is None
-                          and not e.invariants):
+                    elif (
+                        e.kind == COMPLEX
+                        and e.binding is None
+                        and e.targets is None
+                        and not e.invariants
+                    ):
                         # plain datatype items: the fast path first, without value()'s
                         # dispatch and path; anything it does not pass is walked in full
                         cnode = e.node or self.model.complex_node(e)
@@ -154,8 +176,12 @@ class _Walker:
                         if value is None and "_" + key in obj:
                             continue
                         if type(value) is list:
-                            self.add("error", "invalid-type", f"{path}.{key}",
-                                     f"Element '{key}' must not be an array")
+                            self.add(
+                                "error",
+                                "invalid-type",
+                                f"{path}.{key}",
+                                f"Element '{key}' must not be an array",
+                            )
                             continue
                         self.bad_primitive(value, e, f"{path}.{key}")
                     elif e.binding is not None:
@@ -175,8 +201,12 @@ class _Walker:
                     if e.invariants:
                         self.invariants(e.invariants, value, sub, res, root)
                 elif type(value) is list:
-                    self.add("error", "invalid-type", f"{path}.{key}",
-                             f"Element '{key}' must not be an array")
+                    self.add(
+                        "error",
+                        "invalid-type",
+                        f"{path}.{key}",
+                        f"Element '{key}' must not be an array",
+                    )
                 else:
                     self.value(value, e, f"{path}.{key}", obj, res, root)
         for group, names in node.required:
@@ -184,13 +214,18 @@ class _Walker:
                 if n in obj:
                     break
             else:
-                self.add("error", "cardinality-min", f"{path}.{group}",
-                         f"Missing required element '{group}' in {node.name}")
+                self.add(
+                    "error",
+                    "cardinality-min",
+                    f"{path}.{group}",
+                    f"Missing required element '{group}' in {node.name}",
+                )
         if node.invariants:
             self.invariants(node.invariants, obj, path, res, root)
 
-    def value(self, value: Any, e: Elem, path: str, parent: dict[str, Any], res: Any,
-              root: Any) -> None:
+    def value(
+        self, value: Any, e: Elem, path: str, parent: dict[str, Any], res: Any, root: Any
+    ) -> None:
         kind = e.kind
         if kind == PRIMITIVE:
             prim = e.prim
@@ -205,8 +240,12 @@ class _Walker:
                 self.invariants(e.invariants, value, path, res, root)
             return
         if type(value) is not dict:
-            self.add("error", "invalid-type", path,
-                     f"Element '{e.name}' must be a JSON object ({e.type})")
+            self.add(
+                "error",
+                "invalid-type",
+                path,
+                f"Element '{e.name}' must be a JSON object ({e.type})",
+            )
             return
         if kind == COMPLEX:
             node = e.node or self.model.complex_node(e)
@@ -227,45 +266,81 @@ class _Walker:
         elif kind == RESOURCE:
             rtype = value.get("resourceType")
             if e.type != "Resource" and rtype != e.type:
-                self.add("error", "invalid-type", path,
-                         f"Element '{e.name}' must hold a {e.type} resource")
+                self.add(
+                    "error",
+                    "invalid-type",
+                    path,
+                    f"Element '{e.name}' must hold a {e.type} resource",
+                )
                 return
             # contained resources see their container as %rootResource
             self.resource(value, path, root if e.name == "contained" else None)
 
-    def primitive_ext(self, obj: dict[str, Any], key: str, value: Any,
-                      children: dict[str, Elem], path: str, res: Any, root: Any) -> None:
+    def primitive_ext(
+        self,
+        obj: dict[str, Any],
+        key: str,
+        value: Any,
+        children: dict[str, Elem],
+        path: str,
+        res: Any,
+        root: Any,
+    ) -> None:
         name = key[1:]
         e = children.get(name)
         if e is None or e.kind != PRIMITIVE:
-            self.add("error", "unknown-element", f"{path}.{key}",
-                     f"Unknown element '{key}': no primitive element '{name}' here")
+            self.add(
+                "error",
+                "unknown-element",
+                f"{path}.{key}",
+                f"Unknown element '{key}': no primitive element '{name}' here",
+            )
             return
         node = self.model.node("Element")
         if e.array:
             base = obj.get(name)
             if type(value) is not list:
-                self.add("error", "invalid-type", f"{path}.{key}",
-                         f"Element '{key}' must be a JSON array")
+                self.add(
+                    "error",
+                    "invalid-type",
+                    f"{path}.{key}",
+                    f"Element '{key}' must be a JSON array",
+                )
                 return
             if base is not None and (type(base) is not list or len(base) != len(value)):
-                self.add("error", "invalid-type", f"{path}.{key}",
-                         f"Arrays '{name}' and '{key}' must have the same length")
+                self.add(
+                    "error",
+                    "invalid-type",
+                    f"{path}.{key}",
+                    f"Arrays '{name}' and '{key}' must have the same length",
+                )
             for i, item in enumerate(value):
                 if item is None:
                     if type(base) is not list or i >= len(base) or base[i] is None:
-                        self.add("error", "empty-element", f"{path}.{name}[{i}]",
-                                 "Primitive has neither a value nor extensions (ele-1)")
+                        self.add(
+                            "error",
+                            "empty-element",
+                            f"{path}.{name}[{i}]",
+                            "Primitive has neither a value nor extensions (ele-1)",
+                        )
                     continue
                 if type(item) is not dict:
-                    self.add("error", "invalid-type", f"{path}.{key}[{i}]",
-                             f"Element '{key}' items must be JSON objects")
+                    self.add(
+                        "error",
+                        "invalid-type",
+                        f"{path}.{key}[{i}]",
+                        f"Element '{key}' items must be JSON objects",
+                    )
                     continue
                 self.object(item, node, f"{path}.{name}[{i}]", res, root)
         else:
             if type(value) is not dict:
-                self.add("error", "invalid-type", f"{path}.{key}",
-                         f"Element '{key}' must be a JSON object")
+                self.add(
+                    "error",
+                    "invalid-type",
+                    f"{path}.{key}",
+                    f"Element '{key}' must be a JSON object",
+                )
                 return
             self.object(value, node, f"{path}.{name}", res, root)
 
@@ -275,19 +350,29 @@ class _Walker:
         prim = e.prim
         assert prim is not None
         if value == "" or value is None:
-            self.add("error", "empty-element", path,
-                     f"Element '{e.name}' has an empty or null value (ele-1)")
+            self.add(
+                "error",
+                "empty-element",
+                path,
+                f"Element '{e.name}' has an empty or null value (ele-1)",
+            )
         elif type(value) in (dict, list):
-            self.add("error", "invalid-type", path,
-                     f"Element '{e.name}' must be a primitive {prim.name}")
+            self.add(
+                "error", "invalid-type", path, f"Element '{e.name}' must be a primitive {prim.name}"
+            )
         elif prim.name in ("boolean", "integer", "positiveInt", "unsignedInt", "decimal") or (
             type(value) is not str
         ):
-            self.add("error", "invalid-type", path,
-                     f"Element '{e.name}' must be {prim.expect} ({prim.name})")
+            self.add(
+                "error",
+                "invalid-type",
+                path,
+                f"Element '{e.name}' must be {prim.expect} ({prim.name})",
+            )
         else:
-            self.add("error", "invalid-primitive", path,
-                     f"Element '{e.name}' is not a valid {prim.name}")
+            self.add(
+                "error", "invalid-primitive", path, f"Element '{e.name}' is not a valid {prim.name}"
+            )
 
     def code_binding(self, value: Any, e: Elem, path: str) -> None:
         b = e.binding
@@ -296,12 +381,19 @@ class _Walker:
             if b.strength == "extensible" and ":" in value:
                 return  # extensible: another absolute URI/code system is allowed
             if b.strength == "required":
-                self.add("error", "binding-required", path,
-                         f"The code in '{e.name}' is not in the required value set {b.valueset}")
+                self.add(
+                    "error",
+                    "binding-required",
+                    path,
+                    f"The code in '{e.name}' is not in the required value set {b.valueset}",
+                )
             else:
-                self.add("warning", "binding-extensible", path,
-                         f"The code in '{e.name}' is not in the extensible value set "
-                         f"{b.valueset}")
+                self.add(
+                    "warning",
+                    "binding-extensible",
+                    path,
+                    f"The code in '{e.name}' is not in the extensible value set {b.valueset}",
+                )
 
     def coded_binding(self, value: dict[str, Any], e: Elem, path: str) -> None:
         b = e.binding
@@ -326,11 +418,19 @@ class _Walker:
         else:
             return
         if b.strength == "required":
-            self.add("error", "binding-required", path,
-                     f"No coding in '{e.name}' is from the required value set {b.valueset}")
+            self.add(
+                "error",
+                "binding-required",
+                path,
+                f"No coding in '{e.name}' is from the required value set {b.valueset}",
+            )
         else:
-            self.add("warning", "binding-extensible", path,
-                     f"No coding in '{e.name}' is from the extensible value set {b.valueset}")
+            self.add(
+                "warning",
+                "binding-extensible",
+                path,
+                f"No coding in '{e.name}' is from the extensible value set {b.valueset}",
+            )
 
     def reference_target(self, value: dict[str, Any], e: Elem, path: str) -> None:
         targets = e.targets
@@ -346,28 +446,43 @@ class _Walker:
         elif type(value.get("type")) is str:
             rtype = value["type"]
         if rtype is not None and rtype in self.model.resource_types and rtype not in targets:
-            self.add("error", "reference-target", path,
-                     f"Reference '{e.name}' points at a {rtype}, which is not an allowed target")
+            self.add(
+                "error",
+                "reference-target",
+                path,
+                f"Reference '{e.name}' points at a {rtype}, which is not an allowed target",
+            )
 
-    def invariants(self, invs: tuple[Invariant, ...], focus: Any, path: str, res: Any,
-                   root: Any) -> None:
+    def invariants(
+        self, invs: tuple[Invariant, ...], focus: Any, path: str, res: Any, root: Any
+    ) -> None:
         for inv in invs:
             if inv.trigger is not None and inv.trigger not in focus:
                 continue
             try:
                 ok = inv.check(focus, res, root)
             except Exception as exc:  # a broken expression must never crash validation
-                self.issues.append(FhirIssue(
-                    "warning", "invariant-error", path,
-                    f"Invariant {inv.key} could not be evaluated ({type(exc).__name__})",
-                    inv.source,
-                ))
+                self.issues.append(
+                    FhirIssue(
+                        "warning",
+                        "invariant-error",
+                        path,
+                        f"Invariant {inv.key} could not be evaluated ({type(exc).__name__})",
+                        inv.source,
+                    )
+                )
                 continue
             if not ok:
-                self.issues.append(FhirIssue(
-                    inv.severity, "invariant", path, f"Constraint {inv.key} failed: {inv.human}",
-                    inv.source, inv.key,
-                ))
+                self.issues.append(
+                    FhirIssue(
+                        inv.severity,
+                        "invariant",
+                        path,
+                        f"Constraint {inv.key} failed: {inv.human}",
+                        inv.source,
+                        inv.key,
+                    )
+                )
 
 
 class FhirValidator:
@@ -375,8 +490,12 @@ class FhirValidator:
 
     _base: FhirValidator | None = None
 
-    def __init__(self, model: Model, registry: ProfileRegistry | None = None,
-                 allow_example_urls: bool = False) -> None:
+    def __init__(
+        self,
+        model: Model,
+        registry: ProfileRegistry | None = None,
+        allow_example_urls: bool = False,
+    ) -> None:
         self._model = model
         self._registry = registry
         self.allow_example_urls = allow_example_urls
@@ -403,8 +522,9 @@ class FhirValidator:
 
         parent = self._registry.definitions if self._registry is not None else None
         merged = definitions if parent is None else parent.merged(definitions)
-        return FhirValidator(self._model, ProfileRegistry(self._model, merged),
-                             self.allow_example_urls)
+        return FhirValidator(
+            self._model, ProfileRegistry(self._model, merged), self.allow_example_urls
+        )
 
     @property
     def registry(self) -> ProfileRegistry:
@@ -461,7 +581,7 @@ class FhirValidator:
                     expr = issue.expression
                     rtype = res.get("resourceType")
                     if isinstance(rtype, str) and expr.startswith(rtype):
-                        expr = prefix + expr[len(rtype):]
+                        expr = prefix + expr[len(rtype) :]
                     out.append(issue._replace(expression=expr))
             if res.get("resourceType") == "Bundle":
                 out.extend(self._bundle_entry_profiles(res))
@@ -590,13 +710,25 @@ def _bundle_references(bundle: dict[str, Any], must_resolve: bool) -> list[FhirI
             if version is not None:
                 found = [f for f in found if f[1] == version]
             if len(found) > 1:
-                out.append(FhirIssue("error", "reference-ambiguous", path,
-                                     "Reference matches more than one entry in the Bundle",
-                                     _BASE))
+                out.append(
+                    FhirIssue(
+                        "error",
+                        "reference-ambiguous",
+                        path,
+                        "Reference matches more than one entry in the Bundle",
+                        _BASE,
+                    )
+                )
             elif not found and must_resolve and not _REMOTE.match(ref):
-                out.append(FhirIssue("error", "reference-not-found", path,
-                                     "Reference does not resolve to an entry in the Bundle",
-                                     _BASE))
+                out.append(
+                    FhirIssue(
+                        "error",
+                        "reference-not-found",
+                        path,
+                        "Reference does not resolve to an entry in the Bundle",
+                        _BASE,
+                    )
+                )
     return out
 
 

@@ -37,8 +37,12 @@ def test_mdss_1_1_is_a_correct_minor_version(cli: Any) -> None:
     assert "OK: 1.0.0 -> 1.1.0 is a minor version; the changes need minor" in result.out
     data = json.loads(cli("standards", "diff", "mdss@1.0.0", "mdss@1.1.0", "-f", "json").out)
     kinds = {(c["kind"], c["subject"]) for c in data["changes"]}
-    assert {("added", "MDSS-ID-09"), ("added", "MDSS-TIME-05"),
-            ("threshold-raised", "MDSS-ID-04"), ("deprecated", "MDSS-ID-06")} <= kinds
+    assert {
+        ("added", "MDSS-ID-09"),
+        ("added", "MDSS-TIME-05"),
+        ("threshold-raised", "MDSS-ID-04"),
+        ("deprecated", "MDSS-ID-06"),
+    } <= kinds
     assert data["required_bump"] == "minor" and data["ok"] is True
     assert not any(c["needs"] == "major" for c in data["changes"])
 
@@ -63,25 +67,44 @@ def test_each_kind_of_change_needs_the_documented_bump() -> None:
 
     cases = [
         (with_reqs(must), "removed", Bump.MAJOR),
-        (with_reqs(must, should, dataclasses.replace(should, id="TOY-ID-03")), "added",
-         Bump.MINOR),
-        (with_reqs(must, should, dataclasses.replace(must, id="TOY-ID-03")), "added",
-         Bump.MAJOR),
-        (with_reqs(dataclasses.replace(must, level=Level.SHOULD), should), "level-lowered",
-         Bump.MINOR),
-        (with_reqs(dataclasses.replace(must, threshold=0.99), should), "threshold-lowered",
-         Bump.MINOR),
-        (with_reqs(must, dataclasses.replace(should, threshold=0.95)), "threshold-raised",
-         Bump.MINOR),
-        (with_reqs(dataclasses.replace(must, applies_to=()), should), "scope-widened",
-         Bump.MAJOR),
-        (with_reqs(dataclasses.replace(must, status="deprecated"), should), "deprecated",
-         Bump.MINOR),
-        (with_reqs(dataclasses.replace(must, title="Reworded"), should), "text-changed",
-         Bump.PATCH),
-        (with_reqs(dataclasses.replace(
-            must, check=dataclasses.replace(must.check, type="nhs-number-range")), should),
-         "check-changed", Bump.MAJOR),
+        (with_reqs(must, should, dataclasses.replace(should, id="TOY-ID-03")), "added", Bump.MINOR),
+        (with_reqs(must, should, dataclasses.replace(must, id="TOY-ID-03")), "added", Bump.MAJOR),
+        (
+            with_reqs(dataclasses.replace(must, level=Level.SHOULD), should),
+            "level-lowered",
+            Bump.MINOR,
+        ),
+        (
+            with_reqs(dataclasses.replace(must, threshold=0.99), should),
+            "threshold-lowered",
+            Bump.MINOR,
+        ),
+        (
+            with_reqs(must, dataclasses.replace(should, threshold=0.95)),
+            "threshold-raised",
+            Bump.MINOR,
+        ),
+        (with_reqs(dataclasses.replace(must, applies_to=()), should), "scope-widened", Bump.MAJOR),
+        (
+            with_reqs(dataclasses.replace(must, status="deprecated"), should),
+            "deprecated",
+            Bump.MINOR,
+        ),
+        (
+            with_reqs(dataclasses.replace(must, title="Reworded"), should),
+            "text-changed",
+            Bump.PATCH,
+        ),
+        (
+            with_reqs(
+                dataclasses.replace(
+                    must, check=dataclasses.replace(must.check, type="nhs-number-range")
+                ),
+                should,
+            ),
+            "check-changed",
+            Bump.MAJOR,
+        ),
     ]
     for new, kind, needs in cases:
         diff = diff_standards(old, new)
@@ -114,7 +137,9 @@ def test_feeds_pinned_to_1_0_0_are_judged_by_1_0_0() -> None:
 def test_mdss_1_1_is_generated_from_1_0_0() -> None:
     result = subprocess.run(
         [sys.executable, str(REPO / "tools" / "make_mdss_1_1.py"), "--check"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
 
@@ -151,8 +176,9 @@ def test_lint_finds_authoring_problems(tmp_path: Path) -> None:
     assert "value set https://example.org/ValueSet/none is not in terminology/" in out
     assert "broken.json: cannot be read as FHIR" in out
     # No requirement validates against the profile yet: a warning, not an error.
-    assert "warning: profiles.Patient: profile https://example.org/StructureDefinition/missing" \
-        in out
+    assert (
+        "warning: profiles.Patient: profile https://example.org/StructureDefinition/missing" in out
+    )
 
 
 def test_lint_reports_load_errors_with_the_line(tmp_path: Path) -> None:

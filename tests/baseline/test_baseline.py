@@ -46,8 +46,9 @@ def test_a_new_failure_is_a_regression(cli: Any, tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.json"
     _save(cli, _feed(tmp_path / "before", [GOOD, BAD, GOOD]), baseline)
     worse = _feed(tmp_path / "before", [GOOD, BAD, BAD])
-    result = cli("validate", worse, "--standard", "mdss@1.0.0", "-f", "json",
-                 "--baseline", baseline)
+    result = cli(
+        "validate", worse, "--standard", "mdss@1.0.0", "-f", "json", "--baseline", baseline
+    )
     assert result.code == 1
     assert "MDSS-ID-02: nhs-number-check-digit: 1 -> 2 finding(s)" in result.err
     assert "MDSS-ID-02: new nhs-number-check-digit at" in result.err
@@ -58,8 +59,9 @@ def test_an_improvement_passes_and_is_reported(cli: Any, tmp_path: Path) -> None
     baseline = tmp_path / "baseline.json"
     _save(cli, _feed(tmp_path / "feed", [BAD, BAD]), baseline)
     better = _feed(tmp_path / "feed", [GOOD, BAD])
-    result = cli("validate", better, "--standard", "mdss@1.0.0", "-f", "json",
-                 "--baseline", baseline)
+    result = cli(
+        "validate", better, "--standard", "mdss@1.0.0", "-f", "json", "--baseline", baseline
+    )
     assert result.code == 0, result.err
     assert "improvement" in result.err
 
@@ -91,8 +93,13 @@ def _finding(line: int) -> dict[str, Any]:
 
 
 def test_fingerprints_are_ignored_when_the_baseline_was_capped() -> None:
-    req = {"id": "R-A-01", "level": "MUST", "status": "partial",
-           "findings": {"error": 3}, "codes": {"c": 3}}
+    req = {
+        "id": "R-A-01",
+        "level": "MUST",
+        "status": "partial",
+        "findings": {"error": 3},
+        "codes": {"c": 3},
+    }
     base = {"requirements": [req], "findings": [_finding(1), _finding(2)]}  # 1 not kept
     now = {"requirements": [req], "findings": [_finding(1), _finding(9)]}
     assert compare(base, now).ok  # same count; line 9 may be the one the baseline dropped
@@ -103,8 +110,11 @@ def test_fingerprints_are_ignored_when_the_baseline_was_capped() -> None:
 
 
 def test_fingerprint_uses_entry_or_row_when_there_is_no_line() -> None:
-    f = {"requirement": "R", "code": "c", "location": {"file": "b.json", "entry": 4,
-                                                       "expression": "Patient.gender"}}
+    f = {
+        "requirement": "R",
+        "code": "c",
+        "location": {"file": "b.json", "entry": 4, "expression": "Patient.gender"},
+    }
     assert fingerprint(f) == ("R", "c", "b.json", "entry:4", "Patient.gender")
 
 

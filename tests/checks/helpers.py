@@ -116,9 +116,7 @@ def context(**feed: Any) -> RunContext:
 
 
 def records(resources: Sequence[dict[str, Any]], file: str = "feed.ndjson") -> list[Record]:
-    return [
-        Record(copy.deepcopy(r), Location(file, line)) for line, r in enumerate(resources, 1)
-    ]
+    return [Record(copy.deepcopy(r), Location(file, line)) for line, r in enumerate(resources, 1)]
 
 
 Emitted = list[tuple[str, Location]]
@@ -281,8 +279,12 @@ def observation(rid: str = "obs-1", **changes: Any) -> dict[str, Any]:
             "subject": {"reference": f"Patient/{PATIENT_ID}"},
             "encounter": {"reference": "Encounter/enc-1"},
             "effectiveDateTime": "2026-11-19T11:21:00Z",
-            "valueQuantity": {"value": 80, "unit": "/min", "system": "http://unitsofmeasure.org",
-                              "code": "/min"},
+            "valueQuantity": {
+                "value": 80,
+                "unit": "/min",
+                "system": "http://unitsofmeasure.org",
+                "code": "/min",
+            },
         },
         changes,
     )

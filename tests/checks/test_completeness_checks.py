@@ -53,8 +53,13 @@ def test_comp01_complete_feed_scores_100(tmp_path: Path) -> None:
 def test_comp01_blanked_patients_fail(tmp_path: Path) -> None:
     # 2 of 4 patients lose name, telecom, address, ethnic category and GP (5 of 7 items):
     # 5 items at 50, 2 at 100 -> 500/7 = 64.3 < 70. Encounters etc. absent: not scored.
-    blank = {"name": None, "telecom": None, "address": None, "extension": None,
-             "generalPractitioner": None}
+    blank = {
+        "name": None,
+        "telecom": None,
+        "address": None,
+        "extension": None,
+        "generalPractitioner": None,
+    }
     feed = [patient("p1"), patient("p2"), patient("p3", **blank), patient("p4", **blank)]
     card = run(tmp_path, feed, "MDSS-COMP-01")
     assert ratio(card) == (6429, 10000)
@@ -74,8 +79,13 @@ def test_comp01_defaults_in_excess(tmp_path: Path) -> None:
 
 
 def test_comp01_merge_exact() -> None:
-    feed = [patient("p1"), patient("p2", gender="unknown", telecom=None), encounter(location=None),
-            observation(effectiveDateTime=None), condition()]
+    feed = [
+        patient("p1"),
+        patient("p2", gender="unknown", telecom=None),
+        encounter(location=None),
+        observation(effectiveDateTime=None),
+        condition(),
+    ]
     assert_merge_exact(compile_check("MDSS-COMP-01"), feed, context())
 
 
@@ -91,6 +101,5 @@ def test_comp02_must_support(tmp_path: Path) -> None:
     ]
     assert ratio(card) == (14, 16)
     assert card["req"]["status"] == "partial"  # 0.875 < 0.9
-    good = run(tmp_path / "g", [patient(), encounter(), observation(), condition()],
-               "MDSS-COMP-02")
+    good = run(tmp_path / "g", [patient(), encounter(), observation(), condition()], "MDSS-COMP-02")
     assert good["req"]["status"] == "pass"

@@ -99,8 +99,13 @@ def test_org02_frames(tmp_path: Path, where: str, value: str, expression: str, c
 
 
 def test_org02_pass_and_own_codes(tmp_path: Path) -> None:
-    feed = [patient(), encounter(), organization("ics", "QWO"), organization("gp", "B86022"),
-            location("site-1", "RXX01")]
+    feed = [
+        patient(),
+        encounter(),
+        organization("ics", "QWO"),
+        organization("gp", "B86022"),
+        location("site-1", "RXX01"),
+    ]
     assert run(tmp_path / "a", feed, "MDSS-ORG-02")["req"]["status"] == "pass"
     card = run(tmp_path / "b", [location("s", "RXX0100"), organization("o", "AB")], "MDSS-ORG-02")
     assert sorted(card["found"]) == [
@@ -120,8 +125,9 @@ def test_org03_provider(tmp_path: Path) -> None:
         ("service-provider-missing", "Encounter.ndjson", 4, "Encounter.serviceProvider"),
         ("service-provider-not-ods", "Encounter.ndjson", 3, "Encounter.serviceProvider"),
     ]
-    good = run(tmp_path / "g", [encounter(), by_reference, organization("trust", "RXX")],
-               "MDSS-ORG-03")
+    good = run(
+        tmp_path / "g", [encounter(), by_reference, organization("trust", "RXX")], "MDSS-ORG-03"
+    )
     assert good["req"]["status"] == "pass"
 
 
@@ -159,8 +165,11 @@ def test_org05_gp(tmp_path: Path) -> None:
 @pytest.mark.parametrize("requirement", ["MDSS-ORG-03", "MDSS-ORG-04", "MDSS-ORG-05"])
 def test_org_links_merge_exactly(requirement: str) -> None:
     feed = [
-        encounter("e1", serviceProvider={"reference": "Organization/trust"},
-                  location=[{"location": {"reference": "Location/site-1"}}]),
+        encounter(
+            "e1",
+            serviceProvider={"reference": "Organization/trust"},
+            location=[{"location": {"reference": "Location/site-1"}}],
+        ),
         patient("p1", generalPractitioner=[{"reference": "Organization/gp"}]),
         encounter("e2", serviceProvider={"reference": "Organization/none"}, location=None),
         patient("p2", generalPractitioner=None),

@@ -76,8 +76,9 @@ def test_out02_paired_share(tmp_path: Path) -> None:
 
 
 def test_out02_pass_and_other_questionnaires(tmp_path: Path) -> None:
-    other = response("x", "2026-11-20T09:00:00Z",
-                     questionnaire="https://w3id.org/mdss/Questionnaire/prem|1.0.0")
+    other = response(
+        "x", "2026-11-20T09:00:00Z", questionnaire="https://w3id.org/mdss/Questionnaire/prem|1.0.0"
+    )
     feed = [*_pair("pat-1", "2026-11-02T09:00:00Z", "2026-11-28T09:00:00Z"), other]
     card = run(tmp_path, feed, "MDSS-OUT-02")
     assert ratio(card) == (1, 1) and card["req"]["status"] == "pass"

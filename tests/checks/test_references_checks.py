@@ -61,8 +61,9 @@ def test_ref01_contained_absolute_and_logical(tmp_path: Path) -> None:
         contained=[{"resourceType": "Practitioner", "id": "pr"}],
         performer=[{"reference": "#pr"}, {"reference": "#nope"}],
         encounter={"reference": "https://example.org/fhir/Encounter/enc-1"},
-        subject={"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number",
-                                "value": "9990000018"}},
+        subject={
+            "identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000018"}
+        },
     )
     card = run(tmp_path, [*_feed(), contained], "MDSS-REF-01")
     assert sorted(card["found"]) == [

@@ -20,9 +20,7 @@ MINE = (
 
 
 def test_injected_defects_are_detected(tmp_path: Path) -> None:
-    feed = generate_feed(
-        tmp_path / "feed", patients=25, seed=1, defects=dict.fromkeys(MINE, 0.3)
-    )
+    feed = generate_feed(tmp_path / "feed", patients=25, seed=1, defects=dict.fromkeys(MINE, 0.3))
     injected = [d for d in feed.injected if d.requirement_id in MINE]
     assert {d.requirement_id for d in injected} == set(MINE), "every requirement injected"
     standard = subset_standard(tmp_path / "std", MINE)
@@ -48,7 +46,8 @@ def test_clean_sample_feed_meets_these_requirements(tmp_path: Path) -> None:
     # No error or warning from these checks on a clean feed, bar patients who
     # legitimately have no NHS Number (then no identifier: a must-support gap).
     noisy = [
-        f for f in card["findings"]
+        f
+        for f in card["findings"]
         if f["severity"] != "information"
         and (f["requirement"], f["code"]) != ("MDSS-COMP-02", "must-support-missing")
     ]

@@ -51,8 +51,10 @@ def test_term01_invalid(tmp_path: Path, code: str, finding: str) -> None:
 
 def test_term01_codings_anywhere(tmp_path: Path) -> None:
     nested = encounter(
-        reasonCode=[{"coding": [{"system": "http://loinc.org", "code": "x"}]},
-                    {"coding": [{"system": SCT, "code": "267036008"}]}]
+        reasonCode=[
+            {"coding": [{"system": "http://loinc.org", "code": "x"}]},
+            {"coding": [{"system": SCT, "code": "267036008"}]},
+        ]
     )
     card = run(tmp_path, [nested], "MDSS-TERM-01")
     assert card["found"] == [
@@ -79,9 +81,7 @@ def test_term03_extensible_binding(tmp_path: Path) -> None:
         [condition(), condition("c2", category=local), condition("c3", category=with_text)],
         "MDSS-TERM-03",
     )
-    assert card["found"] == [
-        ("binding-extensible", "Condition.ndjson", 2, "Condition.category[0]")
-    ]
+    assert card["found"] == [("binding-extensible", "Condition.ndjson", 2, "Condition.category[0]")]
     assert ratio(card) == (2, 3)
     assert card["findings"][0]["severity"] == "warning"
 
@@ -145,10 +145,18 @@ def test_term05_dmd(tmp_path: Path) -> None:
     )
     card = run(tmp_path, [medication_request(), text_only, local], "MDSS-TERM-05")
     assert card["found"] == [
-        ("medication-text-only", "MedicationRequest.ndjson", 2,
-         "MedicationRequest.medicationCodeableConcept"),
-        ("medication-not-dmd", "MedicationRequest.ndjson", 3,
-         "MedicationRequest.medicationCodeableConcept"),
+        (
+            "medication-text-only",
+            "MedicationRequest.ndjson",
+            2,
+            "MedicationRequest.medicationCodeableConcept",
+        ),
+        (
+            "medication-not-dmd",
+            "MedicationRequest.ndjson",
+            3,
+            "MedicationRequest.medicationCodeableConcept",
+        ),
     ]
     assert ratio(card) == (1, 3)
 
@@ -179,8 +187,12 @@ def test_term05_referenced_medication(tmp_path: Path) -> None:
     ]
     card = run(tmp_path, feed, "MDSS-TERM-05")
     assert card["found"] == [
-        ("medication-not-dmd", "MedicationRequest.ndjson", 2,
-         "MedicationRequest.medicationReference")
+        (
+            "medication-not-dmd",
+            "MedicationRequest.ndjson",
+            2,
+            "MedicationRequest.medicationReference",
+        )
     ]
     assert ratio(card) == (2, 3)
     assert_merge_exact(compile_check("MDSS-TERM-05"), feed, context())

@@ -111,7 +111,9 @@ def test_time03_within_24_hours(tmp_path: Path) -> None:
 
 def test_time03_late(tmp_path: Path) -> None:
     card = run(
-        tmp_path, [patient()], "MDSS-TIME-03",
+        tmp_path,
+        [patient()],
+        "MDSS-TIME-03",
         feed=_manifest(tmp_path, extracted="2026-12-04T03:00:00Z"),
     )
     assert card["req"]["status"] == "fail"
@@ -148,8 +150,9 @@ def _finish(history: Any) -> tuple[Any, list[str]]:
 
 
 def test_time04_all_received() -> None:
-    history = _History(["2026-07", {"start": "2026-08-01"}, ("2026-09-01", "2026-09-30"),
-                        "2026-10-01"])
+    history = _History(
+        ["2026-07", {"start": "2026-08-01"}, ("2026-09-01", "2026-09-30"), "2026-10-01"]
+    )
     measure, found = _finish(history)
     assert (measure.numerator, measure.denominator, measure.status) == (5, 5, None)
     assert found == []

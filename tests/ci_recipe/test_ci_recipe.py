@@ -31,18 +31,27 @@ def _github_steps() -> dict[str, str]:
 def _env(tmp_path: Path, feed: Path, baseline: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update({
-        "FEED": str(feed),
-        "BASELINE": str(baseline),
-        "GITHUB_OUTPUT": str(tmp_path / "github_output"),
-        "GITHUB_STEP_SUMMARY": str(tmp_path / "step_summary.md"),
-    })
+    env.update(
+        {
+            "FEED": str(feed),
+            "BASELINE": str(baseline),
+            "GITHUB_OUTPUT": str(tmp_path / "github_output"),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "step_summary.md"),
+        }
+    )
     return env
 
 
 def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def _run_github(tmp_path: Path, feed: Path, baseline: Path) -> tuple[int, Path]:
@@ -55,10 +64,12 @@ def _run_github(tmp_path: Path, feed: Path, baseline: Path) -> tuple[int, Path]:
     assert validate.returncode == 0, validate.stderr  # the step itself records the code
     render = _bash(steps["Render SARIF, annotations and job summary"], work, env)
     assert render.returncode == 0, render.stderr
-    outputs = dict(line.split("=", 1) for line in
-                   (tmp_path / "github_output").read_text().splitlines())
+    outputs = dict(
+        line.split("=", 1) for line in (tmp_path / "github_output").read_text().splitlines()
+    )
     final = steps["Fail on regressions (or on unmet MUSTs without a baseline)"].replace(
-        "${{ steps.validate.outputs.exit_code }}", outputs["exit_code"])
+        "${{ steps.validate.outputs.exit_code }}", outputs["exit_code"]
+    )
     return _bash(final, work, env).returncode, work
 
 

@@ -76,13 +76,18 @@ def test_paths_and_messages_carry_no_values(base: FhirValidator, patient: dict[s
 def test_contained_and_bundle_entries_are_validated_recursively(
     base: FhirValidator, patient: dict[str, Any]
 ) -> None:
-    patient["contained"] = [{"resourceType": "Organization", "id": "o", "name": "N",
-                             "active": "no"}]
+    patient["contained"] = [
+        {"resourceType": "Organization", "id": "o", "name": "N", "active": "no"}
+    ]
     patient["managingOrganization"] = {"reference": "#o"}
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"fullUrl": "urn:uuid:0a5e1b55-5f2c-4a5b-8e4c-111111111111"},
-                        {"fullUrl": "urn:uuid:0a5e1b55-5f2c-4a5b-8e4c-222222222222",
-                         "resource": patient}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:0a5e1b55-5f2c-4a5b-8e4c-111111111111"},
+            {"fullUrl": "urn:uuid:0a5e1b55-5f2c-4a5b-8e4c-222222222222", "resource": patient},
+        ],
+    }
     exprs = {i.expression for i in errors(base.validate(bundle))}
     # entry[0] has neither resource nor request/response (bdl-5)
     assert exprs == {"Bundle.entry[0]", "Bundle.entry[1].resource.contained[0].active"}
@@ -103,8 +108,11 @@ def test_primitive_extension_siblings(base: FhirValidator, patient: dict[str, An
 
 
 def test_required_min_satisfied_by_extension_only(base: FhirValidator) -> None:
-    obs = {"resourceType": "Observation", "code": {"text": "x"},
-           "_status": {"extension": [{"url": "http://x.org/e", "valueString": "s"}]}}
+    obs = {
+        "resourceType": "Observation",
+        "code": {"text": "x"},
+        "_status": {"extension": [{"url": "http://x.org/e", "valueString": "s"}]},
+    }
     assert "cardinality-min" not in codes(base.validate(obs))
     obs.pop("_status")
     assert "cardinality-min" in codes(base.validate(obs))
@@ -112,26 +120,33 @@ def test_required_min_satisfied_by_extension_only(base: FhirValidator) -> None:
 
 def test_max_cardinality_for_arrays(base: FhirValidator) -> None:
     # Attachment.data 0..1 but Patient.photo 0..*; Signature.type 1..*; use Narrative-free
-    r = {"resourceType": "Patient", "link": [{"other": {"reference": "Patient/1"},
-                                              "type": "seealso"}]}
+    r = {
+        "resourceType": "Patient",
+        "link": [{"other": {"reference": "Patient/1"}, "type": "seealso"}],
+    }
     assert errors(base.validate(r)) == []
     r["link"][0]["type"] = "nope"
     assert codes(base.validate(r)) == {"binding-required"}
 
 
-def test_extensible_binding_warns_only_without_text(base: FhirValidator,
-                                                    patient: dict[str, Any]) -> None:
+def test_extensible_binding_warns_only_without_text(
+    base: FhirValidator, patient: dict[str, Any]
+) -> None:
     ident = patient["identifier"][0]
-    ident["type"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                                 "code": "XX-NOT-A-CODE"}]}
+    ident["type"] = {
+        "coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "XX-NOT-A-CODE"}
+        ]
+    }
     found = [i for i in base.validate(patient) if i.code == "binding-extensible"]
     assert [i.severity for i in found] == ["warning"]
     ident["type"]["text"] = "Local identifier"
     assert not [i for i in base.validate(patient) if i.code == "binding-extensible"]
 
 
-def test_invariant_error_never_crashes(monkeypatch: pytest.MonkeyPatch,
-                                       base: FhirValidator) -> None:
+def test_invariant_error_never_crashes(
+    monkeypatch: pytest.MonkeyPatch, base: FhirValidator
+) -> None:
     node = base.model.node("Patient.contact")
     inv = next(i for i in node.invariants if i.key == "pat-1")
 
@@ -147,9 +162,12 @@ def test_invariant_error_never_crashes(monkeypatch: pytest.MonkeyPatch,
 
 def test_fhirpath_invariants_from_data_are_evaluated(base: FhirValidator) -> None:
     # ras-2 has no native implementation: it runs through the FHIRPath engine
-    ra = {"resourceType": "RiskAssessment", "status": "final",
-          "subject": {"reference": "Patient/1"},
-          "prediction": [{"probabilityDecimal": 150}]}
+    ra = {
+        "resourceType": "RiskAssessment",
+        "status": "final",
+        "subject": {"reference": "Patient/1"},
+        "prediction": [{"probabilityDecimal": 150}],
+    }
     assert [i.message.split(":")[0] for i in errors(base.validate(ra))] == [
         "Constraint ras-2 failed"
     ]
@@ -158,23 +176,40 @@ def test_fhirpath_invariants_from_data_are_evaluated(base: FhirValidator) -> Non
 
 
 _E1 = {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Composition", "id": "1"}}
-_E2 = {"fullUrl": "urn:uuid:2", "resource": {"resourceType": "Patient", "id": "2",
-                                             "meta": {"versionId": "3"}}}
+_E2 = {
+    "fullUrl": "urn:uuid:2",
+    "resource": {"resourceType": "Patient", "id": "2", "meta": {"versionId": "3"}},
+}
 _BUNDLES: list[dict[str, Any]] = [
     {"resourceType": "Bundle", "type": "collection", "entry": [_E1, _E2]},
     {"resourceType": "Bundle", "type": "collection", "entry": [_E1, _E1], "total": 2},
-    {"resourceType": "Bundle", "type": "searchset", "total": 1,
-     "entry": [{**_E1, "search": {"mode": "match"}}]},
+    {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": 1,
+        "entry": [{**_E1, "search": {"mode": "match"}}],
+    },
     {"resourceType": "Bundle", "type": "collection", "entry": [{**_E1, "search": {}}]},
-    {"resourceType": "Bundle", "type": "document", "entry": [_E1, _E2],
-     "identifier": {"system": "urn:x", "value": "1"}, "timestamp": "2024-01-01T00:00:00Z"},
+    {
+        "resourceType": "Bundle",
+        "type": "document",
+        "entry": [_E1, _E2],
+        "identifier": {"system": "urn:x", "value": "1"},
+        "timestamp": "2024-01-01T00:00:00Z",
+    },
     {"resourceType": "Bundle", "type": "document", "entry": [_E2, _E1]},
     {"resourceType": "Bundle", "type": "message", "entry": [_E2]},
     {"resourceType": "Bundle", "type": "message", "entry": []},
-    {"resourceType": "Bundle", "type": "batch", "entry": [
-        {"request": {"method": "GET", "url": "Patient"}}, {"fullUrl": "urn:uuid:9"}]},
-    {"resourceType": "Bundle", "type": "transaction-response", "entry": [
-        {"response": {"status": "200"}}]},
+    {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"request": {"method": "GET", "url": "Patient"}}, {"fullUrl": "urn:uuid:9"}],
+    },
+    {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [{"response": {"status": "200"}}],
+    },
     {"resourceType": "Bundle", "type": "history", "entry": [_E1, _E1]},
 ]
 
@@ -193,8 +228,21 @@ SAMPLES: list[tuple[str, str, dict[str, Any]]] = [
     ("pat-1", "Patient.contact", {"gender": "male"}),
     ("pat-1", "Patient.contact", {"name": {"family": "x"}}),
     ("sqty-1", "SimpleQuantity", {"comparator": "<"}),
-    *[(k, "Bundle", b) for k in ("bdl-1", "bdl-2", "bdl-3", "bdl-4", "bdl-7", "bdl-9",
-                                 "bdl-10", "bdl-11", "bdl-12") for b in _BUNDLES],
+    *[
+        (k, "Bundle", b)
+        for k in (
+            "bdl-1",
+            "bdl-2",
+            "bdl-3",
+            "bdl-4",
+            "bdl-7",
+            "bdl-9",
+            "bdl-10",
+            "bdl-11",
+            "bdl-12",
+        )
+        for b in _BUNDLES
+    ],
     ("bdl-5", "Bundle.entry", {"fullUrl": "urn:x"}),
     ("bdl-5", "Bundle.entry", {"request": {"method": "GET", "url": "x"}}),
     ("bdl-8", "Bundle.entry", {"fullUrl": "http://x.org/Patient/1/_history/2"}),
@@ -214,14 +262,16 @@ SAMPLES: list[tuple[str, str, dict[str, Any]]] = [
         ("rng-2", {"low": {"value": 5, "code": "g"}, "high": {"value": 2, "code": "kg"}}, True),
     ],
 )
-def test_native_invariants_where_fhirpathpy_is_wrong(key: str, focus: dict[str, Any],
-                                                     ok: bool) -> None:
+def test_native_invariants_where_fhirpathpy_is_wrong(
+    key: str, focus: dict[str, Any], ok: bool
+) -> None:
     assert NATIVE_INVARIANTS[key](focus, {}, {}) is ok
 
 
 @pytest.mark.parametrize(("key", "base_path", "focus"), SAMPLES)
-def test_native_invariants_agree_with_fhirpath(key: str, base_path: str,
-                                               focus: dict[str, Any]) -> None:
+def test_native_invariants_agree_with_fhirpath(
+    key: str, base_path: str, focus: dict[str, Any]
+) -> None:
     expr = next(e for k, _, _, e in core_data()["invariants"] if k == key)
     resource = focus if base_path == "Bundle" else {"resourceType": "Basic"}
     by_fhirpath = compile_fhirpath(expr, base_path)(focus, resource, resource) != [False]
@@ -229,14 +279,19 @@ def test_native_invariants_agree_with_fhirpath(key: str, base_path: str,
 
 
 def test_dom_invariants(base: FhirValidator, patient: dict[str, Any]) -> None:
-    patient["contained"] = [{"resourceType": "Organization", "id": "o", "name": "N",
-                             "meta": {"versionId": "1"},
-                             "contained": [{"resourceType": "Basic", "code": {"text": "x"}}]}]
+    patient["contained"] = [
+        {
+            "resourceType": "Organization",
+            "id": "o",
+            "name": "N",
+            "meta": {"versionId": "1"},
+            "contained": [{"resourceType": "Basic", "code": {"text": "x"}}],
+        }
+    ]
     patient["managingOrganization"] = {"reference": "#o"}
     msgs = {i.message.split(":")[0] for i in errors(base.validate(patient))}
     # dom-3 too: the nested contained Basic is referenced from nowhere
-    assert msgs == {"Constraint dom-2 failed", "Constraint dom-3 failed",
-                    "Constraint dom-4 failed"}
+    assert msgs == {"Constraint dom-2 failed", "Constraint dom-3 failed", "Constraint dom-4 failed"}
     del patient["text"]
     patient.pop("contained")
     patient.pop("managingOrganization")
@@ -244,16 +299,31 @@ def test_dom_invariants(base: FhirValidator, patient: dict[str, Any]) -> None:
 
 
 def test_document_bundle_references_resolve(base: FhirValidator) -> None:
-    comp = {"resourceType": "Composition", "status": "final", "type": {"text": "x"},
-            "date": "2024-01-01", "title": "t", "author": [{"reference": "Practitioner/p"}],
-            "subject": {"reference": "Patient/missing"}}
-    bundle = {"resourceType": "Bundle", "type": "document",
-              "identifier": {"system": "urn:ietf:rfc:3986",
-                             "value": "urn:uuid:0a5e1b55-5f2c-4a5b-8e4c-333333333333"},
-              "timestamp": "2024-01-01T00:00:00Z",
-              "entry": [{"fullUrl": "http://x.org/fhir/Composition/c", "resource": comp},
-                        {"fullUrl": "http://x.org/fhir/Practitioner/p",
-                         "resource": {"resourceType": "Practitioner", "id": "p"}}]}
+    comp = {
+        "resourceType": "Composition",
+        "status": "final",
+        "type": {"text": "x"},
+        "date": "2024-01-01",
+        "title": "t",
+        "author": [{"reference": "Practitioner/p"}],
+        "subject": {"reference": "Patient/missing"},
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "document",
+        "identifier": {
+            "system": "urn:ietf:rfc:3986",
+            "value": "urn:uuid:0a5e1b55-5f2c-4a5b-8e4c-333333333333",
+        },
+        "timestamp": "2024-01-01T00:00:00Z",
+        "entry": [
+            {"fullUrl": "http://x.org/fhir/Composition/c", "resource": comp},
+            {
+                "fullUrl": "http://x.org/fhir/Practitioner/p",
+                "resource": {"resourceType": "Practitioner", "id": "p"},
+            },
+        ],
+    }
     comp["id"] = "c"
     found = [(i.code, i.expression) for i in errors(base.validate(bundle))]
     assert found == [("reference-not-found", "Bundle.entry[0].resource.subject")]

@@ -38,8 +38,9 @@ def test_required_binding_expansions() -> None:
 
 def test_lazy_parts_load() -> None:
     assert "http://hl7.org/fhir/StructureDefinition/bodyweight" in core_profiles()
-    assert "http://terminology.hl7.org/CodeSystem/v3-NullFlavor" in core_terminology()[
-        "codesystems"]
+    assert (
+        "http://terminology.hl7.org/CodeSystem/v3-NullFlavor" in core_terminology()["codesystems"]
+    )
 
 
 def test_base_data_loads_fast() -> None:

@@ -21,34 +21,59 @@ def _concept(system: str, *codes: str) -> dict[str, Any]:
 
 
 CLINICAL: list[Any] = [
-    ABSENT, None, {}, {"text": "x"}, _concept(CLIN, "active"), _concept(CLIN, "resolved"),
-    _concept(CLIN, "remission", "x"), _concept("urn:other", "inactive"),
-    {"coding": [{"code": "inactive"}]}, {"coding": []}, {"coding": [{}]},
-    {"coding": [{"system": CLIN, "code": 3}]}, {"coding": {"system": CLIN}},
-    {"coding": [{"system": CLIN, "_code": {"extension": []}}]}, "active",
+    ABSENT,
+    None,
+    {},
+    {"text": "x"},
+    _concept(CLIN, "active"),
+    _concept(CLIN, "resolved"),
+    _concept(CLIN, "remission", "x"),
+    _concept("urn:other", "inactive"),
+    {"coding": [{"code": "inactive"}]},
+    {"coding": []},
+    {"coding": [{}]},
+    {"coding": [{"system": CLIN, "code": 3}]},
+    {"coding": {"system": CLIN}},
+    {"coding": [{"system": CLIN, "_code": {"extension": []}}]},
+    "active",
 ]
 VERIFICATION: list[Any] = [
-    ABSENT, None, _concept(VER, "confirmed"), _concept(VER, "entered-in-error"),
-    _concept("urn:x", "entered-in-error"), {"text": "y"}, {"coding": [{"system": VER}]},
+    ABSENT,
+    None,
+    _concept(VER, "confirmed"),
+    _concept(VER, "entered-in-error"),
+    _concept("urn:x", "entered-in-error"),
+    {"text": "y"},
+    {"coding": [{"system": VER}]},
 ]
 CATEGORY: list[Any] = [
-    ABSENT, [], [{"coding": [{"system": "urn:x", "code": "problem-list-item"}]}],
+    ABSENT,
+    [],
+    [{"coding": [{"system": "urn:x", "code": "problem-list-item"}]}],
     ["problem-list-item"],
 ]
 ABATEMENT: list[tuple[str, Any]] = [
-    ("", None), ("abatementDateTime", "2024-01-01"), ("abatementString", "x"),
-    ("abatementAge", {"value": 3}), ("_abatementString", {"extension": []}),
-    ("abatementFoo", 1), ("abatementDateTime", None),
+    ("", None),
+    ("abatementDateTime", "2024-01-01"),
+    ("abatementString", "x"),
+    ("abatementAge", {"value": 3}),
+    ("_abatementString", {"extension": []}),
+    ("abatementFoo", 1),
+    ("abatementDateTime", None),
 ]
 
 
 def _conditions() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for clin, ver, cat, (ab_key, ab_value) in itertools.product(
-            CLINICAL, VERIFICATION, CATEGORY, ABATEMENT):
+        CLINICAL, VERIFICATION, CATEGORY, ABATEMENT
+    ):
         cond: dict[str, Any] = {"resourceType": "Condition", "subject": {"reference": "P/1"}}
-        for key, value in (("clinicalStatus", clin), ("verificationStatus", ver),
-                           ("category", cat)):
+        for key, value in (
+            ("clinicalStatus", clin),
+            ("verificationStatus", ver),
+            ("category", cat),
+        ):
             if value is not ABSENT:
                 cond[key] = value
         if ab_key:
@@ -77,9 +102,13 @@ def test_hybrid_invariant_agrees_with_fhirpath(key: str) -> None:
 
 def test_condition_invariant_issues_unchanged() -> None:
     v = FhirValidator.base()
-    cond = {"resourceType": "Condition", "subject": {"reference": "Patient/1"},
-            "code": {"text": "x"}, "abatementString": "gone",
-            "clinicalStatus": _concept(CLIN, "active"),
-            "verificationStatus": _concept(VER, "entered-in-error")}
+    cond = {
+        "resourceType": "Condition",
+        "subject": {"reference": "Patient/1"},
+        "code": {"text": "x"},
+        "abatementString": "gone",
+        "clinicalStatus": _concept(CLIN, "active"),
+        "verificationStatus": _concept(VER, "entered-in-error"),
+    }
     keys = sorted(i.key for i in v.validate(cond) if i.code == "invariant")
     assert keys == ["con-4", "con-5", "dom-6"]

@@ -24,13 +24,36 @@ from conformance.samples import generate_feed, iter_resources
 REPO = Path(__file__).resolve().parents[2]
 STANDARD = REPO / "standards" / "mdss" / "1.0.0"
 MDSS = "https://w3id.org/mdss/StructureDefinition/MDSS-"
-PROFILED = frozenset({"Patient", "Encounter", "Observation", "Condition", "MedicationRequest",
-                      "QuestionnaireResponse"})
+PROFILED = frozenset(
+    {
+        "Patient",
+        "Encounter",
+        "Observation",
+        "Condition",
+        "MedicationRequest",
+        "QuestionnaireResponse",
+    }
+)
 
 _REPLACEMENTS: list[Any] = [
-    "x", "", 1, -5.5, True, None, {}, [], {"a": 1}, [{"code": "x"}],
-    "http://snomed.info/sct", "http://loinc.org", "8867-4", "mm[Hg]", "vital-signs",
-    "https://fhir.nhs.uk/Id/nhs-number", "Patient/1", "Group/1",
+    "x",
+    "",
+    1,
+    -5.5,
+    True,
+    None,
+    {},
+    [],
+    {"a": 1},
+    [{"code": "x"}],
+    "http://snomed.info/sct",
+    "http://loinc.org",
+    "8867-4",
+    "mm[Hg]",
+    "vital-signs",
+    "https://fhir.nhs.uk/Id/nhs-number",
+    "Patient/1",
+    "Group/1",
 ]
 
 
@@ -77,14 +100,29 @@ def validator() -> FhirValidator:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     generated = list(iter_resources(patients=6, seed=5))
-    feed = generate_feed(tmp_path_factory.mktemp("feed"), patients=12, seed=7, defects={
-        "MDSS-STR-02": 0.3, "MDSS-STR-03": 0.3, "MDSS-TERM-02": 0.3, "MDSS-TERM-03": 0.3,
-        "MDSS-ORG-01": 0.3, "MDSS-ID-07": 0.3})
-    defective = [orjson.loads(line) for f in sorted(Path(feed.root).glob("*.ndjson"))
-                 for line in f.read_bytes().splitlines() if line.strip()]
+    feed = generate_feed(
+        tmp_path_factory.mktemp("feed"),
+        patients=12,
+        seed=7,
+        defects={
+            "MDSS-STR-02": 0.3,
+            "MDSS-STR-03": 0.3,
+            "MDSS-TERM-02": 0.3,
+            "MDSS-TERM-03": 0.3,
+            "MDSS-ORG-01": 0.3,
+            "MDSS-ID-07": 0.3,
+        },
+    )
+    defective = [
+        orjson.loads(line)
+        for f in sorted(Path(feed.root).glob("*.ndjson"))
+        for line in f.read_bytes().splitlines()
+        if line.strip()
+    ]
     examples = [orjson.loads(f.read_bytes()) for f in sorted(EXAMPLES.rglob("*.json"))]
     ukcore = parse_fhir_xml(
-        (FIXTURES / "ukcore" / "UKCore-Patient-RichardSmith-Example.xml").read_text())
+        (FIXTURES / "ukcore" / "UKCore-Patient-RichardSmith-Example.xml").read_text()
+    )
     rng = random.Random(11)
     base = [*generated, *defective, *examples, ukcore]
     mutated = [_mutate(r, rng) for r in base for _ in range(4)]
@@ -106,9 +144,9 @@ def _run(v: FhirValidator, corpus: list[dict[str, Any]]) -> list[Any]:
     return out
 
 
-def test_profile_pre_check_changes_no_result(validator: FhirValidator,
-                                             corpus: list[dict[str, Any]],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profile_pre_check_changes_no_result(
+    validator: FhirValidator, corpus: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     answers = {True: 0, False: 0}
     real = ProfileRegistry._fast_ok
 
@@ -130,19 +168,20 @@ def test_profile_pre_check_changes_no_result(validator: FhirValidator,
 
 def test_pre_check_answers_true_for_generated_vital_signs(validator: FhirValidator) -> None:
     reg = validator.registry
-    vital = [r for r in iter_resources(patients=3, seed=2)
-             if r["resourceType"] == "Observation" and "component" in r]
+    vital = [
+        r
+        for r in iter_resources(patients=3, seed=2)
+        if r["resourceType"] == "Observation" and "component" in r
+    ]
     assert vital  # blood pressure panels: component slicing the full walk cannot decide
     for r in vital:
         assert reg._fast_ok("http://hl7.org/fhir/StructureDefinition/bp", True, r, r)
         assert reg.validate(r, ("http://hl7.org/fhir/StructureDefinition/bp",), (), True) == []
 
 
-def test_pre_check_says_no_when_the_profile_has_something_to_say(
-        validator: FhirValidator) -> None:
+def test_pre_check_says_no_when_the_profile_has_something_to_say(validator: FhirValidator) -> None:
     reg = validator.registry
-    patient = next(r for r in iter_resources(patients=1, seed=1)
-                   if r["resourceType"] == "Patient")
+    patient = next(r for r in iter_resources(patients=1, seed=1) if r["resourceType"] == "Patient")
     url = MDSS + "Patient"
     assert reg._fast_ok(url, True, patient, patient)
     broken = copy.deepcopy(patient)

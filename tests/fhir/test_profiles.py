@@ -17,54 +17,130 @@ from conformance.fhir import DefinitionError, DefinitionSet, FhirValidator, pars
 P = "http://example.org/fhir/StructureDefinition/"
 
 
-def sd(name: str, type_: str, elements: list[dict[str, Any]], base: str | None = None,
-       kind: str = "resource") -> dict[str, Any]:
+def sd(
+    name: str,
+    type_: str,
+    elements: list[dict[str, Any]],
+    base: str | None = None,
+    kind: str = "resource",
+) -> dict[str, Any]:
     return {
-        "resourceType": "StructureDefinition", "url": P + name, "name": name,
-        "status": "active", "kind": kind, "abstract": False, "type": type_,
+        "resourceType": "StructureDefinition",
+        "url": P + name,
+        "name": name,
+        "status": "active",
+        "kind": kind,
+        "abstract": False,
+        "type": type_,
         "baseDefinition": base or f"http://hl7.org/fhir/StructureDefinition/{type_}",
-        "derivation": "constraint", "differential": {"element": elements},
+        "derivation": "constraint",
+        "differential": {"element": elements},
     }
 
 
-NHS_EXT = sd("nhs-status", "Extension", [
-    {"id": "Extension", "path": "Extension", "max": "1"},
-    {"id": "Extension.extension", "path": "Extension.extension", "max": "0"},
-    {"id": "Extension.url", "path": "Extension.url", "fixedUri": P + "nhs-status"},
-    {"id": "Extension.value[x]", "path": "Extension.value[x]", "min": 1,
-     "type": [{"code": "code"}],
-     "binding": {"strength": "required", "valueSet": "http://example.org/vs/status"}},
-], kind="complex-type")
+NHS_EXT = sd(
+    "nhs-status",
+    "Extension",
+    [
+        {"id": "Extension", "path": "Extension", "max": "1"},
+        {"id": "Extension.extension", "path": "Extension.extension", "max": "0"},
+        {"id": "Extension.url", "path": "Extension.url", "fixedUri": P + "nhs-status"},
+        {
+            "id": "Extension.value[x]",
+            "path": "Extension.value[x]",
+            "min": 1,
+            "type": [{"code": "code"}],
+            "binding": {"strength": "required", "valueSet": "http://example.org/vs/status"},
+        },
+    ],
+    kind="complex-type",
+)
 
-PATIENT = sd("my-patient", "Patient", [
-    {"id": "Patient", "path": "Patient", "constraint": [{
-        "key": "my-1", "severity": "error", "human": "A patient needs a birth date",
-        "expression": "birthDate.exists()"}]},
-    {"id": "Patient.extension", "path": "Patient.extension",
-     "slicing": {"discriminator": [{"type": "value", "path": "url"}], "rules": "open"}},
-    {"id": "Patient.extension:status", "path": "Patient.extension", "sliceName": "status",
-     "min": 0, "max": "1", "type": [{"code": "Extension", "profile": [P + "nhs-status"]}]},
-    {"id": "Patient.identifier", "path": "Patient.identifier", "min": 1, "mustSupport": True,
-     "slicing": {"discriminator": [{"type": "value", "path": "system"}], "rules": "open"}},
-    {"id": "Patient.identifier:nhs", "path": "Patient.identifier", "sliceName": "nhs",
-     "min": 1, "max": "1", "mustSupport": True},
-    {"id": "Patient.identifier:nhs.system", "path": "Patient.identifier.system", "min": 1,
-     "fixedUri": "https://fhir.nhs.uk/Id/nhs-number"},
-    {"id": "Patient.identifier:nhs.value", "path": "Patient.identifier.value", "min": 1},
-    {"id": "Patient.name", "path": "Patient.name", "max": "1"},
-    {"id": "Patient.gender", "path": "Patient.gender", "min": 1, "mustSupport": True},
-    {"id": "Patient.maritalStatus", "path": "Patient.maritalStatus",
-     "patternCodeableConcept": {"coding": [{"system": "http://x.org/ms"}]}},
-    {"id": "Patient.deceased[x]", "path": "Patient.deceased[x]", "type": [{"code": "boolean"}]},
-    {"id": "Patient.managingOrganization", "path": "Patient.managingOrganization",
-     "type": [{"code": "Reference",
-               "targetProfile": ["http://hl7.org/fhir/StructureDefinition/Organization"]}]},
-])
+PATIENT = sd(
+    "my-patient",
+    "Patient",
+    [
+        {
+            "id": "Patient",
+            "path": "Patient",
+            "constraint": [
+                {
+                    "key": "my-1",
+                    "severity": "error",
+                    "human": "A patient needs a birth date",
+                    "expression": "birthDate.exists()",
+                }
+            ],
+        },
+        {
+            "id": "Patient.extension",
+            "path": "Patient.extension",
+            "slicing": {"discriminator": [{"type": "value", "path": "url"}], "rules": "open"},
+        },
+        {
+            "id": "Patient.extension:status",
+            "path": "Patient.extension",
+            "sliceName": "status",
+            "min": 0,
+            "max": "1",
+            "type": [{"code": "Extension", "profile": [P + "nhs-status"]}],
+        },
+        {
+            "id": "Patient.identifier",
+            "path": "Patient.identifier",
+            "min": 1,
+            "mustSupport": True,
+            "slicing": {"discriminator": [{"type": "value", "path": "system"}], "rules": "open"},
+        },
+        {
+            "id": "Patient.identifier:nhs",
+            "path": "Patient.identifier",
+            "sliceName": "nhs",
+            "min": 1,
+            "max": "1",
+            "mustSupport": True,
+        },
+        {
+            "id": "Patient.identifier:nhs.system",
+            "path": "Patient.identifier.system",
+            "min": 1,
+            "fixedUri": "https://fhir.nhs.uk/Id/nhs-number",
+        },
+        {"id": "Patient.identifier:nhs.value", "path": "Patient.identifier.value", "min": 1},
+        {"id": "Patient.name", "path": "Patient.name", "max": "1"},
+        {"id": "Patient.gender", "path": "Patient.gender", "min": 1, "mustSupport": True},
+        {
+            "id": "Patient.maritalStatus",
+            "path": "Patient.maritalStatus",
+            "patternCodeableConcept": {"coding": [{"system": "http://x.org/ms"}]},
+        },
+        {"id": "Patient.deceased[x]", "path": "Patient.deceased[x]", "type": [{"code": "boolean"}]},
+        {
+            "id": "Patient.managingOrganization",
+            "path": "Patient.managingOrganization",
+            "type": [
+                {
+                    "code": "Reference",
+                    "targetProfile": ["http://hl7.org/fhir/StructureDefinition/Organization"],
+                }
+            ],
+        },
+    ],
+)
 
-VS = {"resourceType": "ValueSet", "url": "http://example.org/vs/status", "status": "active",
-      "compose": {"include": [{"system": "http://example.org/cs/status"}]}}
-CS = {"resourceType": "CodeSystem", "url": "http://example.org/cs/status", "status": "active",
-      "content": "complete", "concept": [{"code": "01"}, {"code": "02"}]}
+VS = {
+    "resourceType": "ValueSet",
+    "url": "http://example.org/vs/status",
+    "status": "active",
+    "compose": {"include": [{"system": "http://example.org/cs/status"}]},
+}
+CS = {
+    "resourceType": "CodeSystem",
+    "url": "http://example.org/cs/status",
+    "status": "active",
+    "content": "complete",
+    "concept": [{"code": "01"}, {"code": "02"}],
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +152,17 @@ def validator() -> FhirValidator:
 @pytest.fixture
 def good() -> dict[str, Any]:
     return {
-        "resourceType": "Patient", "meta": {"profile": [P + "my-patient"]},
-        "text": {"status": "generated",
-                 "div": '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'},
+        "resourceType": "Patient",
+        "meta": {"profile": [P + "my-patient"]},
+        "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'},
         "extension": [{"url": P + "nhs-status", "valueCode": "01"}],
-        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"},
-                       {"system": "http://local", "value": "1"}],
-        "name": [{"family": "X"}], "gender": "male", "birthDate": "2000-01-01",
+        "identifier": [
+            {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"},
+            {"system": "http://local", "value": "1"},
+        ],
+        "name": [{"family": "X"}],
+        "gender": "male",
+        "birthDate": "2000-01-01",
         "managingOrganization": {"reference": "Organization/1"},
     }
 
@@ -98,22 +178,25 @@ def test_conforming_instance(validator: FhirValidator, good: dict[str, Any]) -> 
         (lambda r: r["name"].append({"family": "Y"}), "cardinality-max"),
         (lambda r: r.pop("birthDate"), "invariant"),
         (lambda r: r["identifier"].pop(0), "slice-cardinality"),
-        (lambda r: r["identifier"].append(copy.deepcopy(r["identifier"][0])),
-         "slice-cardinality"),
+        (lambda r: r["identifier"].append(copy.deepcopy(r["identifier"][0])), "slice-cardinality"),
         (lambda r: r["identifier"][0].pop("value"), "cardinality-min"),
         (lambda r: r["extension"][0].update(valueCode="99"), "binding-required"),
-        (lambda r: r["extension"].append({"url": P + "nhs-status", "valueCode": "02"}),
-         "slice-cardinality"),
+        (
+            lambda r: r["extension"].append({"url": P + "nhs-status", "valueCode": "02"}),
+            "slice-cardinality",
+        ),
         (lambda r: r["extension"][0].update(valueCode=None, valueString="01"), "invalid-type"),
-        (lambda r: r.update(maritalStatus={"coding": [{"system": "http://y", "code": "M"}]}),
-         "profile-pattern"),
+        (
+            lambda r: r.update(maritalStatus={"coding": [{"system": "http://y", "code": "M"}]}),
+            "profile-pattern",
+        ),
         (lambda r: r.update(deceasedDateTime="2020-01-01"), "invalid-type"),
-        (lambda r: r.update(managingOrganization={"reference": "Patient/2"}),
-         "reference-target"),
+        (lambda r: r.update(managingOrganization={"reference": "Patient/2"}), "reference-target"),
     ],
 )
-def test_profile_violations(validator: FhirValidator, good: dict[str, Any], mutate: Any,
-                            code: str) -> None:
+def test_profile_violations(
+    validator: FhirValidator, good: dict[str, Any], mutate: Any, code: str
+) -> None:
     mutate(good)
     if good["extension"][0].get("valueCode", "x") is None:
         del good["extension"][0]["valueCode"]
@@ -122,8 +205,7 @@ def test_profile_violations(validator: FhirValidator, good: dict[str, Any], muta
     assert all(i.source in (P + "my-patient", P + "nhs-status", "base") for i in found)
 
 
-def test_fixed_value_and_explicit_profile(validator: FhirValidator,
-                                          good: dict[str, Any]) -> None:
+def test_fixed_value_and_explicit_profile(validator: FhirValidator, good: dict[str, Any]) -> None:
     del good["meta"]
     assert errors(validator.validate(good)) == []  # no profile claimed, none given
     good["identifier"][0]["system"] = "https://fhir.nhs.uk/Id/nhs-numbr"
@@ -140,8 +222,12 @@ def test_unknown_profiles(base: FhirValidator, good: dict[str, Any]) -> None:
 
 
 def test_derivation_chain_and_circularity(good: dict[str, Any]) -> None:
-    child = sd("child", "Patient", [{"id": "Patient.birthDate", "path": "Patient.birthDate",
-                                     "min": 1}], base=P + "my-patient")
+    child = sd(
+        "child",
+        "Patient",
+        [{"id": "Patient.birthDate", "path": "Patient.birthDate", "min": 1}],
+        base=P + "my-patient",
+    )
     v = FhirValidator.base().with_definitions(DefinitionSet([NHS_EXT, PATIENT, VS, CS, child]))
     good["meta"]["profile"] = [P + "child"]
     assert errors(v.validate(good)) == []
@@ -156,23 +242,26 @@ def test_derivation_chain_and_circularity(good: dict[str, Any]) -> None:
 
 def test_must_support_paths(validator: FhirValidator) -> None:
     assert validator.must_support_paths(P + "my-patient") == [
-        "Patient.identifier", "Patient.identifier:nhs", "Patient.gender"]
+        "Patient.identifier",
+        "Patient.identifier:nhs",
+        "Patient.gender",
+    ]
 
 
-def test_core_vital_signs_profile_applies(base: FhirValidator,
-                                          observation: dict[str, Any]) -> None:
+def test_core_vital_signs_profile_applies(base: FhirValidator, observation: dict[str, Any]) -> None:
     assert errors(base.validate(observation)) == []
     observation["valueQuantity"]["code"] = "mg"  # ucum-bodyweight: kg, g, [lb_av]
     found = errors(base.validate(observation))
     assert [(i.code, i.source) for i in found] == [
-        ("binding-required", "http://hl7.org/fhir/StructureDefinition/bodyweight")]
+        ("binding-required", "http://hl7.org/fhir/StructureDefinition/bodyweight")
+    ]
 
 
-def test_core_extension_definitions_are_checked(base: FhirValidator,
-                                                good: dict[str, Any]) -> None:
+def test_core_extension_definitions_are_checked(base: FhirValidator, good: dict[str, Any]) -> None:
     good.pop("meta")
-    good["extension"] = [{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
-                          "valueString": "10:00"}]
+    good["extension"] = [
+        {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime", "valueString": "10:00"}
+    ]
     assert "invalid-type" in codes(base.validate(good))
     good["extension"] = [{"url": "http://example.org/undefined", "valueString": "x"}]
     assert "unknown-extension" in codes(base.validate(good))
@@ -180,30 +269,73 @@ def test_core_extension_definitions_are_checked(base: FhirValidator,
 
 
 def test_slicing_discriminator_kinds() -> None:
-    prof = sd("obs", "Observation", [
-        {"id": "Observation.category", "path": "Observation.category",
-         "slicing": {"discriminator": [{"type": "pattern", "path": "$this"}],
-                     "rules": "closed"}},
-        {"id": "Observation.category:vs", "path": "Observation.category", "sliceName": "vs",
-         "min": 1, "max": "1",
-         "patternCodeableConcept": {"coding": [{"system": "http://x.org/c", "code": "a"}]}},
-        {"id": "Observation.component", "path": "Observation.component",
-         "slicing": {"discriminator": [{"type": "exists", "path": "valueQuantity"}],
-                     "rules": "open"}},
-        {"id": "Observation.component:q", "path": "Observation.component", "sliceName": "q",
-         "min": 1, "max": "1"},
-        {"id": "Observation.component:q.valueQuantity", "path":
-         "Observation.component.valueQuantity", "min": 1},
-        {"id": "Observation.value[x]", "path": "Observation.value[x]",
-         "slicing": {"discriminator": [{"type": "type", "path": "$this"}], "rules": "closed"}},
-        {"id": "Observation.value[x]:valueString", "path": "Observation.value[x]",
-         "sliceName": "valueString", "min": 0, "max": "1", "type": [{"code": "string"}]},
-    ])
+    prof = sd(
+        "obs",
+        "Observation",
+        [
+            {
+                "id": "Observation.category",
+                "path": "Observation.category",
+                "slicing": {
+                    "discriminator": [{"type": "pattern", "path": "$this"}],
+                    "rules": "closed",
+                },
+            },
+            {
+                "id": "Observation.category:vs",
+                "path": "Observation.category",
+                "sliceName": "vs",
+                "min": 1,
+                "max": "1",
+                "patternCodeableConcept": {"coding": [{"system": "http://x.org/c", "code": "a"}]},
+            },
+            {
+                "id": "Observation.component",
+                "path": "Observation.component",
+                "slicing": {
+                    "discriminator": [{"type": "exists", "path": "valueQuantity"}],
+                    "rules": "open",
+                },
+            },
+            {
+                "id": "Observation.component:q",
+                "path": "Observation.component",
+                "sliceName": "q",
+                "min": 1,
+                "max": "1",
+            },
+            {
+                "id": "Observation.component:q.valueQuantity",
+                "path": "Observation.component.valueQuantity",
+                "min": 1,
+            },
+            {
+                "id": "Observation.value[x]",
+                "path": "Observation.value[x]",
+                "slicing": {
+                    "discriminator": [{"type": "type", "path": "$this"}],
+                    "rules": "closed",
+                },
+            },
+            {
+                "id": "Observation.value[x]:valueString",
+                "path": "Observation.value[x]",
+                "sliceName": "valueString",
+                "min": 0,
+                "max": "1",
+                "type": [{"code": "string"}],
+            },
+        ],
+    )
     v = FhirValidator.base().with_definitions(DefinitionSet([prof]))
-    obs = {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
-           "category": [{"coding": [{"system": "http://x.org/c", "code": "a"}]}],
-           "component": [{"code": {"text": "c"}, "valueQuantity": {"value": 1}}],
-           "valueString": "v"}
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "x"},
+        "category": [{"coding": [{"system": "http://x.org/c", "code": "a"}]}],
+        "component": [{"code": {"text": "c"}, "valueQuantity": {"value": 1}}],
+        "valueString": "v",
+    }
     assert errors(v.validate(obs, [P + "obs"])) == []
     bad = copy.deepcopy(obs)
     bad["category"].append({"text": "other"})
@@ -217,13 +349,18 @@ def test_definition_loading_folder_tgz_bundle_and_errors(tmp_path: Path) -> None
     (tmp_path / "defs").mkdir()
     (tmp_path / "defs" / "p.json").write_text(json.dumps(PATIENT))
     (tmp_path / "defs" / "ignored.json").write_text(json.dumps({"resourceType": "Patient"}))
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"resource": VS}, {"resource": CS}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": VS}, {"resource": CS}],
+    }
     (tmp_path / "b.json").write_text(json.dumps(bundle))
     tgz = tmp_path / "pkg.tgz"
     with tarfile.open(tgz, "w:gz") as tar:
-        for name, obj in (("package/package.json", {"name": "x"}),
-                          ("package/StructureDefinition-e.json", NHS_EXT)):
+        for name, obj in (
+            ("package/package.json", {"name": "x"}),
+            ("package/StructureDefinition-e.json", NHS_EXT),
+        ):
             raw = json.dumps(obj).encode()
             info = tarfile.TarInfo(name)
             info.size = len(raw)
@@ -245,16 +382,18 @@ def test_uk_core_profile_from_xml() -> None:
     defs = DefinitionSet.load([FIXTURES / "ukcore"])
     v = FhirValidator.base().with_definitions(defs)
     url = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
-    example = parse_fhir_xml((FIXTURES / "ukcore" / "UKCore-Patient-RichardSmith-Example.xml")
-                             .read_bytes())
+    example = parse_fhir_xml(
+        (FIXTURES / "ukcore" / "UKCore-Patient-RichardSmith-Example.xml").read_bytes()
+    )
     assert errors(v.validate(example, [url])) == []
     bad = copy.deepcopy(example)
     ext = bad["identifier"][0]["extension"][0]
     ext["valueCodeableConcept"]["coding"][0]["code"] = "99"
     found = errors(v.validate(bad, [url]))
     assert "binding-required" in {i.code for i in found}
-    episode = parse_fhir_xml((FIXTURES / "ukcore" / "Extension-UKCore-ConditionEpisode-Example"
-                              ".xml").read_bytes())
+    episode = parse_fhir_xml(
+        (FIXTURES / "ukcore" / "Extension-UKCore-ConditionEpisode-Example.xml").read_bytes()
+    )
     assert "choice-type" in codes(v.validate(episode))
 
 

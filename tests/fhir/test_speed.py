@@ -66,16 +66,30 @@ def _broken(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     generated = list(iter_resources(patients=8, seed=4))
-    feed = generate_feed(tmp_path_factory.mktemp("feed"), patients=15, seed=2, defects={
-        "MDSS-STR-02": 0.3, "MDSS-TERM-02": 0.3, "MDSS-TERM-03": 0.3, "MDSS-TIME-02": 0.3,
-        "MDSS-ORG-01": 0.3, "MDSS-ID-07": 0.3})
-    defective = [orjson.loads(line) for f in sorted(Path(feed.root).glob("*.ndjson"))
-                 for line in f.read_bytes().splitlines()]
+    feed = generate_feed(
+        tmp_path_factory.mktemp("feed"),
+        patients=15,
+        seed=2,
+        defects={
+            "MDSS-STR-02": 0.3,
+            "MDSS-TERM-02": 0.3,
+            "MDSS-TERM-03": 0.3,
+            "MDSS-TIME-02": 0.3,
+            "MDSS-ORG-01": 0.3,
+            "MDSS-ID-07": 0.3,
+        },
+    )
+    defective = [
+        orjson.loads(line)
+        for f in sorted(Path(feed.root).glob("*.ndjson"))
+        for line in f.read_bytes().splitlines()
+    ]
     return _examples() + generated + defective + _broken(generated)
 
 
-def test_fast_path_changes_no_result(corpus: list[dict[str, Any]],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_path_changes_no_result(
+    corpus: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     v = FhirValidator.base()
     fast = [sorted(v.validate(r)) for r in corpus]
     monkeypatch.setattr(validator_module, "fast_ok", lambda *a: False)
@@ -87,12 +101,19 @@ def test_fast_path_changes_no_result(corpus: list[dict[str, Any]],
 def _bundle(n: int) -> dict[str, Any]:
     entries = []
     for i in range(n):
-        entries.append({
-            "fullUrl": f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
-            "resource": {"resourceType": "Patient", "id": f"p{i}", "gender": "female",
-                         "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number",
-                                         "value": "9000000009"}]},
-        })
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": f"p{i}",
+                    "gender": "female",
+                    "identifier": [
+                        {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"}
+                    ],
+                },
+            }
+        )
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 

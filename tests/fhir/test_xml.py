@@ -29,13 +29,17 @@ def test_conversion_types_arrays_and_primitive_extensions() -> None:
     assert d["active"] is True
     assert d["multipleBirthInteger"] == 2
     assert d["extension"] == [{"url": "http://x.org/e", "valueBoolean": True}]
-    assert d["name"] == [{
-        "given": ["A", "B"],
-        "_given": [None, {"extension": [{"url": "http://x.org/q", "valueCode": "IN"}]}],
-    }]
+    assert d["name"] == [
+        {
+            "given": ["A", "B"],
+            "_given": [None, {"extension": [{"url": "http://x.org/q", "valueCode": "IN"}]}],
+        }
+    ]
     assert "birthDate" not in d
-    assert d["_birthDate"] == {"id": "bd",
-                               "extension": [{"url": "http://x.org/t", "valueInteger": 3}]}
+    assert d["_birthDate"] == {
+        "id": "bd",
+        "extension": [{"url": "http://x.org/t", "valueInteger": 3}],
+    }
     div = d["text"]["div"]
     assert div.startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
     assert "<b>bye</b>" in div and "&amp;" in div
@@ -43,9 +47,11 @@ def test_conversion_types_arrays_and_primitive_extensions() -> None:
 
 
 def test_contained_resources() -> None:
-    xml = (b'<Patient xmlns="http://hl7.org/fhir"><contained><Organization><id value="o"/>'
-           b'<name value="N"/></Organization></contained><managingOrganization>'
-           b'<reference value="#o"/></managingOrganization></Patient>')
+    xml = (
+        b'<Patient xmlns="http://hl7.org/fhir"><contained><Organization><id value="o"/>'
+        b'<name value="N"/></Organization></contained><managingOrganization>'
+        b'<reference value="#o"/></managingOrganization></Patient>'
+    )
     d = parse_fhir_xml(xml)
     assert d["contained"] == [{"resourceType": "Organization", "id": "o", "name": "N"}]
 
@@ -67,8 +73,9 @@ def test_unsafe_or_broken_xml_is_rejected(data: bytes) -> None:
 
 
 def test_uk_core_example_round_trip() -> None:
-    d = parse_fhir_xml((FIXTURES / "ukcore" / "UKCore-Patient-RichardSmith-Example.xml")
-                       .read_bytes())
+    d = parse_fhir_xml(
+        (FIXTURES / "ukcore" / "UKCore-Patient-RichardSmith-Example.xml").read_bytes()
+    )
     assert d["resourceType"] == "Patient"
     assert isinstance(d["identifier"], list) and isinstance(d["name"], list)
     assert [i for i in FhirValidator.base().validate(d) if i.severity == "error"] == []

@@ -19,9 +19,15 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 FEED = REPO / "sample_feeds" / "qwo-conformant"
 PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which(
-    "pre-commit")
-PROJECT_FILES = ("conformance", "standards", "pyproject.toml", "README.md",
-                 ".pre-commit-hooks.yaml")
+    "pre-commit"
+)
+PROJECT_FILES = (
+    "conformance",
+    "standards",
+    "pyproject.toml",
+    "README.md",
+    ".pre-commit-hooks.yaml",
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -39,12 +45,17 @@ def test_hooks_file_declares_both_hooks() -> None:
 
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
-    env.update({
-        "PRE_COMMIT_HOME": str(home / "pre-commit-cache"),
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
-        "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(home),
-    })
+    env.update(
+        {
+            "PRE_COMMIT_HOME": str(home / "pre-commit-cache"),
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.org",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "HOME": str(home),
+        }
+    )
     return env
 
 
@@ -77,8 +88,10 @@ def _user_repo(tmp: Path, env: dict[str, str]) -> Path:
     shutil.copytree(FEED, bad)
     lines = (bad / "Patient.ndjson").read_text().splitlines()
     (bad / "Patient.ndjson").write_text("\n".join([*lines, "{not json"]) + "\n")
-    shutil.copytree(REPO / "tests" / "authoring" / "fixtures" / "toy" / "1.0.0",
-                    repo / "standards" / "toy" / "1.0.0")
+    shutil.copytree(
+        REPO / "tests" / "authoring" / "fixtures" / "toy" / "1.0.0",
+        repo / "standards" / "toy" / "1.0.0",
+    )
     broken = repo / "standards" / "broken" / "1.0.0"
     broken.mkdir(parents=True)
     text = (repo / "standards" / "toy" / "1.0.0" / "standard.yaml").read_text()
@@ -88,12 +101,18 @@ def _user_repo(tmp: Path, env: dict[str, str]) -> Path:
     return repo
 
 
-def _try(hook_repo: Path, user_repo: Path, env: dict[str, str], hook: str,
-         *files: str) -> subprocess.CompletedProcess[str]:
+def _try(
+    hook_repo: Path, user_repo: Path, env: dict[str, str], hook: str, *files: str
+) -> subprocess.CompletedProcess[str]:
     assert PRE_COMMIT is not None
     return subprocess.run(
         [PRE_COMMIT, "try-repo", str(hook_repo), hook, "--verbose", "--files", *files],
-        cwd=user_repo, env=env, capture_output=True, text=True, timeout=900, check=False,
+        cwd=user_repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
 
 
@@ -102,8 +121,14 @@ def test_try_repo_runs_both_hooks(tmp_path: Path) -> None:
     hook_repo = _hook_repo(tmp_path, env)
     user = _user_repo(tmp_path, env)
 
-    good = _try(hook_repo, user, env, "conformance-feeds", "feeds/good/Patient.ndjson",
-                "feeds/good/manifest.json")
+    good = _try(
+        hook_repo,
+        user,
+        env,
+        "conformance-feeds",
+        "feeds/good/Patient.ndjson",
+        "feeds/good/manifest.json",
+    )
     assert good.returncode == 0, good.stdout + good.stderr
     assert "Passed" in good.stdout and "Conformant" in good.stdout
 
@@ -111,12 +136,19 @@ def test_try_repo_runs_both_hooks(tmp_path: Path) -> None:
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "Not conformant" in bad.stdout and "MDSS-STR-01" in bad.stdout
 
-    lint_ok = _try(hook_repo, user, env, "conformance-standards-lint",
-                   "standards/toy/1.0.0/standard.yaml")
+    lint_ok = _try(
+        hook_repo, user, env, "conformance-standards-lint", "standards/toy/1.0.0/standard.yaml"
+    )
     assert lint_ok.returncode == 0, lint_ok.stdout + lint_ok.stderr
     assert "toy@1.0.0: OK" in lint_ok.stdout
 
-    lint_bad = _try(hook_repo, user, env, "conformance-standards-lint",
-                    "standards/broken/1.0.0/standard.yaml", "standards/toy/1.0.0/standard.yaml")
+    lint_bad = _try(
+        hook_repo,
+        user,
+        env,
+        "conformance-standards-lint",
+        "standards/broken/1.0.0/standard.yaml",
+        "standards/toy/1.0.0/standard.yaml",
+    )
     assert lint_bad.returncode == 1
     assert "'OUGHT' is not one of" in lint_bad.stdout

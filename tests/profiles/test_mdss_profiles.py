@@ -23,8 +23,14 @@ STANDARD = REPO / "standards" / "mdss" / "1.0.0"
 SHARED = REPO.parent / "shared"
 MDSS = "https://w3id.org/mdss/StructureDefinition/MDSS-"
 UKCORE = "https://fhir.hl7.org.uk/"
-TYPES = ("Patient", "Encounter", "Observation", "Condition", "MedicationRequest",
-         "QuestionnaireResponse")
+TYPES = (
+    "Patient",
+    "Encounter",
+    "Observation",
+    "Condition",
+    "MedicationRequest",
+    "QuestionnaireResponse",
+)
 NHS_UNAVAILABLE = (
     "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberUnavailableReason"
 )
@@ -72,7 +78,11 @@ def test_profile_metadata(rtype: str) -> None:
     sd = _sd(rtype)
     assert sd["url"] == MDSS + rtype
     assert (sd["version"], sd["status"], sd["derivation"], sd["type"]) == (
-        "1.0.0", "active", "constraint", rtype)
+        "1.0.0",
+        "active",
+        "constraint",
+        rtype,
+    )
     if rtype == "MedicationRequest":  # UK Core's substitution 1..1 (see the tool)
         assert sd["baseDefinition"] == CORE_SD + rtype and "substitution" in sd["purpose"]
     else:
@@ -103,8 +113,11 @@ def test_shipped_closure_is_complete_and_minimal(definitions: DefinitionSet) -> 
     roots = [_sd(t) for t in TYPES]
     needed: set[str] = set()
     todo = list(roots)
-    known = {**definitions.structure_definitions, **definitions.valuesets,
-             **definitions.codesystems}
+    known = {
+        **definitions.structure_definitions,
+        **definitions.valuesets,
+        **definitions.codesystems,
+    }
     while todo:
         for ref in _refs(todo.pop()):
             url = ref.split("|")[0]
@@ -177,29 +190,39 @@ def test_clean_resources_conform(validator: FhirValidator, clean: dict[str, Any]
         ("QuestionnaireResponse", "authored", "QuestionnaireResponse.authored"),
     ],
 )
-def test_required_elements(validator: FhirValidator, clean: dict[str, Any], rtype: str,
-                           key: str, expression: str) -> None:
+def test_required_elements(
+    validator: FhirValidator, clean: dict[str, Any], rtype: str, key: str, expression: str
+) -> None:
     res = copy.deepcopy(clean[rtype])
     del res[key]
     found = profile_issues(validator, res)
     assert [(i.severity, i.code, i.expression, i.source) for i in found] == [
-        ("error", "cardinality-min", expression, MDSS + rtype)]
+        ("error", "cardinality-min", expression, MDSS + rtype)
+    ]
 
 
-@pytest.mark.parametrize(("rtype", "key"), [("Condition", "code"),
-                                            ("MedicationRequest", "medicationCodeableConcept"),
-                                            ("Condition", "subject")])
-def test_required_by_base_too(validator: FhirValidator, clean: dict[str, Any], rtype: str,
-                              key: str) -> None:
+@pytest.mark.parametrize(
+    ("rtype", "key"),
+    [
+        ("Condition", "code"),
+        ("MedicationRequest", "medicationCodeableConcept"),
+        ("Condition", "subject"),
+    ],
+)
+def test_required_by_base_too(
+    validator: FhirValidator, clean: dict[str, Any], rtype: str, key: str
+) -> None:
     """Elements R4 already requires are reported once, by the base check (STR-02)."""
     res = copy.deepcopy(clean[rtype])
     del res[key]
     issues = validator.validate(res, (MDSS + rtype,))
     if key != "code":
         assert [i.code for i in issues if i.source == "base" and i.severity == "error"] == [
-            "cardinality-min"]
+            "cardinality-min"
+        ]
     assert not [i for i in profile_issues(validator, res) if i.severity == "error"] or (
-        key == "code")
+        key == "code"
+    )
 
 
 def test_condition_code_required(validator: FhirValidator, clean: dict[str, Any]) -> None:
@@ -214,10 +237,21 @@ def test_nhs_number_or_reason(validator: FhirValidator, clean: dict[str, Any]) -
     del res["identifier"]
     found = profile_issues(validator, res)
     assert [(i.code, i.key, i.expression) for i in found] == [
-        ("invariant", "mdss-pat-1", "Patient")]
-    res["extension"].append({"url": NHS_UNAVAILABLE, "valueCodeableConcept": {"coding": [{
-        "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberUnavailableReason",
-        "code": "overseas-patient"}]}})
+        ("invariant", "mdss-pat-1", "Patient")
+    ]
+    res["extension"].append(
+        {
+            "url": NHS_UNAVAILABLE,
+            "valueCodeableConcept": {
+                "coding": [
+                    {
+                        "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberUnavailableReason",
+                        "code": "overseas-patient",
+                    }
+                ]
+            },
+        }
+    )
     assert profile_issues(validator, res) == []
     # a local identifier is not an NHS Number
     res["extension"].pop()
@@ -225,8 +259,7 @@ def test_nhs_number_or_reason(validator: FhirValidator, clean: dict[str, Any]) -
     assert [i.key for i in profile_issues(validator, res)] == ["mdss-pat-1"]
 
 
-def test_nhs_number_slice_and_extensions(validator: FhirValidator,
-                                         clean: dict[str, Any]) -> None:
+def test_nhs_number_slice_and_extensions(validator: FhirValidator, clean: dict[str, Any]) -> None:
     res = copy.deepcopy(clean["Patient"])
     res["identifier"].append(copy.deepcopy(res["identifier"][0]))  # UK Core: nhsNumber 0..1
     found = profile_issues(validator, res)
@@ -257,14 +290,14 @@ def test_conformant_sample_feed_has_no_profile_issue(validator: FhirValidator) -
 
 
 def test_str03_defects_are_found_where_injected(tmp_path: Path) -> None:
-    feed = generate_feed(tmp_path / "feed", patients=30, seed=11,
-                         defects={"MDSS-STR-03": 0.1})
+    feed = generate_feed(tmp_path / "feed", patients=30, seed=11, defects={"MDSS-STR-03": 0.1})
     injected = {(d.file, d.line) for d in feed.injected if d.requirement_id == "MDSS-STR-03"}
     assert len(injected) >= 5
     card = conformance.validate([feed.root], standard="mdss@1.0.0", jobs=1)
     found = {
         (Path(f.location.file or "").name, f.location.line)
-        for f in card.findings if f.requirement == "MDSS-STR-03"
+        for f in card.findings
+        if f.requirement == "MDSS-STR-03"
     }
     assert found == injected
     req = next(r for r in card.data["requirements"] if r["id"] == "MDSS-STR-03")

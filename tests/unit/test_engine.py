@@ -146,8 +146,11 @@ def test_status_rules(measure: Measure | None, threshold: float, expected: str) 
 def test_findings_in_bundle_entries_get_the_entry_line(tmp_path: Path) -> None:
     import orjson
 
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"resource": patient(id="a")}, {"resource": patient(id="b", gender=None)}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": patient(id="a")}, {"resource": patient(id="b", gender=None)}],
+    }
     path = tmp_path / "bundle.json"
     data = orjson.dumps(bundle, option=orjson.OPT_INDENT_2)
     path.write_bytes(data)

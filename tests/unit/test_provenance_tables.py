@@ -15,15 +15,23 @@ from conformance.standards.registry import StandardRegistry
 from tests.conftest import REPO
 
 SAMPLE = REPO / "sample_feeds" / "qwo-conformant"
-IDS = ("MDSS-PROV-01", "MDSS-PROV-02", "MDSS-PROV-03", "MDSS-SEC-01", "MDSS-TAB-01",
-       "MDSS-TAB-02", "MDSS-STR-01")
+IDS = (
+    "MDSS-PROV-01",
+    "MDSS-PROV-02",
+    "MDSS-PROV-03",
+    "MDSS-SEC-01",
+    "MDSS-TAB-01",
+    "MDSS-TAB-02",
+    "MDSS-STR-01",
+)
 
 
 @pytest.fixture(scope="module")
 def standard() -> Any:
     mdss = StandardRegistry.default().resolve("mdss@1.0.0")
     return dataclasses.replace(
-        mdss, requirements=tuple(r for r in mdss.requirements if r.id in IDS))
+        mdss, requirements=tuple(r for r in mdss.requirements if r.id in IDS)
+    )
 
 
 @pytest.fixture
@@ -71,8 +79,10 @@ def test_prov02_changed_unlisted_and_missing_files(feed: Path, standard: Any) ->
     (feed / "extra.ndjson").write_bytes((feed / "Patient.ndjson").read_bytes()[:0])
     (feed / "Location.ndjson").unlink()
     card = run(feed, standard)
-    by_code = {(f["code"], f["location"].get("file", "").rsplit("/", 1)[-1])
-               for f in findings(card, "MDSS-PROV-02")}
+    by_code = {
+        (f["code"], f["location"].get("file", "").rsplit("/", 1)[-1])
+        for f in findings(card, "MDSS-PROV-02")
+    }
     assert ("sha256-mismatch", "Condition.ndjson") in by_code
     assert ("count-mismatch", "Condition.ndjson") in by_code
     assert ("file-not-in-manifest", "extra.ndjson") in by_code
@@ -112,8 +122,9 @@ def test_tab01_and_tab02(feed: Path, standard: Any) -> None:
     (feed / "sitrep.csv").write_text("\n".join(rows) + "\n")
     card = run(feed, standard)
     tab1 = findings(card, "MDSS-TAB-01")
-    assert [(f["location"]["line"], f["location"]["row"], f["location"]["expression"])
-            for f in tab1] == [(2, 1, "beds_occupied")]
+    assert [
+        (f["location"]["line"], f["location"]["row"], f["location"]["expression"]) for f in tab1
+    ] == [(2, 1, "beds_occupied")]
     tab2 = findings(card, "MDSS-TAB-02")
     assert [(f["code"], f["location"]["line"]) for f in tab2] == [("row-date-outside-period", 3)]
 

@@ -291,9 +291,14 @@ def test_xml_resources_and_bundles(tmp_path: Path) -> None:
     records, issues = read_with_xml(path)
     assert issues == []
     assert [(r.resource_type, r.resource_id, r.location.line) for r in records] == [
-        ("Patient", "x1", 1)]
-    assert records[0].resource == {"resourceType": "Patient", "id": "x1", "gender": "female",
-                                   "birthDate": "1980-02-03"}
+        ("Patient", "x1", 1)
+    ]
+    assert records[0].resource == {
+        "resourceType": "Patient",
+        "id": "x1",
+        "gender": "female",
+        "birthDate": "1980-02-03",
+    }
     bundle = tmp_path / "bundle.xml"
     bundle.write_bytes(
         b'<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>'

@@ -26,24 +26,39 @@ def _parser() -> argparse.ArgumentParser:
         "(bad checksum), 2 usage or connection error.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("pull", "download messages without acknowledging them"),
-                       ("run", "download, validate, store the scorecard, then acknowledge")):
+    for name, text in (
+        ("pull", "download messages without acknowledging them"),
+        ("run", "download, validate, store the scorecard, then acknowledge"),
+    ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--url", default=os.environ.get("MESH_URL"), help="MESH API base URL")
         cmd.add_argument("--mailbox", required=True, help="your mailbox id")
         cmd.add_argument("--workflow", help="only messages with this workflow id")
         cmd.add_argument("--out", type=Path, required=True, help="folder for the payloads")
         cmd.add_argument("--ca-bundle", help="CA bundle to verify the server with")
-        cmd.add_argument("--client-cert", nargs=2, metavar=("CERT", "KEY"),
-                         help="client certificate and key (MESH needs them outside tests)")
-        cmd.add_argument("--require-checksum", action="store_true",
-                         help="reject messages without Mex-Content-Checksum")
+        cmd.add_argument(
+            "--client-cert",
+            nargs=2,
+            metavar=("CERT", "KEY"),
+            help="client certificate and key (MESH needs them outside tests)",
+        )
+        cmd.add_argument(
+            "--require-checksum",
+            action="store_true",
+            help="reject messages without Mex-Content-Checksum",
+        )
         if name == "run":
-            cmd.add_argument("--scorecards", type=Path, required=True,
-                             help="folder for the JSON scorecards (one per message id)")
+            cmd.add_argument(
+                "--scorecards",
+                type=Path,
+                required=True,
+                help="folder for the JSON scorecards (one per message id)",
+            )
             cmd.add_argument("--standard", help="standard REF (default: the feed's conformsTo)")
-            cmd.add_argument("--reply-workflow",
-                             help="send each scorecard back to its sender with this workflow id")
+            cmd.add_argument(
+                "--reply-workflow",
+                help="send each scorecard back to its sender with this workflow id",
+            )
     return parser
 
 
@@ -64,8 +79,9 @@ def _settings(args: argparse.Namespace) -> MeshSettings:
     )
 
 
-def run(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
-        stderr: TextIO | None = None) -> int:
+def run(
+    argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
     try:

@@ -49,8 +49,13 @@ requirements:
 
 def _patients(numbers: list[str]) -> bytes:
     lines = [
-        json.dumps({"resourceType": "Patient", "id": f"p{i}", "identifier": [
-            {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": n}]})
+        json.dumps(
+            {
+                "resourceType": "Patient",
+                "id": f"p{i}",
+                "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": n}],
+            }
+        )
         for i, n in enumerate(numbers)
     ]
     return ("\n".join(lines) + "\n").encode()
@@ -70,14 +75,31 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def mesh_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "STORE_MODE": "memory", "AUTH_MODE": "full", "SHARED_KEY": KEY,
-           "MAILBOXES_DATA_DIR": str(tmp_path_factory.mktemp("mesh"))}
+    env = {
+        **os.environ,
+        "STORE_MODE": "memory",
+        "AUTH_MODE": "full",
+        "SHARED_KEY": KEY,
+        "MAILBOXES_DATA_DIR": str(tmp_path_factory.mktemp("mesh")),
+    }
     log = tmp_path_factory.mktemp("mesh-log") / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "mesh_sandbox.api:app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "mesh_sandbox.api:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 60
@@ -87,8 +109,7 @@ def mesh_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"mesh-sandbox did not start: {log.read_text()}") \
-                        from None
+                    raise RuntimeError(f"mesh-sandbox did not start: {log.read_text()}") from None
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -104,14 +125,25 @@ def _settings(url: str, mailbox: str) -> MeshSettings:
     return MeshSettings(url, mailbox, "password", KEY.encode(), verify=False, timeout=30)
 
 
-def _send(url: str, data: bytes, workflow: str = FEED_WF, checksum: str | None = None,
-          name: str = "Patient.ndjson") -> str:
+def _send(
+    url: str,
+    data: bytes,
+    workflow: str = FEED_WF,
+    checksum: str | None = None,
+    name: str = "Patient.ndjson",
+) -> str:
     with _settings(url, SENDER).client() as client:
         client.handshake()
         message_id: str = client.send_message(
-            RECEIVER, data, workflow_id=workflow, filename=name, subject="ICS feed",
-            local_id=name, checksum=checksum or "sha256:" + hashlib.sha256(data).hexdigest(),
-            compress=True, max_chunk_size=1000,  # gzip-compressed and several chunks
+            RECEIVER,
+            data,
+            workflow_id=workflow,
+            filename=name,
+            subject="ICS feed",
+            local_id=name,
+            checksum=checksum or "sha256:" + hashlib.sha256(data).hexdigest(),
+            compress=True,
+            max_chunk_size=1000,  # gzip-compressed and several chunks
         )
         return message_id
 
@@ -148,7 +180,8 @@ def test_checksum_forms() -> None:
 
 
 def test_pull_downloads_chunked_gzip_messages_without_acknowledging(
-        empty_inbox: str, tmp_path: Path) -> None:
+    empty_inbox: str, tmp_path: Path
+) -> None:
     url = empty_inbox
     message_id = _send(url, GOOD)
     results = pull(_settings(url, RECEIVER), FEED_WF, tmp_path / "in")
@@ -159,8 +192,9 @@ def test_pull_downloads_chunked_gzip_messages_without_acknowledging(
     assert _inbox(url) == [message_id]  # still there: pull never acknowledges
 
 
-def test_run_validates_stores_acknowledges_and_replies(empty_inbox: str, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_validates_stores_acknowledges_and_replies(
+    empty_inbox: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = empty_inbox
     good = _send(url, GOOD)
     corrupt = _send(url, GOOD, checksum="sha256:" + hashlib.sha256(b"other").hexdigest())
@@ -169,10 +203,25 @@ def test_run_validates_stores_acknowledges_and_replies(empty_inbox: str, tmp_pat
     monkeypatch.setenv("MESH_SHARED_KEY", KEY)
     out, err = io.StringIO(), io.StringIO()
     code = cli_run(
-        ["run", "--url", url, "--mailbox", RECEIVER, "--workflow", FEED_WF,
-         "--out", str(tmp_path / "in"), "--scorecards", str(tmp_path / "cards"),
-         "--standard", str(_standard(tmp_path)), "--reply-workflow", REPLY_WF],
-        out, err,
+        [
+            "run",
+            "--url",
+            url,
+            "--mailbox",
+            RECEIVER,
+            "--workflow",
+            FEED_WF,
+            "--out",
+            str(tmp_path / "in"),
+            "--scorecards",
+            str(tmp_path / "cards"),
+            "--standard",
+            str(_standard(tmp_path)),
+            "--reply-workflow",
+            REPLY_WF,
+        ],
+        out,
+        err,
     )
     assert code == 1  # the corrupt message was rejected
     lines = {item["message_id"]: item for item in map(json.loads, out.getvalue().splitlines())}
@@ -192,8 +241,7 @@ def test_run_validates_stores_acknowledges_and_replies(empty_inbox: str, tmp_pat
         client.acknowledge_message(replies[0])
 
 
-def test_nothing_is_lost_when_the_run_dies_before_storing(empty_inbox: str,
-                                                          tmp_path: Path) -> None:
+def test_nothing_is_lost_when_the_run_dies_before_storing(empty_inbox: str, tmp_path: Path) -> None:
     url = empty_inbox
     message_id = _send(url, BAD)
     settings = _settings(url, RECEIVER)
@@ -204,8 +252,9 @@ def test_nothing_is_lost_when_the_run_dies_before_storing(empty_inbox: str,
     first = process(settings, FEED_WF, tmp_path / "in", tmp_path / "cards", validate=dies)
     assert first[0].acknowledged is False and "disk full" in (first[0].error or "")
     assert _inbox(url) == [message_id]
-    again = process(settings, FEED_WF, tmp_path / "in", tmp_path / "cards",
-                    standard=str(_standard(tmp_path)))
+    again = process(
+        settings, FEED_WF, tmp_path / "in", tmp_path / "cards", standard=str(_standard(tmp_path))
+    )
     assert again[0].acknowledged is True and again[0].verdict == "Not conformant"
     assert _inbox(url) == []
 
@@ -213,6 +262,9 @@ def test_nothing_is_lost_when_the_run_dies_before_storing(empty_inbox: str,
 def test_missing_credentials_are_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MESH_PASSWORD", raising=False)
     err = io.StringIO()
-    code = cli_run(["pull", "--url", "http://127.0.0.1:9", "--mailbox", RECEIVER,
-                    "--out", "x"], io.StringIO(), err)
+    code = cli_run(
+        ["pull", "--url", "http://127.0.0.1:9", "--mailbox", RECEIVER, "--out", "x"],
+        io.StringIO(),
+        err,
+    )
     assert code == 2 and "set $MESH_PASSWORD" in err.getvalue()

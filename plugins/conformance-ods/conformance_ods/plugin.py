@@ -21,10 +21,12 @@ from conformance_ods.reference import (
     paths_from_env,
 )
 
-ODS_SYSTEMS: Final = frozenset({
-    "https://fhir.nhs.uk/Id/ods-organization-code",
-    "https://fhir.nhs.uk/Id/ods-site-code",
-})
+ODS_SYSTEMS: Final = frozenset(
+    {
+        "https://fhir.nhs.uk/Id/ods-organization-code",
+        "https://fhir.nhs.uk/Id/ods-site-code",
+    }
+)
 EVENT_DATES: Final = {
     "Encounter": (("period", "start"),),
     "Observation": (("effectiveDateTime",), ("effectivePeriod", "start"), ("issued",)),
@@ -54,8 +56,7 @@ def _ods_identifiers(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
                 if type(item) is dict and item.get("system") in ODS_SYSTEMS:
                     value = item.get("value")
                     if type(value) is str and value:
-                        where = f"{path}.identifier" + (
-                            f"[{index}]" if type(ident) is list else "")
+                        where = f"{path}.identifier" + (f"[{index}]" if type(ident) is list else "")
                         yield f"{where}.value", value
             for key, value in node.items():
                 if key != "identifier" and type(value) in (dict, list):

@@ -50,15 +50,18 @@ def parse_extract(text: str, kind: str, name: str) -> list[OdsEntry]:
         where = f"{name}:{number}"
         if len(row) < 12:
             raise ReferenceError_(f"{where}: {len(row)} columns, an ODS extract has at least 12")
-        status = row[_STATUS].strip() or None if len(row) > _STATUS and kind == "gp-practice" \
-            else None
-        entries.append(OdsEntry(
-            code=row[_CODE].strip().upper(),
-            kind=kind,
-            opened=_date(row[_OPEN], where),
-            closed=_date(row[_CLOSE], where),
-            status=status,
-        ))
+        status = (
+            row[_STATUS].strip() or None if len(row) > _STATUS and kind == "gp-practice" else None
+        )
+        entries.append(
+            OdsEntry(
+                code=row[_CODE].strip().upper(),
+                kind=kind,
+                opened=_date(row[_OPEN], where),
+                closed=_date(row[_CLOSE], where),
+                status=status,
+            )
+        )
     return entries
 
 

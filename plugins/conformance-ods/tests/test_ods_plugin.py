@@ -46,8 +46,11 @@ def _standard(tmp_path: Path, check: str) -> Path:
 
 def _encounter(rid: str, provider: str, start: str, site: str | None = None) -> dict[str, Any]:
     enc: dict[str, Any] = {
-        "resourceType": "Encounter", "id": rid, "status": "finished",
-        "class": {"code": "AMB"}, "period": {"start": start},
+        "resourceType": "Encounter",
+        "id": rid,
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "period": {"start": start},
         "serviceProvider": {"identifier": {"system": ORG, "value": provider}},
     }
     if site is not None:
@@ -91,8 +94,9 @@ def test_bad_extracts_are_reported() -> None:
     with pytest.raises(ReferenceError_, match=r"x\.csv:1: 3 columns"):
         parse_extract('"A","B","C"\n', "trust", "x.csv")
     with pytest.raises(ReferenceError_, match=r"x\.csv:1: '2020-01-01' is not a YYYYMMDD date"):
-        parse_extract(",".join(['"RZZ"'] + ['""'] * 9 + ['"2020-01-01"', '""']) + "\n",
-                      "trust", "x.csv")
+        parse_extract(
+            ",".join(['"RZZ"'] + ['""'] * 9 + ['"2020-01-01"', '""']) + "\n", "trust", "x.csv"
+        )
 
 
 def test_feed_is_checked_against_the_reference(tmp_path: Path) -> None:
@@ -104,21 +108,28 @@ def test_feed_is_checked_against_the_reference(tmp_path: Path) -> None:
         _encounter("e3", "RZX", "2026-11-01"),
         _encounter("e4", "RQQ", "2026-11-01", site="RZZ02"),
         _encounter("e5", "RZY", "2019-06-01"),  # open back then
-        {"resourceType": "Patient", "id": "p1", "meta": {"lastUpdated": "2026-11-01T00:00:00Z"},
-         "generalPractitioner": [{"identifier": {"system": ORG, "value": "Z99002"}}]},
+        {
+            "resourceType": "Patient",
+            "id": "p1",
+            "meta": {"lastUpdated": "2026-11-01T00:00:00Z"},
+            "generalPractitioner": [{"identifier": {"system": ORG, "value": "Z99002"}}],
+        },
     )
     card = validate([feed], str(std), plugins=_plugins()).data
     req = card["requirements"][0]
     assert (req["numerator"], req["denominator"]) == (2, 6)
-    assert req["codes"] == {"ods-code-closed": 2, "ods-code-not-yet-open": 1,
-                            "ods-code-unknown": 1, "ods-code-inactive": 1}
+    assert req["codes"] == {
+        "ods-code-closed": 2,
+        "ods-code-not-yet-open": 1,
+        "ods-code-unknown": 1,
+        "ods-code-inactive": 1,
+    }
     by_line = {f["location"]["line"]: f for f in card["findings"]}
     assert by_line[4]["location"]["expression"] in (
         "Encounter.serviceProvider.identifier.value",
         "Encounter.location[0].location.identifier.value",
     )
-    assert by_line[6]["location"]["expression"] == \
-        "Patient.generalPractitioner[0].identifier.value"
+    assert by_line[6]["location"]["expression"] == "Patient.generalPractitioner[0].identifier.value"
     assert "Z99002" in by_line[6]["message"]  # an organisation code, not patient data
 
 
@@ -136,12 +147,14 @@ def test_reference_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monk
 def test_relative_reference_is_relative_to_the_standard(tmp_path: Path) -> None:
     std = _standard(tmp_path, "{type: ods-reference, reference: ods/}")
     with pytest.raises(StandardError, match=r"ODS reference data .*std/ods: no such file"):
-        validate([_feed(tmp_path, _encounter("e1", "RZZ", "2026-01-01"))], str(std),
-                 plugins=_plugins())
+        validate(
+            [_feed(tmp_path, _encounter("e1", "RZZ", "2026-01-01"))], str(std), plugins=_plugins()
+        )
     (std / "ods").mkdir()
     (std / "ods" / "etr.csv").write_bytes((DATA / "etr.csv").read_bytes())
-    card = validate([_feed(tmp_path, _encounter("e1", "RZZ", "2026-01-01"))], str(std),
-                    plugins=_plugins()).data
+    card = validate(
+        [_feed(tmp_path, _encounter("e1", "RZZ", "2026-01-01"))], str(std), plugins=_plugins()
+    ).data
     assert card["requirements"][0]["status"] == "pass"
 
 

@@ -60,8 +60,10 @@ class _Services:
             except Exception as exc:
                 self.failures.append(f"{name}: {type(exc).__name__}: {exc}")
         for failure in self.failures:
-            yield f"the terminology plugin {failure.split(':', 1)[0]} failed and was left " \
-                  f"out ({failure.split(':', 1)[1].strip()})"
+            yield (
+                f"the terminology plugin {failure.split(':', 1)[0]} failed and was left "
+                f"out ({failure.split(':', 1)[1].strip()})"
+            )
 
 
 def run_plugins(env: CompileEnv) -> Plugins:
@@ -80,8 +82,11 @@ def terminology_services(env: CompileEnv) -> _Services:
             (name, service)
             for name, service in plugins.call("conformance_terminology", standard=env.standard)
         ]
-        failed = [f"{f.plugin}: {f.error}" for f in plugins.failures[before:]
-                  if f.hook == "conformance_terminology"]
+        failed = [
+            f"{f.plugin}: {f.error}"
+            for f in plugins.failures[before:]
+            if f.hook == "conformance_terminology"
+        ]
         return _Services(found, failed)
 
     services: _Services = env.service(SERVICES_KEY, build)
@@ -175,8 +180,7 @@ class CodeMembership(Check):
                 continue  # nobody can tell: not counted against the record
             judged = True
             ok = False
-            code = next(c for (s, c), v in zip(codings, verdicts, strict=True)
-                        if v.member is False)
+            code = next(c for (s, c), v in zip(codings, verdicts, strict=True) if v.member is False)
             emit(
                 Problem(
                     "code-not-in-value-set",
@@ -203,10 +207,15 @@ class CodeMembership(Check):
 
     def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
         for warning in self.services.warnings():
-            emit(Problem("terminology-fallback", warning, severity=Severity.WARNING),
-                 Location())
-        note = (f"{state.undetermined} record(s) could not be judged (no terminology service "
-                "could tell)") if state.undetermined else None
+            emit(Problem("terminology-fallback", warning, severity=Severity.WARNING), Location())
+        note = (
+            (
+                f"{state.undetermined} record(s) could not be judged (no terminology service "
+                "could tell)"
+            )
+            if state.undetermined
+            else None
+        )
         return Measure(state.passed, state.checked, note=note)
 
 
@@ -217,8 +226,9 @@ def tx_code_membership(req: Requirement, params: Mapping[str, Any], env: Compile
     parts = element.split(".")
     if len(parts) < 2 or not parts[0][:1].isupper() or not all(parts):
         raise CheckParamError("parameter 'element' must look like Type.element[.child]")
-    return CodeMembership(req, terminology_services(env), value_set, parts[0],
-                          tuple(parts[1:]), system)
+    return CodeMembership(
+        req, terminology_services(env), value_set, parts[0], tuple(parts[1:]), system
+    )
 
 
 @hookimpl

@@ -57,8 +57,9 @@ class _Offline:
 
             def codesystem(system: str) -> CodeSystemInfo | None:
                 cs = defs.codesystems.get(system)
-                return CodeSystemInfo.from_resource(cs) if cs is not None else core_codesystem(
-                    system)
+                return (
+                    CodeSystemInfo.from_resource(cs) if cs is not None else core_codesystem(system)
+                )
 
             self._expander = Expander(defs.valuesets.get, codesystem, core_expansion)
         result: Expansion | None = self._expander.expand(url)
@@ -83,8 +84,7 @@ class TxService:
     ) -> None:
         self.server = server.rstrip("/") if server else None
         self.cache_dir = cache_dir or default_cache_dir()
-        self.timeout = timeout if timeout is not None else float(
-            os.environ.get(TIMEOUT_ENV, "10"))
+        self.timeout = timeout if timeout is not None else float(os.environ.get(TIMEOUT_ENV, "10"))
         self.offline = _Offline(offline_folders)
         self.reachable = self.server is not None
         self.requests = 0
@@ -180,10 +180,12 @@ class TxService:
             if not isinstance(parameter, dict):
                 continue
             if parameter.get("name") == "result" and isinstance(
-                    parameter.get("valueBoolean"), bool):
+                parameter.get("valueBoolean"), bool
+            ):
                 result = parameter["valueBoolean"]
             elif parameter.get("name") == "message" and isinstance(
-                    parameter.get("valueString"), str):
+                parameter.get("valueString"), str
+            ):
                 message = parameter["valueString"][:200]
         return CodeVerdict(result, "server", "" if result else message)
 
@@ -236,7 +238,8 @@ class TxService:
                 try:
                     item = json.loads(line)
                     self._answers[item["key"]] = CodeVerdict(
-                        bool(item["member"]), "cache", str(item.get("message", "")))
+                        bool(item["member"]), "cache", str(item.get("message", ""))
+                    )
                 except (ValueError, KeyError, TypeError):
                     continue  # a torn last line after a crash: ignore it
         return self._answers

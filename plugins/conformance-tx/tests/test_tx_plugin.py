@@ -51,8 +51,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.calls.append(url.path.rsplit("/", 1)[-1])
         codes = SERVER_CODES.get(query.get("url", ""))
         if codes is None:
-            self._send(404, {"resourceType": "OperationOutcome", "issue": [
-                {"severity": "error", "code": "not-found"}]})
+            self._send(
+                404,
+                {
+                    "resourceType": "OperationOutcome",
+                    "issue": [{"severity": "error", "code": "not-found"}],
+                },
+            )
         elif url.path.endswith("/ValueSet/$validate-code"):
             member = query.get("code") in codes.get(query.get("system", ""), set())
             params: list[dict[str, Any]] = [{"name": "result", "valueBoolean": member}]
@@ -61,8 +66,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"resourceType": "Parameters", "parameter": params})
         elif url.path.endswith("/ValueSet/$expand"):
             contains = [{"system": s, "code": c} for s, cs in codes.items() for c in sorted(cs)]
-            self._send(200, {"resourceType": "ValueSet", "url": query["url"], "expansion": {
-                "total": len(contains), "contains": contains}})
+            self._send(
+                200,
+                {
+                    "resourceType": "ValueSet",
+                    "url": query["url"],
+                    "expansion": {"total": len(contains), "contains": contains},
+                },
+            )
         else:
             self._send(400, {"resourceType": "OperationOutcome", "issue": []})
 
@@ -117,10 +128,20 @@ def _standard(tmp_path: Path, vs: str) -> Path:
 
 def _feed(tmp_path: Path, system: str, codes: list[str]) -> Path:
     path = tmp_path / "Encounter.ndjson"
-    path.write_bytes(b"".join(
-        orjson.dumps({"resourceType": "Encounter", "id": f"e{i}", "status": "finished",
-                      "class": {"system": system, "code": code}}) + b"\n"
-        for i, code in enumerate(codes)))
+    path.write_bytes(
+        b"".join(
+            orjson.dumps(
+                {
+                    "resourceType": "Encounter",
+                    "id": f"e{i}",
+                    "status": "finished",
+                    "class": {"system": system, "code": code},
+                }
+            )
+            + b"\n"
+            for i, code in enumerate(codes)
+        )
+    )
     return path
 
 
@@ -132,8 +153,9 @@ def _plugins(monkeypatch: pytest.MonkeyPatch, *extra: object) -> Plugins:
     return plugins
 
 
-def test_validate_code_against_the_server(tmp_path: Path, server: str,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_code_against_the_server(
+    tmp_path: Path, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CONFORMANCE_TX_SERVER", server)
     monkeypatch.setenv("CONFORMANCE_TX_CACHE", str(tmp_path / "cache"))
     feed = _feed(tmp_path, ACT, ["AMB", "EMER", "XYZ", "AMB", "AMB"])
@@ -164,7 +186,8 @@ def test_expand_is_cached_on_disk(tmp_path: Path, server: str) -> None:
 
 
 def test_unreachable_server_falls_back_offline_with_a_warning(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CONFORMANCE_TX_SERVER", _closed_port())
     monkeypatch.setenv("CONFORMANCE_TX_CACHE", str(tmp_path / "cache"))
     feed = _feed(tmp_path, WARD_CS, ["ACUTE", "ICU", "REHAB", "ICU"])
@@ -179,7 +202,8 @@ def test_unreachable_server_falls_back_offline_with_a_warning(
 
 
 def test_codes_nobody_can_judge_are_not_counted(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CONFORMANCE_TX_SERVER", raising=False)
     monkeypatch.setenv("CONFORMANCE_TX_CACHE", str(tmp_path / "cache"))
     feed = _feed(tmp_path, "http://snomed.info/sct", ["22298006"])
@@ -222,7 +246,8 @@ class _BrokenPlugin:
 
 
 def test_other_services_are_consulted_and_a_failing_one_is_left_out(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CONFORMANCE_TX_SERVER", raising=False)
     monkeypatch.setenv("CONFORMANCE_TX_CACHE", str(tmp_path / "cache"))
     feed = _feed(tmp_path, WARD_CS, ["ICU"])
@@ -232,8 +257,11 @@ def test_other_services_are_consulted_and_a_failing_one_is_left_out(
     # The last registered plugin is asked first: the local service says ICU is a member.
     assert card["requirements"][0]["status"] == "pass"
     assert card["plugins"]["failures"] == [
-        {"plugin": "broken-tx-plugin", "hook": "conformance_terminology",
-         "error": "RuntimeError: boom"}
+        {
+            "plugin": "broken-tx-plugin",
+            "hook": "conformance_terminology",
+            "error": "RuntimeError: boom",
+        }
     ]
     warnings = [f["message"] for f in card["findings"] if f["code"] == "terminology-fallback"]
     assert any("broken-tx-plugin failed and was left out" in w for w in warnings)
