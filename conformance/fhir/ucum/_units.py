@@ -10,6 +10,7 @@ logarithmic or trigonometric scales parse, but carry a ``problem``: they are not
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -136,15 +137,23 @@ def _power(t: _Term, n: int) -> _Term:
 class Resolver:
     """Unit atoms as terms, resolved from their definitions on first use."""
 
-    __slots__ = ("_active", "_terms", "essence", "one")
+    __slots__ = ("_active", "_lock", "_terms", "essence", "one")
 
     def __init__(self, essence: Essence) -> None:
         self.essence = essence
         self.one: Dimension = (0,) * len(essence.base_units)
         self._terms: dict[str, _Term] = {}
         self._active: set[str] = set()
+        self._lock = threading.RLock()  # definitions resolve recursively, once per process
 
     def atom(self, atom: Atom) -> _Term:
+        got = self._terms.get(atom.code)
+        if got is not None:
+            return got
+        with self._lock:
+            return self._resolve(atom)
+
+    def _resolve(self, atom: Atom) -> _Term:
         got = self._terms.get(atom.code)
         if got is None:
             if atom.code in self._active:
