@@ -37,11 +37,11 @@ D = Decimal
 
 
 def same(a: tuple[object, str], b: tuple[object, str]) -> bool:
-    return compare(a, b) == 0  # type: ignore[arg-type]
+    return compare(a, b) == 0
 
 
 def in_base(value: object, unit: str) -> Fraction:
-    got = canonical(value, unit)  # type: ignore[arg-type]
+    got = canonical(value, unit)
     assert got is not None, unit
     return got.value
 
@@ -397,12 +397,21 @@ def test_errors_name_the_position() -> None:
         parse("mg/foo")
 
 
-def test_non_string_units_are_refused_cleanly() -> None:
+def test_feed_content_of_any_type_is_refused_cleanly() -> None:
+    """Units and values may come straight from a feed: wrong types give None or UcumError."""
     with pytest.raises(UcumError, match="string"):
-        parse(3)  # type: ignore[arg-type]
-    assert canonical(1, None) is None  # type: ignore[arg-type]
-    assert compare((1, None), (1, "m")) is None  # type: ignore[arg-type]
-    assert not comparable(None, "m")  # type: ignore[arg-type]
+        parse(3)
+    with pytest.raises(UcumError, match="string"):
+        convert(1, ["kg"], "g")
+    with pytest.raises(UcumError, match="finite number"):
+        convert({"value": 1}, "kg", "g")
+    assert canonical(1, None) is None
+    assert canonical([1], "kg") is None
+    assert compare((1, None), (1, "m")) is None
+    assert compare((1, None), (1, None)) is None
+    assert compare((None, "m"), (1, "m")) is None
+    assert not comparable(None, "m")
+    assert not comparable({}, {})
 
 
 def test_parsed_units_are_cached_in_a_bounded_cache() -> None:

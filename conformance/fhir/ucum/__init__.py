@@ -12,8 +12,10 @@ Decimal('98.6')
 >>> canonical(Decimal("5"), "mg/dL")
 Canonical(value=Fraction(50, 1), dimension=(-3, 0, 1, 0, 0, 0, 0))
 
-Values may be Decimal, int, str (a FHIR decimal's text) or float (read back through its
-shortest repr, which is the JSON literal a parser read it from). Arbitrary units
+Values are ``Number``: Decimal, int, str (a FHIR decimal's text) or float (read back
+through its shortest repr, which is the JSON literal a parser read it from); units are
+case-sensitive UCUM strings. Both may come straight from a feed, so the functions accept
+any object and refuse anything else cleanly (None, False or UcumError), never crash. Arbitrary units
 (``[iU]``, ``[arb'U]``), special units on non-linear scales (``[pH]``, ``B``) and special
 units inside algebra (``Cel/h``) are valid UCUM but not convertible: quantities in them
 compare only with quantities in the very same unit.
@@ -97,7 +99,7 @@ def _lookup(code: str) -> Unit | str:
         return str(exc)
 
 
-def parse(code: str) -> Unit:
+def parse(code: object) -> Unit:
     """Parse a case-sensitive UCUM expression; raises UcumError when it is not valid UCUM.
 
     A valid but non-convertible unit (arbitrary, non-linear special) parses, with
@@ -111,7 +113,7 @@ def parse(code: str) -> Unit:
     return got
 
 
-def _ratio(value: Number) -> tuple[int, int] | None:
+def _ratio(value: object) -> tuple[int, int] | None:
     """The exact value of a finite number as (numerator, positive denominator); else None."""
     if isinstance(value, bool):
         return None
@@ -133,7 +135,7 @@ def _ratio(value: Number) -> tuple[int, int] | None:
     return value.as_integer_ratio()
 
 
-def _exact(value: Number) -> Fraction | None:
+def _exact(value: object) -> Fraction | None:
     r = _ratio(value)
     return None if r is None else Fraction(*r)
 
@@ -149,14 +151,14 @@ def _in_base(r: tuple[int, int], u: Unit) -> tuple[int, int]:
     return n * fn * sd + sn * d * fd, d * fd * sd
 
 
-def _usable(code: str) -> Unit | None:
+def _usable(code: object) -> Unit | None:
     got = _lookup(code) if isinstance(code, str) else None
     if got is None or isinstance(got, str) or got.problem is not None:
         return None
     return got
 
 
-def canonical(value: Number, unit: str) -> Canonical | None:
+def canonical(value: object, unit: object) -> Canonical | None:
     """``value unit`` in base units; None when the unit is not valid UCUM or not convertible,
     or the value is not a finite number."""
     u = _usable(unit)
@@ -166,11 +168,11 @@ def canonical(value: Number, unit: str) -> Canonical | None:
     return Canonical(x * u.factor + u.shift, u.dimension)
 
 
-def _valid(code: str) -> bool:
+def _valid(code: object) -> bool:
     return isinstance(code, str) and not isinstance(_lookup(code), str)
 
 
-def comparable(a: str, b: str) -> bool:
+def comparable(a: object, b: object) -> bool:
     """True when quantities in ``a`` and ``b`` can be compared: the same valid unit, or two
     convertible units of one dimension (``mL`` and ``cm3``, ``Cel`` and ``[degF]``)."""
     if a == b:
@@ -179,7 +181,7 @@ def comparable(a: str, b: str) -> bool:
     return ua is not None and ub is not None and ua.dimension == ub.dimension
 
 
-def compare(q1: tuple[Number, str], q2: tuple[Number, str]) -> int | None:
+def compare(q1: tuple[object, object], q2: tuple[object, object]) -> int | None:
     """-1, 0 or 1 as ``q1`` is less than, equal to or greater than ``q2``, each a
     ``(value, unit)`` pair; None when they are not comparable (see ``comparable``)."""
     (v1, u1), (v2, u2) = q1, q2
@@ -198,12 +200,12 @@ def compare(q1: tuple[Number, str], q2: tuple[Number, str]) -> int | None:
     return (left > right) - (left < right)
 
 
-def convert(value: Number, from_unit: str, to_unit: str) -> Decimal:
+def convert(value: object, from_unit: object, to_unit: object) -> Decimal:
     """``value`` in ``from_unit`` expressed in ``to_unit`` (exact when the result terminates,
     else 28 significant digits); raises UcumError when that cannot be done."""
     x = _exact(value)
     if x is None:
-        raise UcumError(f"{value!r} is not a finite number")
+        raise UcumError(f"{value!r:.40} is not a finite number")
     if from_unit == to_unit:
         parse(from_unit)
         return _to_decimal(x)
