@@ -57,7 +57,8 @@ class Unit:
     A value ``x`` in this unit is ``x * factor + shift`` in the base units of ``dimension``
     (``shift`` is non-zero only for ``Cel``, ``[degF]`` and ``[degRe]``). ``problem`` says
     why values in it cannot be converted (arbitrary units, logarithmic or other non-linear
-    special units, special units inside algebra); it is None when they can.
+    special units, special units inside algebra); it is None when they can, and only then
+    are ``factor``, ``shift`` and ``dimension`` meaningful.
     """
 
     code: str
@@ -181,7 +182,7 @@ class Resolver:
                 "with any other unit",
             )
         if atom.special:
-            proper = _Parser(atom.function_unit, self).term_of_definition()
+            proper = _Parser(atom.function_unit, self).main_term()
             offset = AFFINE_FUNCTIONS.get(atom.function)
             if offset is None:
                 return _with_problem(
@@ -191,7 +192,7 @@ class Resolver:
                 )
             mag = _check_bits(number(atom.function_value) * proper.mag)
             return _Term(mag, proper.dim, offset, atom.code, proper.problem)
-        defined = _Parser(atom.unit, self).term_of_definition()
+        defined = _Parser(atom.unit, self).main_term()
         if defined.problem is not None:
             return defined
         if defined.offset is not None:
@@ -221,9 +222,6 @@ class _Parser:
         else:
             factor, shift = t.mag, Fraction(0)
         return Unit(self.text, factor, shift, t.dim, t.problem)
-
-    def term_of_definition(self) -> _Term:
-        return self.main_term()
 
     def main_term(self) -> _Term:
         text = self.text
