@@ -68,26 +68,16 @@ class Unit:
     problem: str | None
 
 
+@dataclass(slots=True)
 class _Term:
     """An intermediate result: see the module docstring for ``alpha`` and ``offset``."""
 
-    __slots__ = ("alpha", "dim", "mag", "offset", "problem", "special")
-
-    def __init__(
-        self,
-        mag: Fraction,
-        dim: Dimension,
-        offset: Fraction | None = None,
-        special: str = "",
-        problem: str | None = None,
-        alpha: Fraction = Fraction(1),
-    ) -> None:
-        self.mag = mag
-        self.dim = dim
-        self.offset = offset
-        self.special = special
-        self.problem = problem
-        self.alpha = alpha
+    mag: Fraction
+    dim: Dimension
+    offset: Fraction | None = None
+    special: str = ""
+    problem: str | None = None
+    alpha: Fraction = Fraction(1)
 
     def scalar(self) -> bool:
         """A plain number: dimensionless, proper, convertible."""
