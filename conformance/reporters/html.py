@@ -159,7 +159,9 @@ def code_groups(
 
 
 def _severity_counts(counts: dict[str, int]) -> list[str]:
-    ordered = sorted(((s, n) for s, n in counts.items() if n), key=lambda i: SEVERITY_RANK.get(i[0], 3))
+    ordered = sorted(
+        ((s, n) for s, n in counts.items() if n), key=lambda i: SEVERITY_RANK.get(i[0], 3)
+    )
     return [f"{n:,} {s if n == 1 else SEVERITY_PLURAL.get(s, s)}" for s, n in ordered]
 
 
@@ -222,9 +224,7 @@ def _feed_items(card: dict[str, Any]) -> list[tuple[str, str, str | None]]:
             items.append((label, str(feed[key]), None))
     if feed.get("period"):
         p = feed["period"]
-        items.append(
-            ("Period", feed_period_label(card), f"({p.get('start')} to {p.get('end')})")
-        )
+        items.append(("Period", feed_period_label(card), f"({p.get('start')} to {p.get('end')})"))
     for key, label in (
         ("extracted", "Extracted"),
         ("environment", "Environment"),

@@ -76,7 +76,11 @@ def static_text(name: str) -> str:
 
 @functools.cache
 def _static(name: str) -> str:
-    return resources.files("conformance.reporters").joinpath(TEMPLATES, name).read_text(encoding="utf-8")
+    return (
+        resources.files("conformance.reporters")
+        .joinpath(TEMPLATES, name)
+        .read_text(encoding="utf-8")
+    )
 
 
 def script_hash(script: str) -> str:

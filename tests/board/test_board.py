@@ -140,7 +140,10 @@ def test_csv_and_json(cards: list[dict[str, Any]]) -> None:
 def test_html(cards: list[dict[str, Any]]) -> None:
     text = render(build_board(cards), "html")
     csp = parse(text).find("meta", **{"http-equiv": "Content-Security-Policy"}).attrs["content"]
-    assert "<script" not in text and csp == "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    assert (
+        "<script" not in text
+        and csp == "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
     for heading in (
         "League table",
         "Biggest movers since the previous period",
@@ -207,7 +210,9 @@ def test_heatmap_tells_must_from_should_and_may(cards: list[dict[str, Any]]) -> 
     for th in heat.find_all("th", cls="id"):
         assert str(th.attrs["title"]).startswith(f"{level[th.text()]} {th.text()}:")
     # each row's cells follow the same columns: ID-02 is partial for QOP
-    qop = next(tr for tr in heat.find("tbody").find_all("tr") if tr.find("th").text() == "QOP / RXX")
+    qop = next(
+        tr for tr in heat.find("tbody").find_all("tr") if tr.find("th").text() == "QOP / RXX"
+    )
     cells = [td for td in qop.find_all("td") if "gap" not in td.classes()]
     assert cells[columns.index(ID02)].attrs["title"] == f"{ID02}: Partial"
 
@@ -219,19 +224,25 @@ def test_movers_and_sparklines_carry_unit_and_scale(cards: list[dict[str, Any]])
     text = movers.text()
     assert "share of ICSs meeting" in text and "percentage points (pp)" in text
     # the biggest change is 16.7 pp: the bars' common scale is the next round number, 20 pp
-    assert "from −20 pp (left) to +20 pp (right)" in text
+    assert "from \u221220 pp (left) to +20 pp (right)" in text
     rows = movers.find("tbody").find_all("tr")
     assert len(rows) == len(board["movers"])
     for tr, m in zip(rows, board["movers"], strict=True):
         change = tr.find("td", **{"data-label": "Change in share"}).text()
-        assert f"{abs(m['pass_rate_change']) * 100:.0f} pp" in change and "−20 pp+20 pp" in change
+        assert (
+            f"{abs(m['pass_rate_change']) * 100:.0f} pp" in change and "\u221220 pp+20 pp" in change
+        )
     league = page.find("table", cls="league")
     for tr, row in zip(league.find("tbody").find_all("tr"), board["league"], strict=True):
         trend = [v for v in row["trend"] if v is not None]
         labels = [t.text() for t in tr.find_all("text")]
-        expected = [f"{max(trend):.1f}"] + ([f"{min(trend):.1f}"] if min(trend) != max(trend) else [])
+        expected = [f"{max(trend):.1f}"] + (
+            [f"{min(trend):.1f}"] if min(trend) != max(trend) else []
+        )
         assert labels == expected, row["ics"]
-    assert "highest and lowest score" in page.find("section", **{"aria-labelledby": "h-league"}).text()
+    assert (
+        "highest and lowest score" in page.find("section", **{"aria-labelledby": "h-league"}).text()
+    )
 
 
 def test_pack_links_each_ics_to_its_scorecard(cards: list[dict[str, Any]], tmp_path: Path) -> None:
@@ -248,7 +259,9 @@ def test_pack_links_each_ics_to_its_scorecard(cards: list[dict[str, Any]], tmp_p
         assert target.is_file() and target.parent == scorecards_folder(board_file), href
         linked = parse(target.read_text(encoding="utf-8"))
         assert f"{row['ics']} / {row['sender']}" in linked.find("h1").text()
-        assert row["period"]["start"] in linked.find("section", **{"aria-labelledby": "h-feed"}).text()
+        assert (
+            row["period"]["start"] in linked.find("section", **{"aria-labelledby": "h-feed"}).text()
+        )
         assert f"{row['score']:.1f}" in linked.find("header").text()
         back = str(linked.find("header").find("a").attrs["href"])
         assert (target.parent / unquote(back)).resolve() == board_file.resolve()

@@ -124,7 +124,9 @@ def test_drilldown_and_filter(browser: Any, shots: Path, width: int) -> None:
     assert len(visible(browser, "details.req")) == len(card["requirements"])
     assert visible(browser, "#req-MDSS-REF-01 tr.finding") == []
     # a link to a code opens its requirement
-    browser.find_element(CSS, "table.codes a[href='#code-MDSS-TIME-01-last-updated-missing']").click()
+    browser.find_element(
+        CSS, "table.codes a[href='#code-MDSS-TIME-01-last-updated-missing']"
+    ).click()
     assert browser.find_element(CSS, "#req-MDSS-TIME-01").get_attribute("open") is not None
     assert console_errors(browser) == []
 

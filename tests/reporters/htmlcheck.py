@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+# HTML elements that never have an end tag
 VOID = frozenset(
-    "area base br col embed hr img input link meta source track wbr".split()
-)  # HTML elements that never have an end tag
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
+    | {"track", "wbr"}
+)
 
 
 @dataclass

@@ -213,10 +213,10 @@ def test_drilldown_shows_every_kept_finding_grouped_by_code(name: str) -> None:
             )
         row = (
             f["severity"],
-            f"{ {'error': '✗', 'warning': '!', 'information': 'i'}[f['severity']]} "
+            f"{ {'error': '✗', 'warning': '!', 'information': 'i'}[f['severity']] } "
             + f["severity"].capitalize(),
             where,
-            loc.get("expression", "–"),
+            loc.get("expression", "\u2013"),
             f["message"],
         )
         expected[f["requirement"]][f["code"]].append(row)
