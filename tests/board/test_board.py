@@ -159,12 +159,17 @@ def test_html(cards: list[dict[str, Any]]) -> None:
     assert '<span class="sr-only">Partial</span>' in text  # not colour alone
 
 
-def test_board_cli_from_files_and_history(cli: Any, tmp_path: Path) -> None:
+def save_cards(folder: Path, cards: list[dict[str, Any]]) -> list[Path]:
     paths = []
-    for n, card in enumerate([make_card("QWO", m, 80.0 + m) for m in (9, 10, 11)]):
-        path = tmp_path / f"c{n}.json"
+    for n, card in enumerate(cards):
+        path = folder / f"c{n}.json"
         path.write_text(json.dumps(card))
         paths.append(path)
+    return paths
+
+
+def test_board_cli_from_files_and_history(cli: Any, tmp_path: Path) -> None:
+    paths = save_cards(tmp_path, [make_card("QWO", m, 80.0 + m) for m in (9, 10, 11)])
     out = tmp_path / "board.html"
     result = cli("board", *paths, "-o", out)
     assert result.code == 0, result.err
@@ -290,11 +295,7 @@ def test_pack_file_names_are_safe_and_unique(tmp_path: Path) -> None:
 
 
 def test_board_cli_writes_linked_scorecards(cli: Any, tmp_path: Path) -> None:
-    paths = []
-    for n, card in enumerate([make_card("QWO", 10, 90.0), make_card("QOP", 11, 80.0)]):
-        path = tmp_path / f"c{n}.json"
-        path.write_text(json.dumps(card))
-        paths.append(path)
+    paths = save_cards(tmp_path, [make_card("QWO", 10, 90.0), make_card("QOP", 11, 80.0)])
     out = tmp_path / "board.html"
     result = cli("board", *paths, "-o", out)
     assert result.code == 0, result.err
@@ -307,3 +308,12 @@ def test_board_cli_writes_linked_scorecards(cli: Any, tmp_path: Path) -> None:
     to_stdout = cli("board", *paths)
     assert to_stdout.code == 0 and "The scorecards are not linked" in to_stdout.out
     assert "board-scorecards/" not in to_stdout.out
+
+
+def test_pack_pages_carry_no_patient_identifier(tmp_path: Path) -> None:
+    """The fixture feed's NHS Numbers are 9990000018/9990000019: masked in every page."""
+    written = write_html_pack([make_card("QWO", 11, 90.0, (ID02,))], tmp_path / "board.html")
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(?<!\d)999\s?000\s?00\d\d(?!\d)", text), path
+    assert "999 *** ****" in written[1].read_text(encoding="utf-8")
