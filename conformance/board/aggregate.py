@@ -81,8 +81,10 @@ def _delta(now: float | None, before: float | None, digits: int) -> float | None
     return None if now is None or before is None else round(now - before, digits)
 
 
-def build_board(scorecards: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Aggregate scorecards into the board data (see the module docstring)."""
+def _choose(
+    scorecards: Iterable[dict[str, Any]],
+) -> dict[tuple[tuple[str, str], tuple[str, str]], _Card]:
+    """The scorecard that counts for each unit and period."""
     chosen: dict[tuple[tuple[str, str], tuple[str, str]], _Card] = {}
     for data in scorecards:
         card = _Card(_unit(data), _period(data), data)
@@ -90,6 +92,22 @@ def build_board(scorecards: Iterable[dict[str, Any]]) -> dict[str, Any]:
         held = chosen.get(key)
         if held is None or _preference(card) > _preference(held):
             chosen[key] = card
+    return chosen
+
+
+def latest_scorecards(
+    scorecards: Iterable[dict[str, Any]],
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The scorecard each league row shows, by unit (ICS, sender): its latest period's."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for card in sorted(_choose(scorecards).values(), key=lambda c: _period_sort(c.period)):
+        latest[card.unit] = card.data
+    return latest
+
+
+def build_board(scorecards: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Aggregate scorecards into the board data (see the module docstring)."""
+    chosen = _choose(scorecards)
     periods = sorted({c.period for c in chosen.values()}, key=_period_sort)
     units = sorted({c.unit for c in chosen.values()})
     current = periods[-1] if periods else None

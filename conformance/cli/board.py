@@ -45,6 +45,19 @@ def run(args: argparse.Namespace, io: Io) -> int:
             cards.extend(store.scorecards())
     if not cards:
         raise UsageError("board needs scorecards: give SCORECARD files, --db PATH or --history")
+    if args.format == "html" and args.output is not None:
+        # The HTML pack links each ICS to its scorecard, written in a folder beside it.
+        from conformance.board import scorecards_folder, write_html_pack
+
+        try:
+            write_html_pack(cards, args.output)
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+        io.stderr.write(
+            f"board pack (html) written to {args.output}, "
+            f"its scorecards to {scorecards_folder(args.output)}\n"
+        )
+        return ExitCode.OK
     text = render(build_board(cards), args.format)
     write_output(text, args.output, io)
     if args.output is not None:

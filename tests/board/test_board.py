@@ -10,11 +10,13 @@ import random
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
-from conformance.board import build_board, render
+from conformance.board import build_board, render, scorecards_folder, write_html_pack
 from conformance.history import HistoryStore
+from tests.reporters.htmlcheck import parse
 
 CARD = Path(__file__).parent.parent / "reporters" / "data" / "nonconformant.json"
 BASE: dict[str, Any] = json.loads(CARD.read_text())
@@ -137,7 +139,11 @@ def test_csv_and_json(cards: list[dict[str, Any]]) -> None:
 
 def test_html(cards: list[dict[str, Any]]) -> None:
     text = render(build_board(cards), "html")
-    assert "<script" not in text and "default-src 'none'" in text
+    csp = parse(text).find("meta", **{"http-equiv": "Content-Security-Policy"}).attrs["content"]
+    assert (
+        "<script" not in text
+        and csp == "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
     for heading in (
         "League table",
         "Biggest movers since the previous period",
@@ -153,12 +159,17 @@ def test_html(cards: list[dict[str, Any]]) -> None:
     assert '<span class="sr-only">Partial</span>' in text  # not colour alone
 
 
-def test_board_cli_from_files_and_history(cli: Any, tmp_path: Path) -> None:
+def save_cards(folder: Path, cards: list[dict[str, Any]]) -> list[Path]:
     paths = []
-    for n, card in enumerate([make_card("QWO", m, 80.0 + m) for m in (9, 10, 11)]):
-        path = tmp_path / f"c{n}.json"
+    for n, card in enumerate(cards):
+        path = folder / f"c{n}.json"
         path.write_text(json.dumps(card))
         paths.append(path)
+    return paths
+
+
+def test_board_cli_from_files_and_history(cli: Any, tmp_path: Path) -> None:
+    paths = save_cards(tmp_path, [make_card("QWO", m, 80.0 + m) for m in (9, 10, 11)])
     out = tmp_path / "board.html"
     result = cli("board", *paths, "-o", out)
     assert result.code == 0, result.err
@@ -174,3 +185,135 @@ def test_board_cli_from_files_and_history(cli: Any, tmp_path: Path) -> None:
     assert as_csv.out.splitlines()[0].startswith("rank,ics,sender")
     assert cli("board").code == 2
     assert cli("board", "--db", tmp_path / "missing.sqlite3").code == 2
+
+
+# ------------------------------------------------------------------ HTML: labels and links
+
+
+def test_html_is_well_formed_and_escaped(cards: list[dict[str, Any]]) -> None:
+    hostile = '<script>alert("x")</script>'
+    cards[0]["feed"]["ics"] = hostile
+    cards[0]["feed"]["sender"] = hostile
+    cards[1]["requirements"][0]["title"] = hostile
+    text = render(build_board(cards), "html")
+    parse(text)
+    assert "<script" not in text and "&lt;script&gt;" in text
+
+
+def test_heatmap_tells_must_from_should_and_may(cards: list[dict[str, Any]]) -> None:
+    board = build_board(cards)
+    heat = parse(render(board, "html")).find("table", cls="heat")
+    level = {r["id"]: r["level"] for r in board["requirements"]}
+    groups = heat.find_all("th", cls="group")
+    assert [g.text() for g in groups] == ["MUST", "SHOULD", "MAY"]
+    for g in groups:
+        assert int(str(g.attrs["colspan"])) == sum(1 for v in level.values() if v == g.text())
+    columns = [th.text() for th in heat.find_all("th", cls="id")]
+    assert sorted(columns) == sorted(level)
+    ranks = [("MUST", "SHOULD", "MAY").index(level[c]) for c in columns]
+    assert ranks == sorted(ranks)
+    for th in heat.find_all("th", cls="id"):
+        assert str(th.attrs["title"]).startswith(f"{level[th.text()]} {th.text()}:")
+    # each row's cells follow the same columns: ID-02 is partial for QOP
+    qop = next(
+        tr for tr in heat.find("tbody").find_all("tr") if tr.find("th").text() == "QOP / RXX"
+    )
+    cells = [td for td in qop.find_all("td") if "gap" not in td.classes()]
+    assert cells[columns.index(ID02)].attrs["title"] == f"{ID02}: Partial"
+
+
+def test_movers_and_sparklines_carry_unit_and_scale(cards: list[dict[str, Any]]) -> None:
+    board = build_board(cards)
+    page = parse(render(board, "html"))
+    movers = page.find("section", **{"aria-labelledby": "h-movers"})
+    text = movers.text()
+    assert "share of ICSs meeting" in text and "percentage points (pp)" in text
+    # the biggest change is 16.7 pp: the bars' common scale is the next round number, 20 pp
+    assert "from \u221220 pp (left) to +20 pp (right)" in text
+    rows = movers.find("tbody").find_all("tr")
+    assert len(rows) == len(board["movers"])
+    for tr, m in zip(rows, board["movers"], strict=True):
+        change = tr.find("td", **{"data-label": "Change in share"}).text()
+        assert (
+            f"{abs(m['pass_rate_change']) * 100:.0f} pp" in change and "\u221220 pp+20 pp" in change
+        )
+    league = page.find("table", cls="league")
+    for tr, row in zip(league.find("tbody").find_all("tr"), board["league"], strict=True):
+        trend = [v for v in row["trend"] if v is not None]
+        labels = [t.text() for t in tr.find_all("text")]
+        expected = [f"{max(trend):.1f}"] + (
+            [f"{min(trend):.1f}"] if min(trend) != max(trend) else []
+        )
+        assert labels == expected, row["ics"]
+    assert (
+        "highest and lowest score" in page.find("section", **{"aria-labelledby": "h-league"}).text()
+    )
+
+
+def test_pack_links_each_ics_to_its_scorecard(cards: list[dict[str, Any]], tmp_path: Path) -> None:
+    board_file = tmp_path / "shared drive" / "board Nov.html"
+    board_file.parent.mkdir()
+    written = write_html_pack(cards, board_file)
+    board = build_board(cards)
+    assert written[0] == board_file and len(written) == 1 + board["units"]
+    page = parse(board_file.read_text(encoding="utf-8"))
+    rows = page.find("table", cls="league").find("tbody").find_all("tr")
+    for tr, row in zip(rows, board["league"], strict=True):
+        href = str(tr.find("th").find("a").attrs["href"])
+        target = board_file.parent / unquote(href)
+        assert target.is_file() and target.parent == scorecards_folder(board_file), href
+        linked = parse(target.read_text(encoding="utf-8"))
+        assert f"{row['ics']} / {row['sender']}" in linked.find("h1").text()
+        assert (
+            row["period"]["start"] in linked.find("section", **{"aria-labelledby": "h-feed"}).text()
+        )
+        assert f"{row['score']:.1f}" in linked.find("header").text()
+        back = str(linked.find("header").find("a").attrs["href"])
+        assert (target.parent / unquote(back)).resolve() == board_file.resolve()
+    heat_links = [a.attrs["href"] for a in page.find("table", cls="heat").find_all("a")]
+    assert heat_links == [tr.find("th").find("a").attrs["href"] for tr in rows]
+    # QOP's November has two scorecards: the one the league table shows (1.1.0) is linked
+    qop = next(p for p in written if p.name.startswith("QOP-"))
+    assert "MDSS 1.1.0" in qop.read_text(encoding="utf-8")
+
+
+def test_pack_file_names_are_safe_and_unique(tmp_path: Path) -> None:
+    hostile = [
+        make_card("../../etc/<passwd>", 11, 90.0, sender=""),
+        make_card("..", 11, 80.0, sender="a/b"),
+        make_card("QWO", 11, 70.0, sender="R X"),
+        make_card("QWO", 11, 60.0, sender="R?X"),
+    ]
+    written = write_html_pack(hostile, tmp_path / "board.html")
+    folder = scorecards_folder(tmp_path / "board.html")
+    pages = written[1:]
+    assert len(pages) == 4 and len({p.name for p in pages}) == 4
+    for p in pages:
+        assert p.parent == folder and p.is_file()
+        assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.html", p.name), p.name
+    assert sorted(folder.iterdir()) == sorted(pages)
+
+
+def test_board_cli_writes_linked_scorecards(cli: Any, tmp_path: Path) -> None:
+    paths = save_cards(tmp_path, [make_card("QWO", 10, 90.0), make_card("QOP", 11, 80.0)])
+    out = tmp_path / "board.html"
+    result = cli("board", *paths, "-o", out)
+    assert result.code == 0, result.err
+    assert "board-scorecards" in result.err
+    assert sorted(p.name for p in (tmp_path / "board-scorecards").iterdir()) == [
+        "QOP-RXX-2026-11-01_2026-11-28.html",
+        "QWO-RXX-2026-10-01_2026-10-28.html",
+    ]
+    assert 'href="board-scorecards/QOP-RXX-2026-11-01_2026-11-28.html"' in out.read_text()
+    to_stdout = cli("board", *paths)
+    assert to_stdout.code == 0 and "The scorecards are not linked" in to_stdout.out
+    assert "board-scorecards/" not in to_stdout.out
+
+
+def test_pack_pages_carry_no_patient_identifier(tmp_path: Path) -> None:
+    """The fixture feed's NHS Numbers are 9990000018/9990000019: masked in every page."""
+    written = write_html_pack([make_card("QWO", 11, 90.0, (ID02,))], tmp_path / "board.html")
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(?<!\d)999\s?000\s?00\d\d(?!\d)", text), path
+    assert "999 *** ****" in written[1].read_text(encoding="utf-8")

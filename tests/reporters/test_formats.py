@@ -19,8 +19,7 @@ import pytest
 from conformance.reporters.base import RenderOptions
 from conformance.reporters.common import period_label, top_findings
 from conformance.reporters.github import PER_KIND_LIMIT, GitHubReporter, escape_property
-from conformance.reporters.html import HtmlReporter
-from conformance.reporters.htmlkit import BASE_CSS, STATUS_COLOUR
+from conformance.reporters.htmlkit import STATUS_COLOUR, static_text
 from conformance.reporters.junit import JUnitReporter
 from conformance.reporters.operationoutcome import ISSUE_TYPES, OperationOutcomeReporter, issue_type
 from conformance.reporters.sarif import SarifReporter
@@ -95,49 +94,6 @@ def test_formats_command_lists_the_new_formats(cli: Any) -> None:
 # ------------------------------------------------------------------ HTML
 
 
-def test_html_is_self_contained_and_accessible() -> None:
-    text = HtmlReporter().render(card("qop-failing"), OPTS)
-    assert text.startswith("<!DOCTYPE html>")
-    assert "<script" not in text
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
-    assert "@import" not in text and "url(" not in text
-    assert "default-src 'none'" in text
-    assert '<html lang="en-GB">' in text
-    assert text.count("<h1>") == 1
-    for heading in ("Result", "Scores by domain", "Requirements", "Top findings", "Feed"):
-        assert f">{heading}</h2>" in text
-    assert '<th scope="col">' in text
-    assert "@media print" in text and "size:A4" in text
-    assert "@media (max-width:640px)" in text
-    data = card("qop-failing")
-    for req in data["requirements"]:
-        assert f'id="req-{req["id"]}"' in text
-    # status in words and symbols, not colour alone
-    assert "◐</span> Partial" in text and "✓</span> Pass" in text
-    assert "Not conformant" in text and f"{data['score']:.1f}" in text
-    assert "<svg" in text
-    # findings are shown with their location
-    first = top_findings(data, 1)[0]
-    assert f"{first['location']['file']}:{first['location']['line']}" in text
-
-
-def test_html_escapes_scorecard_text() -> None:
-    data = card("nonconformant")
-    data["findings"][0]["message"] = '<script>alert("x")</script> & more'
-    data["requirements"][0]["title"] = "<b>bold</b>"
-    text = HtmlReporter().render(data, OPTS)
-    assert "<script>" not in text and "&lt;script&gt;" in text
-    assert "<b>bold</b>" not in text and "&lt;b&gt;bold&lt;/b&gt;" in text
-
-
-def test_html_marks_an_interrupted_run() -> None:
-    data = card("nonconformant")
-    data["complete"] = False
-    data["verdict"] = "Incomplete"
-    text = HtmlReporter().render(data, OPTS)
-    assert "The run was interrupted" in text and "Incomplete" in text
-
-
 def _luminance(hex_colour: str) -> float:
     rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
@@ -153,7 +109,7 @@ def test_colours_meet_wcag_aa() -> None:
     for status, colour in STATUS_COLOUR.items():
         assert contrast(colour, "#ffffff") >= 4.5, status  # white text on a badge
         assert contrast(colour, "#f2f4f6") >= 4.5, status  # coloured text on the page
-    variables = dict(re.findall(r"--([a-z]+):(#[0-9a-f]{6})", BASE_CSS))
+    variables = dict(re.findall(r"--([a-z]+):(#[0-9a-f]{6})", static_text("page.css")))
     for fg in ("ink", "muted"):
         for bg in ("paper", "soft"):
             assert contrast(variables[fg], variables[bg]) >= 4.5, (fg, bg)
