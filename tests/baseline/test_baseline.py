@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -126,3 +127,68 @@ def test_bad_baseline_file_is_a_usage_error(cli: Any, tmp_path: Path) -> None:
     wrong = cli("validate", feed, "--baseline", tmp_path / "x.json")
     assert wrong.code == 2 and "not a conformance JSON scorecard" in wrong.err
     assert patient()["resourceType"] == "Patient"
+
+
+def test_the_path_spelling_does_not_change_the_fingerprints(
+    cli: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A baseline of ``feeds/qop`` matches ``./feeds/qop``, the absolute path, another cwd."""
+    from tests.conftest import REPO
+
+    work = tmp_path / "work"
+    feed = work / "feeds" / "qop"
+    shutil.copytree(REPO / "sample_feeds" / "qop-failing", feed)
+    monkeypatch.chdir(work)
+    baseline = tmp_path / "baseline.json"
+    saved = _save(cli, Path("feeds/qop"), baseline)
+    assert saved["feed"]["root"] == "feeds/qop"
+    assert saved["feed"]["manifest"] == "manifest.json"
+    files = {f["location"].get("file") for f in saved["findings"]}
+    assert "Patient.ndjson" in files and not any("qop" in str(f) for f in files)
+    spellings = [
+        ("work", "./feeds/qop"),
+        ("work", str(feed)),
+        ("feeds", "qop"),
+        ("feeds", "../feeds/qop/"),
+    ]
+    for cwd, spelling in spellings:
+        monkeypatch.chdir(tmp_path / "work" if cwd == "work" else feed.parent)
+        result = cli(
+            "validate", spelling, "--standard", "mdss@1.0.0", "-f", "json", "--baseline", baseline
+        )
+        assert result.code == 0, (spelling, result.err[:500])
+        assert "no regression against the baseline" in result.err
+        card = result.json()
+        assert {fingerprint(f) for f in card["findings"]} == {
+            fingerprint(f) for f in saved["findings"]
+        }
+
+
+def test_a_baseline_saved_before_feed_relative_names_still_matches() -> None:
+    """Scorecards without ``feed.root`` named files with the path as typed."""
+    finding = {"requirement": "R", "code": "c", "location": {"file": "Patient.ndjson", "line": 2}}
+    req = {
+        "id": "R",
+        "level": "MUST",
+        "status": "partial",
+        "findings": {"error": 1},
+        "codes": {"c": 1},
+    }
+    now = {
+        "feed": {"root": "/abs/feeds/qop", "manifest": "manifest.json"},
+        "inputs": [{"file": "Patient.ndjson"}],
+        "requirements": [req],
+        "findings": [finding],
+    }
+    legacy_finding = copy.deepcopy(finding)
+    legacy_finding["location"]["file"] = "./feeds/qop/Patient.ndjson"
+    old = {
+        "feed": {"manifest": "./feeds/qop/manifest.json"},
+        "inputs": [{"file": "./feeds/qop/Patient.ndjson"}],
+        "requirements": [req],
+        "findings": [legacy_finding],
+    }
+    assert compare(old, now).ok
+    moved = copy.deepcopy(now)
+    moved["findings"][0]["location"]["line"] = 3
+    assert [r.kind for r in compare(old, moved).regressions] == ["finding"]
