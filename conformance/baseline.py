@@ -77,8 +77,13 @@ class BaselineComparison:
         return "\n".join(lines) + "\n"
 
 
-def load_baseline(path: Path) -> dict[str, Any]:
-    """Read a saved JSON scorecard; a missing or malformed file is a usage error."""
+def _is_scorecard(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("requirements"), list)
+
+
+def load_baseline(path: Path) -> list[dict[str, Any]]:
+    """Read a saved JSON scorecard, or a list of them (a multi-feed ``--format json``
+    output); a missing or malformed file is a usage error."""
     try:
         data = orjson.loads(path.read_bytes())
     except FileNotFoundError:
@@ -87,9 +92,32 @@ def load_baseline(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from None
     except orjson.JSONDecodeError as exc:
         raise UsageError(f"{path}: the baseline is not JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
+    cards = data if isinstance(data, list) and data else [data]
+    if not all(_is_scorecard(card) for card in cards):
         raise UsageError(f"{path}: not a conformance JSON scorecard (save one with --format json)")
-    return data
+    return cards
+
+
+def feed_key(card: Mapping[str, Any]) -> tuple[str, ...]:
+    """Which feed a scorecard is about, for matching baselines: the manifest's feed id, ICS
+    and sender, else the last part of the feed root."""
+    feed = card.get("feed") or {}
+    ident = tuple(str(feed.get(k) or "") for k in ("id", "ics", "sender"))
+    if any(ident):
+        return ident
+    root = str(feed.get("root") or legacy_root(card) or "")
+    return ("", "", "", posixpath.basename(root.replace("\\", "/").rstrip("/")))
+
+
+def baseline_for(
+    baselines: list[dict[str, Any]], card: Mapping[str, Any], runs: int
+) -> dict[str, Any] | None:
+    """The baseline to compare ``card`` with: the only one when one feed meets one
+    baseline, else the one about the same feed (None: this feed has no baseline)."""
+    if runs == 1 and len(baselines) == 1:
+        return baselines[0]
+    key = feed_key(card)
+    return next((b for b in baselines if feed_key(b) == key), None)
 
 
 def legacy_root(card: Mapping[str, Any]) -> str | None:

@@ -324,7 +324,8 @@ def test_unsafe_archive_end_to_end(cli: Cli, tmp_path: Path) -> None:
     card = _validate(cli, archive)
     assert card["counts"]["records_read"] == 1
     [finding] = [f for f in card["findings"] if f["code"] == "unsafe-archive-member"]
-    assert finding["location"]["file"].endswith("feed.zip/../x.ndjson")
+    assert finding["location"]["file"] == "../x.ndjson"  # the member, as the archive names it
+    assert card["feed"]["root"] == str(archive)
     assert not (tmp_path.parent / "x.ndjson").exists()
 
 
