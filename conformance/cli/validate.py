@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from conformance.cli.common import Io
+from conformance.cli.common import EXIT_CODES_HELP, Io
 from conformance.cli.feeds import LOOSE_LABEL as LOOSE
 from conformance.errors import ExitCode, UsageError
 from conformance.scorecard.model import Scorecard
@@ -43,7 +43,13 @@ class ValidateOptions:
 
 
 def register(sub: Any) -> None:
-    val = sub.add_parser("validate", help="validate a feed and print its scorecard")
+    val = sub.add_parser(
+        "validate",
+        help="validate feeds and print a scorecard per feed",
+        description="Validate feeds against a standard: one scorecard per feed (a folder with "
+        "a manifest.json, or an archive of one), one for the loose files.",
+        epilog=EXIT_CODES_HELP,
+    )
     val.add_argument(
         "inputs",
         nargs="+",

@@ -41,9 +41,7 @@ def two_feeds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return first, second
 
 
-def test_each_feed_gets_the_scorecard_it_gets_alone(
-    cli: Cli, two_feeds: tuple[Path, Path]
-) -> None:
+def test_each_feed_gets_the_scorecard_it_gets_alone(cli: Cli, two_feeds: tuple[Path, Path]) -> None:
     first, second = two_feeds
     together = cli("validate", first, second, "--format", "json")
     cards = together.json()
