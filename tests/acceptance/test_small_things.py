@@ -160,3 +160,69 @@ def test_help_lists_every_exit_code_of_the_readme(cli: Cli) -> None:
         text = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60).stdout
         epilog = " ".join(text[text.index("Exit codes:") :].split())
         assert [c for c in codes if re.search(rf"\b{c} [a-z]", epilog)] == codes, epilog
+
+
+XML_PATIENT = """<?xml version="1.0" encoding="UTF-8"?>
+<Patient xmlns="http://hl7.org/fhir">
+  <id value="p1"/>
+  <text>
+    <status value="generated"/>
+    <div xmlns="http://www.w3.org/1999/xhtml"><p>Patient</p><p>more</p></div>
+  </text>
+  <identifier>
+    <system value="https://fhir.nhs.uk/Id/other"/>
+    <value value="x"/>
+  </identifier>
+  <identifier>
+    <system value="https://fhir.nhs.uk/Id/nhs-number"/>
+    <value value="9990000019"/>
+  </identifier>
+  <gender value="xyzzy"/>
+</Patient>
+"""
+
+
+def test_a_finding_in_fhir_xml_points_at_its_element_line(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "patient.xml").write_text(XML_PATIENT)
+    card = cli("validate", tmp_path / "patient.xml", "--environment", "test", "-f", "json").json()
+    lines = {
+        (f["requirement"], f["location"].get("expression")): f["location"].get("line")
+        for f in card["findings"]
+    }
+    assert lines[("MDSS-ID-02", "Patient.identifier[1].value")] == 14
+    assert lines[("MDSS-TERM-02", "Patient.gender")] == 16
+    assert lines[("MDSS-TIME-01", "Patient.meta.lastUpdated")] == 2  # missing: the resource
+
+
+def test_a_finding_in_an_xml_bundle_entry_points_at_its_element_line(
+    cli: Cli, tmp_path: Path
+) -> None:
+    body = XML_PATIENT.split("\n", 1)[1].replace(' xmlns="http://hl7.org/fhir"', "")
+    bundle = (
+        '<Bundle xmlns="http://hl7.org/fhir">\n  <type value="collection"/>\n'
+        '  <entry>\n    <fullUrl value="urn:uuid:1"/>\n    <resource>\n'
+        + body
+        + "    </resource>\n  </entry>\n</Bundle>\n"
+    )
+    (tmp_path / "bundle.xml").write_text(bundle)
+    card = cli("validate", tmp_path / "bundle.xml", "--environment", "test", "-f", "json").json()
+    gender = next(f for f in card["findings"] if f["requirement"] == "MDSS-TERM-02")
+    assert gender["location"]["entry"] == 0
+    assert (
+        gender["location"]["line"]
+        == [s.strip() for s in bundle.splitlines()].index('<gender value="xyzzy"/>') + 1
+    )
+
+
+def test_xml_element_paths() -> None:
+    from conformance.readers.locate import expression_path, xml_element_lines, xml_line
+
+    lines = xml_element_lines(XML_PATIENT.encode())
+    assert lines[()] == 2 and lines[("identifier", 1, "value", 0)] == 14
+    assert ("text", 0, "div", 0, "p", 0) not in lines  # XHTML is not entered
+    assert expression_path("Patient.generalPractitioner.identifier(https://x.org/a.b).value") == (
+        "generalPractitioner",
+        0,
+    )
+    assert xml_line(lines, "Patient.identifier[1].system", None) == 13
+    assert xml_element_lines(b"<!DOCTYPE x [<!ENTITY a 'b'>]><x/>") == {}
