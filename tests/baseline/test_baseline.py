@@ -93,14 +93,19 @@ def _finding(line: int) -> dict[str, Any]:
     return {"requirement": "R-A-01", "code": "c", "location": {"file": "f.ndjson", "line": line}}
 
 
-def test_fingerprints_are_ignored_when_the_baseline_was_capped() -> None:
-    req = {
-        "id": "R-A-01",
+def _partial(rid: str, findings: int) -> dict[str, Any]:
+    """A MUST partly met, with ``findings`` errors of code ``c``."""
+    return {
+        "id": rid,
         "level": "MUST",
         "status": "partial",
-        "findings": {"error": 3},
-        "codes": {"c": 3},
+        "findings": {"error": findings},
+        "codes": {"c": findings},
     }
+
+
+def test_fingerprints_are_ignored_when_the_baseline_was_capped() -> None:
+    req = _partial("R-A-01", 3)
     base = {"requirements": [req], "findings": [_finding(1), _finding(2)]}  # 1 not kept
     now = {"requirements": [req], "findings": [_finding(1), _finding(9)]}
     assert compare(base, now).ok  # same count; line 9 may be the one the baseline dropped
@@ -167,13 +172,7 @@ def test_the_path_spelling_does_not_change_the_fingerprints(
 def test_a_baseline_saved_before_feed_relative_names_still_matches() -> None:
     """Scorecards without ``feed.root`` named files with the path as typed."""
     finding = {"requirement": "R", "code": "c", "location": {"file": "Patient.ndjson", "line": 2}}
-    req = {
-        "id": "R",
-        "level": "MUST",
-        "status": "partial",
-        "findings": {"error": 1},
-        "codes": {"c": 1},
-    }
+    req = _partial("R", 1)
     now = {
         "feed": {"root": "/abs/feeds/qop", "manifest": "manifest.json"},
         "inputs": [{"file": "Patient.ndjson"}],
