@@ -217,7 +217,8 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
     from conformance.reporters.registry import reporter_for
 
     opts.format = opts.format.lower()
-    if opts.show_values and (opts.format != "terminal" or opts.output is not None):
+    to_file = opts.output is not None or opts.output_dir is not None
+    if opts.show_values and (opts.format != "terminal" or to_file):
         raise UsageError("--show-values works only with --format terminal written to the screen")
     if opts.output is not None and opts.output_dir is not None:
         raise UsageError("give --output FILE or --output-dir DIR, not both")

@@ -100,6 +100,8 @@ def test_show_values_shows_the_rejected_code_only_when_asked(cli: Cli, tmp_path:
     ]
     assert messages and all("given <rejected code: 5 characters>" in m for m in messages)
     assert "xyzzy" not in cli("validate", feed).out  # the terminal masks it too by default
+    to_files = cli("validate", feed, "--show-values", "--output-dir", tmp_path / "out")
+    assert to_files.code == 2 and not (tmp_path / "out").exists()  # never into files
 
 
 def test_version_flag_in_a_real_process() -> None:
