@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, io: Io) -> int:
         raise UsageError("scorecard needs a subcommand: render SCORECARD --format F")
     if args.top_findings < 0:
         raise UsageError("--top-findings must be 0 or more")
-    reporter = reporter_for(build_plugins(), args.format)
+    reporter = reporter_for(build_plugins(), args.format.lower())
     data = load_scorecard(args.scorecard)
     text = reporter.render(data, RenderOptions(top_findings=args.top_findings))
     write_output(text, args.output, io)

@@ -239,16 +239,18 @@ class Engine:
 
 
 def _locate_bundle_entries(acc: Accumulator, found: Inputs) -> None:
-    """Give kept findings inside Bundle entries the entry's line (for SARIF, annotations)."""
+    """Give kept findings inside Bundle entries the entry's line, and those in FHIR XML
+    their element's line (for SARIF, annotations)."""
     from dataclasses import replace
 
-    from conformance.readers.locate import bundle_entry_lines
+    from conformance.readers.locate import bundle_entry_lines, is_xml, xml_element_lines, xml_line
 
     wanted: dict[str, list[Any]] = {}
     for findings in acc.collector.kept.values():
         for finding in findings:
             loc = finding.location
-            if loc.entry is not None and loc.line is None and loc.file is not None:
+            in_xml = loc.expression is not None and is_xml(loc.file or "")
+            if loc.file is not None and (in_xml or (loc.entry is not None and loc.line is None)):
                 wanted.setdefault(loc.file, []).append(finding)
     if not wanted:
         return
@@ -260,9 +262,18 @@ def _locate_bundle_entries(acc: Accumulator, found: Inputs) -> None:
         try:
             source = open_source(InputItem(path, name), Limits())
             with source.opener() as stream:
-                lines = bundle_entry_lines(stream.read())
+                data = stream.read()
         except (OSError, EOFError, InputError):
             continue
+        if is_xml(name):
+            elements = xml_element_lines(data)
+            for finding in findings:
+                loc = finding.location
+                line = xml_line(elements, loc.expression, loc.entry)
+                if line is not None:
+                    finding.location = replace(loc, line=line)
+            continue
+        lines = bundle_entry_lines(data)
         for finding in findings:
             entry = finding.location.entry
             if entry is not None and entry < len(lines):

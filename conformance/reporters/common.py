@@ -7,6 +7,7 @@ standard it names), so every format shows the same masked values in the same ord
 from __future__ import annotations
 
 import functools
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,27 @@ def location_text(loc: dict[str, Any], *, with_expression: bool = True) -> str:
     if with_expression and "expression" in loc:
         text += f" {loc['expression']}"
     return text
+
+
+def feed_path(card: dict[str, Any], file: str) -> str:
+    """A file the scorecard names, as a path from where the run started: scorecards name
+    files relative to ``feed.root`` (older ones, without it, hold the path as given)."""
+    root = (card.get("feed") or {}).get("root")
+    if not root or root == "." or file.startswith("<"):
+        return file
+    return posixpath.normpath(posixpath.join(str(root).replace("\\", "/"), file))
+
+
+def fallback_path(card: dict[str, Any]) -> str | None:
+    """Where a finding without a file points: the manifest, else the feed root, else the
+    first input (``<stdin>``); None only when the run had no input."""
+    feed = card.get("feed") or {}
+    if feed.get("manifest"):
+        return feed_path(card, str(feed["manifest"]))
+    if feed.get("root"):
+        return str(feed["root"]).replace("\\", "/")
+    inputs = card.get("inputs") or []
+    return str(inputs[0]["file"]) if inputs else None
 
 
 def percent(rate: float | None, digits: int = 1) -> str:

@@ -13,7 +13,7 @@ import os
 from typing import Any, ClassVar, Final
 
 from conformance.reporters.base import RenderOptions
-from conformance.reporters.common import location_text, top_findings
+from conformance.reporters.common import feed_path, location_text, top_findings
 from conformance.reporters.text import MarkdownReporter
 
 PER_KIND_LIMIT: Final = 10
@@ -32,11 +32,12 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(f: dict[str, Any]) -> str:
+def annotation(f: dict[str, Any], card: dict[str, Any] | None = None) -> str:
     loc = f["location"]
     props: list[str] = []
     if "file" in loc:
-        props.append(f"file={escape_property(str(loc['file']))}")
+        path = str(loc["file"]) if card is None else feed_path(card, str(loc["file"]))
+        props.append(f"file={escape_property(path)}")
         if "line" in loc:
             props.append(f"line={int(loc['line'])}")
             if "column" in loc:
@@ -116,7 +117,7 @@ class GitHubReporter:
                 skipped += 1  # keep the last notice slot for the overflow message
                 continue
             used[kind] += 1
-            out.append(annotation(f))
+            out.append(annotation(f, scorecard))
         total = int(scorecard["counts"].get("findings", len(ordered)))
         not_annotated = skipped + max(0, total - len(ordered))
         verdict = scorecard["verdict"]

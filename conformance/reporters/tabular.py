@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import orjson
 
 from conformance.reporters.base import RenderOptions
-from conformance.reporters.common import location_text
+from conformance.reporters.common import fallback_path, feed_path, location_text
 
 CSV_COLUMNS = (
     "requirement",
@@ -85,7 +85,7 @@ class CodeQualityReporter:
     def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
         seen: dict[str, int] = {}
         issues: list[dict[str, Any]] = []
-        fallback = scorecard.get("feed", {}).get("manifest") or "."
+        fallback = fallback_path(scorecard) or "."
         for f in scorecard["findings"]:
             loc = f["location"]
             key = "\x1f".join(
@@ -110,7 +110,7 @@ class CodeQualityReporter:
                     "severity": CODEQUALITY_SEVERITY.get(f["severity"], "minor"),
                     "fingerprint": digest,
                     "location": {
-                        "path": str(loc.get("file", fallback)),
+                        "path": feed_path(scorecard, loc["file"]) if "file" in loc else fallback,
                         "lines": {"begin": int(loc.get("line", 1))},
                     },
                 }

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import orjson
 
 from conformance.reporters.base import RenderOptions
-from conformance.reporters.common import location_text
+from conformance.reporters.common import LEVEL_RANK, SEVERITY_RANK, location_text
 
 STATUS_MARK = {
     "pass": "PASS",
@@ -47,6 +47,78 @@ def _feed_line(card: dict[str, Any]) -> str:
     return ", ".join(parts) or "no manifest"
 
 
+EXAMPLES_PER_CODE = 3
+
+
+def code_groups(scorecard: dict[str, Any]) -> list[tuple[str, str, int, list[dict[str, Any]]]]:
+    """``(requirement, code, count, kept examples)`` for every code found, most severe
+    first (then MUST before SHOULD, then the most frequent). Counts are exact; examples
+    are the findings the scorecard kept."""
+    examples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for f in scorecard["findings"]:
+        examples.setdefault((f["requirement"], f["code"]), []).append(f)
+    counts: dict[tuple[str, str], int] = {}
+    levels: dict[str, int] = {}
+    for req in scorecard["requirements"]:
+        levels[req["id"]] = LEVEL_RANK.get(req["level"], 3)
+        for code, n in (req.get("codes") or {}).items():
+            counts[(req["id"], code)] = int(n)
+    for rid, codes in (scorecard.get("input_problems") or {}).items():
+        for code, n in codes.items():
+            counts[(rid, code)] = int(n)
+    for key, kept in examples.items():
+        counts[key] = max(counts.get(key, 0), len(kept))
+
+    def order(key: tuple[str, str]) -> tuple[int, int, int, str, str]:
+        kept = examples.get(key)
+        severity = SEVERITY_RANK.get(kept[0]["severity"], 3) if kept else 3
+        return (severity, levels.get(key[0], 3), -counts[key], key[0], key[1])
+
+    return [(r, c, counts[(r, c)], examples.get((r, c), [])) for r, c in sorted(counts, key=order)]
+
+
+def _findings_by_code(scorecard: dict[str, Any], options: RenderOptions) -> list[str]:
+    """Findings grouped by code, with exact counts and a few example places each."""
+    groups = [g for g in code_groups(scorecard) if g[2] > 0]
+    if not groups:
+        return []
+    total = scorecard["counts"].get("findings", sum(g[2] for g in groups))
+    shown = groups[: options.top_findings]
+    head = f"Findings by code ({len(groups)} codes, {total} findings"
+    head += f"; the first {len(shown)} codes):" if len(shown) < len(groups) else "):"
+    lines = ["", head, f"  {'COUNT':>6}  {'SEVERITY':<11} {'REQUIREMENT':<13} CODE"]
+    for rid, code, count, kept in shown:
+        severity = kept[0]["severity"] if kept else "-"
+        lines.append(f"  {count:>6}  {severity:<11} {rid:<13} {code}")
+        if not kept:
+            continue
+        first = kept[0]
+        message = first["message"]
+        if options.show_values:
+            message = first.get("message_unmasked", message)
+        lines.append(f"          {message}")
+        examples = kept[:EXAMPLES_PER_CODE]
+        more = count - len(examples)
+        where = _places(examples) + (f" (+{more} more)" if more > 0 else "")
+        expression = first["location"].get("expression")
+        lines.append(f"          at {where}" + (f"  {expression}" if expression else ""))
+    return lines
+
+
+def _places(findings: list[dict[str, Any]]) -> str:
+    """``a.ndjson:5, 18; b.ndjson:3``: the examples' places, each file named once."""
+    by_file: dict[str, list[str]] = {}
+    for f in findings:
+        loc = {k: v for k, v in f["location"].items() if k != "expression"}
+        file = str(loc.pop("file", "<feed>"))
+        rest = location_text(loc, with_expression=False).removeprefix("<feed>")
+        by_file.setdefault(file, []).append(rest.removeprefix(":").strip())
+    return "; ".join(
+        file + (":" + ", ".join(p for p in parts if p) if any(parts) else "")
+        for file, parts in by_file.items()
+    )
+
+
 class TerminalReporter:
     name: ClassVar[str] = "terminal"
     description: ClassVar[str] = "summary table and top findings for a terminal"
@@ -62,6 +134,7 @@ class TerminalReporter:
         lines = [
             f"Standard  {std['id']}@{std['version']}  {std.get('title', '')}".rstrip(),
             f"Feed      {_feed_line(scorecard)}",
+            *([f"Root      {scorecard['feed']['root']}"] if "root" in scorecard["feed"] else []),
             f"Records   {_counts_line(scorecard)}",
             "",
             f"{'STATUS':6} {'ID':13} {'LEVEL':6} {'RATE':>7} {'NEED':>6} {'FINDINGS':>8}  TITLE",
@@ -77,20 +150,7 @@ class TerminalReporter:
                 f"{req['level']:6} {_rate(req):>7} {100.0 * req['threshold']:>5.0f}% "
                 f"{found:>8}  {title}"
             )
-        findings = scorecard["findings"]
-        if findings:
-            shown = sorted(
-                findings, key=lambda f: ["error", "warning", "information"].index(f["severity"])
-            )[: options.top_findings]
-            lines += ["", f"Top findings ({len(shown)} of {scorecard['counts'].get('findings')}):"]
-            for f in shown:
-                message = (
-                    f.get("message_unmasked", f["message"]) if options.show_values else f["message"]
-                )
-                lines.append(
-                    f"  {f['severity']:<11} {f['requirement']:<13} {_location(f['location'])}"
-                )
-                lines.append(f"              {f['code']}: {message}")
+        lines += _findings_by_code(scorecard, options)
         failures = scorecard.get("plugins", {}).get("failures", [])
         for failure in failures:
             lines.append(

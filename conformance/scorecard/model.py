@@ -13,7 +13,7 @@ import orjson
 
 from conformance.findings import Finding
 
-SCORECARD_SCHEMA_VERSION = "1.0.0"
+SCORECARD_SCHEMA_VERSION = "1.1.0"
 
 
 class Verdict(enum.StrEnum):

@@ -97,8 +97,10 @@ class StandardRegistry:
         return sorted(found.values(), key=lambda e: (e.id, version_key(e.version)))
 
     def load_folder(self, folder: Path) -> Standard:
+        """Load a standard folder, or a standard's YAML file given by name (which then
+        names itself in errors, e.g. ``local.yaml``)."""
         folder = folder.resolve()
-        if folder.is_file():
+        if folder.is_file() and folder.name == "standard.yaml":
             folder = folder.parent
         cached = self._cache.get(folder)
         if cached is not None:

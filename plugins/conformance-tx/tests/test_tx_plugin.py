@@ -165,7 +165,7 @@ def test_validate_code_against_the_server(
     assert (req["numerator"], req["denominator"], req["status"]) == (4, 5, "partial")
     assert req["codes"] == {"code-not-in-value-set": 1}
     finding = card["findings"][0]
-    assert finding["location"] == {"file": str(feed), "line": 3, "expression": "Encounter.class"}
+    assert finding["location"] == {"file": feed.name, "line": 3, "expression": "Encounter.class"}
     # Three distinct codes: three requests; repeated codes come from the memo.
     assert _Handler.calls.count("$validate-code") == 3
     # A second run answers from the on-disk cache, without the server.
