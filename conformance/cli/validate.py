@@ -162,7 +162,7 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
     from conformance.limits import parse_limits
     from conformance.reporters.base import RenderOptions
     from conformance.reporters.registry import reporter_for
-    from conformance.scorecard.model import FailOn
+    from conformance.scorecard.model import FailOn, scorecard_data
 
     if opts.show_values and (opts.format != "terminal" or opts.output is not None):
         raise UsageError("--show-values works only with --format terminal written to the screen")
@@ -216,13 +216,13 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
         io.stderr.write(f"recorded in the history as {entry_id}\n")
     elif history is not None:
         history.close()
-    data: dict[str, Any] = card.data
+    data = card.data
     if opts.show_values:
-        data = dict(data)
-        data["findings"] = [
+        unmasked = [
             {**shown, "message_unmasked": f.render_message(show_values=True)}
             for shown, f in zip(data["findings"], card.findings, strict=True)
         ]
+        data = scorecard_data({**data, "findings": unmasked})
     color = opts.output is None and io.stdout.isatty() and "NO_COLOR" not in os.environ
     text = reporter.render(data, RenderOptions(show_values=opts.show_values, color=color))
     if opts.output is not None:

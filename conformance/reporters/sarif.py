@@ -11,6 +11,7 @@ without a location, so it is not invisible in a code-scanning view.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from conformance.reporters.common import (
     requirement_help,
     threshold_text,
 )
+from conformance.scorecard.model import ScorecardData
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"error": "error", "warning": "warning", "information": "note"}
@@ -36,7 +38,7 @@ def artifact_uri(path: str) -> str:
     return quote(path.replace("\\", "/"), safe="/:@-._~!$&'()*+,;=")
 
 
-def fingerprint(f: dict[str, Any]) -> str:
+def fingerprint(f: Mapping[str, Any]) -> str:
     loc = f["location"]
     parts = [
         f["requirement"],
@@ -56,7 +58,7 @@ def _rule_name(title: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words)[:120] or "Requirement"
 
 
-def _rule(req: dict[str, Any], help_text: Any, std_ref: str) -> dict[str, Any]:
+def _rule(req: Mapping[str, Any], help_text: Any, std_ref: str) -> dict[str, Any]:
     title = req["title"]
     lines = [f"{req['level']} requirement of {std_ref} ({req['domain']}): {title}."]
     md = [f"**{req['level']}** requirement of `{std_ref}` ({req['domain']}): {title}."]
@@ -90,7 +92,7 @@ def _rule(req: dict[str, Any], help_text: Any, std_ref: str) -> dict[str, Any]:
     }
 
 
-def _result(f: dict[str, Any], rule_index: int) -> dict[str, Any]:
+def _result(f: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
     loc = f["location"]
     result: dict[str, Any] = {
         "ruleId": f["requirement"],
@@ -128,7 +130,7 @@ class SarifReporter:
     description: ClassVar[str] = "SARIF 2.1.0 for code scanning (rules = requirements)"
     extension: ClassVar[str] = ".sarif"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         std = scorecard["standard"]
         std_ref = f"{std['id']}@{std['version']}"
         helps = requirement_help(scorecard)

@@ -31,7 +31,12 @@ from conformance.feed import FeedInfo
 from conformance.findings import Finding
 from conformance.plugin import HOOK_API_VERSION
 from conformance.privacy import scrub
-from conformance.scorecard.model import SCORECARD_SCHEMA_VERSION, Scorecard, Verdict
+from conformance.scorecard.model import (
+    SCORECARD_SCHEMA_VERSION,
+    Scorecard,
+    Verdict,
+    scorecard_data,
+)
 from conformance.standards.model import Level, Requirement, Standard
 
 NOT_MET = ("fail", "partial")
@@ -234,4 +239,4 @@ def build_scorecard(
         data["input_problems"] = input_problems
     if standard.extends:
         data["standard"]["extends"] = standard.extends
-    return Scorecard(data, kept)
+    return Scorecard(scorecard_data(data), kept)
