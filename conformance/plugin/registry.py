@@ -91,6 +91,8 @@ class Registry:
         check type; in strict mode (:data:`conformance.codes.STRICT_ENV`, set by the test
         suite) the run ends with :class:`UnregisteredCode` instead.
         """
+        if not any(emitted.values()):
+            return  # nothing emitted: no need to gather the catalogue
         unknown = unregistered_codes(emitted, self.finding_codes)
         if not unknown:
             return
