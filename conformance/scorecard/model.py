@@ -1,6 +1,8 @@
-"""The scorecard: the canonical JSON result of a run, and what the CLI decides from it."""
+"""The scorecard: the canonical JSON result of a run, and what the CLI decides from it.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the TypedDicts' ``NotRequired`` keys must
+be seen at run time (``__required_keys__``), which string annotations hide on Python 3.11.
+"""
 
 import enum
 import functools
@@ -36,41 +38,6 @@ def scorecard_schema() -> dict[str, Any]:
     text = resources.files("conformance.scorecard").joinpath("scorecard.schema.json").read_text()
     schema: dict[str, Any] = json.loads(text)
     return schema
-
-
-@dataclass
-class Scorecard:
-    """A scorecard. :attr:`data` is the canonical JSON form (values masked)."""
-
-    data: ScorecardData
-    findings: list[Finding] = field(default_factory=list)
-    """The kept findings as objects (for the local, opt-in display of values)."""
-
-    @property
-    def verdict(self) -> Verdict:
-        return Verdict(self.data["verdict"])
-
-    @property
-    def score(self) -> float:
-        return float(self.data["score"])
-
-    def fails(self, policy: FailOn) -> bool:
-        """True when the run should exit 1 under ``--fail-on policy``."""
-        verdict = self.verdict
-        if verdict is Verdict.INCOMPLETE:
-            return True
-        if policy is FailOn.NEVER:
-            return False
-        if policy is FailOn.MUST:
-            return verdict is Verdict.NOT_CONFORMANT
-        return verdict in (Verdict.NOT_CONFORMANT, Verdict.CONFORMANT_WITH_WARNINGS)
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(self.data, option=orjson.OPT_INDENT_2) + b"\n"
-
-    @classmethod
-    def from_json(cls, data: bytes | str) -> Scorecard:
-        return cls(scorecard_data(orjson.loads(data)))
 
 
 # ------------------------------------------------------------------ the canonical JSON
@@ -220,6 +187,41 @@ class ScorecardData(TypedDict):
     input_problems: NotRequired[dict[str, dict[str, int]]]
     plugins: NotRequired[PluginsData]
     run: RunData
+
+
+@dataclass
+class Scorecard:
+    """A scorecard. :attr:`data` is the canonical JSON form (values masked)."""
+
+    data: ScorecardData
+    findings: list[Finding] = field(default_factory=list)
+    """The kept findings as objects (for the local, opt-in display of values)."""
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict(self.data["verdict"])
+
+    @property
+    def score(self) -> float:
+        return float(self.data["score"])
+
+    def fails(self, policy: FailOn) -> bool:
+        """True when the run should exit 1 under ``--fail-on policy``."""
+        verdict = self.verdict
+        if verdict is Verdict.INCOMPLETE:
+            return True
+        if policy is FailOn.NEVER:
+            return False
+        if policy is FailOn.MUST:
+            return verdict is Verdict.NOT_CONFORMANT
+        return verdict in (Verdict.NOT_CONFORMANT, Verdict.CONFORMANT_WITH_WARNINGS)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.data, option=orjson.OPT_INDENT_2) + b"\n"
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> "Scorecard":
+        return cls(scorecard_data(orjson.loads(data)))
 
 
 def scorecard_data(data: Mapping[str, Any]) -> ScorecardData:
