@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 PROJECT_NAME = "conformance"
-HOOK_API_VERSION = "1.1"
+HOOK_API_VERSION = "1.2"
 """Version of the hook API: the major part changes only when a hook changes incompatibly."""
 
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
