@@ -37,6 +37,7 @@ __all__ = [
     "UnregisteredCode",
     "builtin_codes",
     "strict",
+    "unregistered_codes",
 ]
 
 

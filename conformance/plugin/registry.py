@@ -66,7 +66,10 @@ class Registry:
 
     @functools.cached_property
     def finding_codes(self) -> Catalogue:
-        """Every finding code the run's plugins register, with who registered it."""
+        """Every finding code the run's plugins register, with who registered it.
+
+        Gathered plugin by plugin (:meth:`Plugins.call_each`), so that each code has an owner.
+        """
         catalogue = Catalogue()
         for owner, codes in self.plugins.call_each("conformance_finding_codes"):
             for entry in codes:
