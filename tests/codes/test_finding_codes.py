@@ -89,6 +89,30 @@ def test_a_code_is_registered_once_across_areas() -> None:
         catalogue.add(FindingCode("x-y", "X", "The x is y, which it must not be."), "fhir")
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"title": "T"}, "missing key 'description'"),
+        ({"title": "T", "description": "D.", "severity": "fatal"}, "'fatal' is not a valid"),
+        (
+            {"title": "T", "description": "D.", "deprecated": "yes"},
+            "deprecated: must be a bool",
+        ),
+        ({"title": "T", "description": "D.", "owner": "me"}, "owner: unknown key"),
+        (["T", "D."], "expected an object"),
+    ],
+)
+def test_catalogue_files_are_checked_when_read(fields: Any, message: str) -> None:
+    from conformance.codes import _entry
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _entry("conformance/codes/catalogue/x.json", "some-code", fields)
+    entry = _entry(
+        "conformance/codes/catalogue/x.json", "ok-code", {"title": "T", "description": "D."}
+    )
+    assert (entry.area, entry.severity) == ("x", "error")
+
+
 def test_entries_are_validated() -> None:
     with pytest.raises(ValueError, match="not kebab-case"):
         FindingCode("Not_Kebab", "T", "A description long enough to say something.")
@@ -108,7 +132,7 @@ def test_released_codes_are_never_removed() -> None:
     missing = sorted(set(_released()) - set(_catalogue()))
     assert missing == [], (
         f"finding codes released and no longer registered: {missing}; keep each in "
-        "conformance/codes/catalogue/ with `deprecated: true` (and `replaced_by`)"
+        'conformance/codes/catalogue/ with "deprecated": true (and "replaced_by")'
     )
 
 
@@ -238,7 +262,7 @@ def test_every_literal_code_in_conformance_is_registered() -> None:
     )
     assert unknown == [], (
         "finding codes used but not registered (add each to conformance/codes/catalogue/"
-        f"<area>.yaml, or the emitting plugin's conformance_finding_codes): {unknown}"
+        f"<area>.json, or the emitting plugin's conformance_finding_codes): {unknown}"
     )
 
 
