@@ -114,9 +114,11 @@ def run(args: argparse.Namespace, io: Io) -> int:
             from conformance.plugin.manager import build_plugins
             from conformance.reporters.base import RenderOptions
             from conformance.reporters.registry import reporter_for
+            from conformance.scorecard.model import scorecard_data
 
             reporter = reporter_for(build_plugins(), args.format.lower())
-            write_output(reporter.render(store.get(args.id), RenderOptions()), args.output, io)
+            shown = scorecard_data(store.get(args.id))
+            write_output(reporter.render(shown, RenderOptions()), args.output, io)
         elif command == "add":
             for path, card in zip(args.scorecards, cards, strict=True):
                 io.stdout.write(f"{store.record(card)}\t{path}\n")

@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "conformance.cli.scorecard",
     "conformance.cli.history",
     "conformance.cli.board",
+    "conformance.cli.codes",
+    "conformance.cli.samples",
 )
 
 __all__ = ["Io", "build_parser", "main", "run"]

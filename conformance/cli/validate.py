@@ -335,14 +335,15 @@ def _decide(
 
 def _render(card: Scorecard, reporter: Any, opts: ValidateOptions, color: bool) -> str:
     from conformance.reporters.base import RenderOptions
+    from conformance.scorecard.model import scorecard_data
 
-    data: dict[str, Any] = card.data
+    data = card.data
     if opts.show_values:
-        data = dict(data)
-        data["findings"] = [
+        unmasked = [
             {**shown, "message_unmasked": f.render_message(show_values=True)}
             for shown, f in zip(data["findings"], card.findings, strict=True)
         ]
+        data = scorecard_data({**data, "findings": unmasked})
     text: str = reporter.render(data, RenderOptions(show_values=opts.show_values, color=color))
     return text
 

@@ -17,7 +17,7 @@ from conformance.engine.accumulate import (
     CompiledStandard,
     Progress,
 )
-from conformance.errors import InputError, PluginError, StandardError
+from conformance.errors import InputError, StandardError
 from conformance.feed import FeedInfo
 from conformance.findings import Location, Problem
 from conformance.limits import Limits
@@ -64,18 +64,7 @@ class RunOptions:
 
 
 def check_factories(plugins: Plugins) -> dict[str, Any]:
-    factories: dict[str, Any] = {}
-    owners: dict[str, str] = {}
-    for plugin_name, mapping in plugins.call("conformance_check_types"):
-        for type_name, factory in mapping.items():
-            if type_name in factories:
-                raise PluginError(
-                    f"check type '{type_name}' is registered by both {owners[type_name]} "
-                    f"and {plugin_name}"
-                )
-            factories[type_name] = factory
-            owners[type_name] = plugin_name
-    return factories
+    return dict(plugins.registry.check_types)
 
 
 def compile_standard(standard: Standard, plugins: Plugins) -> CompiledStandard:
@@ -110,14 +99,9 @@ class Engine:
     def __init__(self, options: RunOptions) -> None:
         self.options = options
         self.plugins = options.plugins or build_plugins()
-        extra_roots = [
-            Path(p) for _, paths in self.plugins.call("conformance_standard_paths") for p in paths
-        ]
-        self.registry = StandardRegistry.default(extra_roots)
+        self.registry = StandardRegistry.default(self.plugins.registry.standard_paths)
         self.readers: list[Reader] = [
-            cls(options.limits)
-            for _, classes in self.plugins.call("conformance_readers")
-            for cls in classes
+            cls(options.limits) for cls in self.plugins.registry.readers.values()
         ]
 
     def resolve_standard(self, feed: FeedInfo) -> Standard:
@@ -196,6 +180,7 @@ class Engine:
                 acc.crashes[check.requirement.id] += 1
                 emit(Problem("check-error", f"the check failed ({type(exc).__name__})"), Location())
                 measures[check.requirement.id] = None
+        self.plugins.registry.audit_codes(acc.collector.by_code, standard)
         _locate_bundle_entries(acc, found)
         return build_scorecard(
             standard=standard,

@@ -16,6 +16,7 @@ repository; a feed given by an absolute path gets ``file://`` URIs.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -31,6 +32,7 @@ from conformance.reporters.common import (
     requirement_help,
     threshold_text,
 )
+from conformance.scorecard.model import ScorecardData
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"error": "error", "warning": "warning", "information": "note"}
@@ -59,7 +61,7 @@ def _physical(uri_path: str, line: Any = None, column: Any = None) -> dict[str, 
     return physical
 
 
-def fingerprint(f: dict[str, Any]) -> str:
+def fingerprint(f: Mapping[str, Any]) -> str:
     loc = f["location"]
     parts = [
         f["requirement"],
@@ -79,7 +81,7 @@ def _rule_name(title: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words)[:120] or "Requirement"
 
 
-def _rule(req: dict[str, Any], help_text: Any, std_ref: str) -> dict[str, Any]:
+def _rule(req: Mapping[str, Any], help_text: Any, std_ref: str) -> dict[str, Any]:
     title = req["title"]
     lines = [f"{req['level']} requirement of {std_ref} ({req['domain']}): {title}."]
     md = [f"**{req['level']}** requirement of `{std_ref}` ({req['domain']}): {title}."]
@@ -113,7 +115,7 @@ def _rule(req: dict[str, Any], help_text: Any, std_ref: str) -> dict[str, Any]:
     }
 
 
-def _result(f: dict[str, Any], rule_index: int, card: dict[str, Any]) -> dict[str, Any]:
+def _result(f: Mapping[str, Any], rule_index: int, card: Mapping[str, Any]) -> dict[str, Any]:
     loc = f["location"]
     result: dict[str, Any] = {
         "ruleId": f["requirement"],
@@ -145,7 +147,7 @@ def _result(f: dict[str, Any], rule_index: int, card: dict[str, Any]) -> dict[st
     return result
 
 
-def fallback_location(card: dict[str, Any]) -> dict[str, Any] | None:
+def fallback_location(card: Mapping[str, Any]) -> dict[str, Any] | None:
     """The physical location of a result about the feed as a whole: the manifest (its
     first line), else the feed root."""
     path = fallback_path(card)
@@ -160,7 +162,7 @@ class SarifReporter:
     description: ClassVar[str] = "SARIF 2.1.0 for code scanning (rules = requirements)"
     extension: ClassVar[str] = ".sarif"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         std = scorecard["standard"]
         std_ref = f"{std['id']}@{std['version']}"
         helps = requirement_help(scorecard)

@@ -11,6 +11,7 @@ import orjson
 
 from conformance.reporters.base import RenderOptions
 from conformance.reporters.common import fallback_path, feed_path, location_text
+from conformance.scorecard.model import ScorecardData
 
 CSV_COLUMNS = (
     "requirement",
@@ -46,7 +47,7 @@ class CsvReporter:
     )
     extension: ClassVar[str] = ".csv"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         levels = {r["id"]: r["level"] for r in scorecard["requirements"]}
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
@@ -82,7 +83,7 @@ class CodeQualityReporter:
     description: ClassVar[str] = "GitLab Code Quality report (CodeClimate JSON)"
     extension: ClassVar[str] = ".json"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         seen: dict[str, int] = {}
         issues: list[dict[str, Any]] = []
         fallback = fallback_path(scorecard) or "."

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import orjson
 
 from conformance.reporters.base import RenderOptions
-from conformance.reporters.common import LEVEL_RANK, SEVERITY_RANK, location_text
+from conformance.reporters.common import LEVEL_RANK, SEVERITY_RANK, finding_count, location_text
+from conformance.scorecard.model import ScorecardData
 
 STATUS_MARK = {
     "pass": "PASS",
@@ -19,16 +21,16 @@ STATUS_MARK = {
 _ANSI = {"pass": "32", "fail": "31", "partial": "33", "not-applicable": "90", "error": "35"}
 
 
-def _rate(req: dict[str, Any]) -> str:
+def _rate(req: Mapping[str, Any]) -> str:
     rate = req["rate"]
     return "-" if rate is None else f"{100.0 * rate:.1f}%"
 
 
-def _location(loc: dict[str, Any]) -> str:
+def _location(loc: Mapping[str, Any]) -> str:
     return location_text(loc)
 
 
-def _counts_line(card: dict[str, Any]) -> str:
+def _counts_line(card: Mapping[str, Any]) -> str:
     c = card["counts"]
     return (
         f"{c['records_read']} records read, {c['records_validated']} validated, "
@@ -36,7 +38,7 @@ def _counts_line(card: dict[str, Any]) -> str:
     )
 
 
-def _feed_line(card: dict[str, Any]) -> str:
+def _feed_line(card: Mapping[str, Any]) -> str:
     feed = card["feed"]
     parts = []
     for key, label in (("id", "feed"), ("ics", "ICS"), ("sender", "sender")):
@@ -50,7 +52,7 @@ def _feed_line(card: dict[str, Any]) -> str:
 EXAMPLES_PER_CODE = 3
 
 
-def code_groups(scorecard: dict[str, Any]) -> list[tuple[str, str, int, list[dict[str, Any]]]]:
+def code_groups(scorecard: Mapping[str, Any]) -> list[tuple[str, str, int, list[dict[str, Any]]]]:
     """``(requirement, code, count, kept examples)`` for every code found, most severe
     first (then MUST before SHOULD, then the most frequent). Counts are exact; examples
     are the findings the scorecard kept."""
@@ -77,7 +79,7 @@ def code_groups(scorecard: dict[str, Any]) -> list[tuple[str, str, int, list[dic
     return [(r, c, counts[(r, c)], examples.get((r, c), [])) for r, c in sorted(counts, key=order)]
 
 
-def _findings_by_code(scorecard: dict[str, Any], options: RenderOptions) -> list[str]:
+def _findings_by_code(scorecard: Mapping[str, Any], options: RenderOptions) -> list[str]:
     """Findings grouped by code, with exact counts and a few example places each."""
     groups = [g for g in code_groups(scorecard) if g[2] > 0]
     if not groups:
@@ -124,7 +126,7 @@ class TerminalReporter:
     description: ClassVar[str] = "summary table and top findings for a terminal"
     extension: ClassVar[str] = ".txt"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         color = options.color
 
         def paint(text: str, status: str) -> str:
@@ -141,7 +143,7 @@ class TerminalReporter:
         ]
         title_width = max(20, options.width - 52)
         for req in scorecard["requirements"]:
-            found = sum(req["findings"].values())
+            found = finding_count(req)
             title = req["title"]
             if len(title) > title_width:
                 title = title[: title_width - 1] + "…"
@@ -172,7 +174,7 @@ class JsonReporter:
     )
     extension: ClassVar[str] = ".json"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         return orjson.dumps(scorecard, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
@@ -185,7 +187,7 @@ class MarkdownReporter:
     description: ClassVar[str] = "Markdown for a pull-request comment or a CI job summary"
     extension: ClassVar[str] = ".md"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         std = scorecard["standard"]
         verdict = scorecard["verdict"]
         icon = {"Conformant": "✅", "Conformant with warnings": "⚠️"}.get(verdict, "❌")
@@ -201,7 +203,7 @@ class MarkdownReporter:
         for req in scorecard["requirements"]:
             out.append(
                 f"| {req['status']} | `{req['id']}` | {req['level']} | {_rate(req)} | "
-                f"{100.0 * req['threshold']:.0f}% | {sum(req['findings'].values())} | "
+                f"{100.0 * req['threshold']:.0f}% | {finding_count(req)} | "
                 f"{_md_escape(req['title'])} |"
             )
         findings = scorecard["findings"][: options.top_findings]

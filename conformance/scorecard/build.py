@@ -29,7 +29,12 @@ from conformance.feed import FeedInfo
 from conformance.findings import Finding
 from conformance.plugin import HOOK_API_VERSION
 from conformance.privacy import scrub
-from conformance.scorecard.model import SCORECARD_SCHEMA_VERSION, Scorecard, Verdict
+from conformance.scorecard.model import (
+    SCORECARD_SCHEMA_VERSION,
+    Scorecard,
+    Verdict,
+    scorecard_data,
+)
 from conformance.scorecard.score import credit, domain_score, overall_score, weighted_mean
 from conformance.standards.model import Level, Requirement, Standard
 
@@ -215,4 +220,4 @@ def build_scorecard(
         data["input_problems"] = input_problems
     if standard.extends:
         data["standard"]["extends"] = standard.extends
-    return Scorecard(data, kept)
+    return Scorecard(scorecard_data(data), kept)
