@@ -73,12 +73,11 @@ class BaselineComparison:
 
 def load_baseline(path: Path) -> dict[str, Any]:
     """Read a saved JSON scorecard; a missing or malformed file is a usage error."""
+    from conformance.files import read_regular
+
+    raw = read_regular(path, what="baseline scorecard")  # never blocks on a pipe
     try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: baseline scorecard not found") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from None
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise UsageError(f"{path}: the baseline is not JSON ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):

@@ -9,10 +9,35 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 
 @dataclass(slots=True)
 class Io:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    scorecard: dict[str, Any] | None = None
+    """The run's scorecard once the engine has built it: if the command is then
+    interrupted (recording, rendering, writing), this is what ``-o FILE`` receives,
+    marked Incomplete (see :mod:`conformance.cli.main`)."""
+
+
+MAX_JOBS = 256
+"""Most worker processes ``--jobs`` accepts."""
+
+
+def bounded_int(low: int, high: int) -> Any:
+    """An ``argparse`` type: a whole number from ``low`` to ``high``, else a usage error
+    (a 5,000-digit number is refused before Python tries to convert it)."""
+    import argparse
+
+    def parse(text: str) -> int:
+        digits = text.strip().lstrip("+-")
+        if not digits.isdigit() or not digits.isascii() or len(digits) > 18:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}")
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}")
+        return value
+
+    return parse

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
-from conformance.cli.common import Io
+from conformance.cli.common import MAX_JOBS, Io, bounded_int
 from conformance.errors import ExitCode, UsageError
 
 
@@ -76,7 +74,7 @@ def register(sub: Any) -> None:
     val.add_argument(
         "--jobs",
         "-j",
-        type=int,
+        type=bounded_int(0, MAX_JOBS),
         metavar="N",
         help="worker processes (default: all cores for inputs of 32 MiB or more)",
     )
@@ -90,7 +88,7 @@ def register(sub: Any) -> None:
     val.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     val.add_argument(
         "--max-findings",
-        type=int,
+        type=bounded_int(0, 10**9),
         metavar="N",
         help="example findings kept per requirement (counts stay exact; default 100)",
     )
@@ -149,10 +147,6 @@ class _Progress:
             self.stream.flush()
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace, io: Io) -> int:
     return run_validate(options_from(args), io)
 
@@ -195,18 +189,12 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
         )
     )
     reporter = reporter_for(engine.plugins, opts.format)
-    in_main_thread = True
-    try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (e.g. called from a worker): no handler
-        in_main_thread = False
-    try:
+    try:  # SIGINT and SIGTERM are handled for every command in conformance.cli.main
         card = engine.run(opts.inputs)
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
         if progress is not None:
             progress.close()
+    io.scorecard = card.data  # what -o receives (marked Incomplete) if interrupted from here
     if opts.record and card.data["complete"]:
         from conformance.history import record_scorecard
 
@@ -226,10 +214,9 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
     color = opts.output is None and io.stdout.isatty() and "NO_COLOR" not in os.environ
     text = reporter.render(data, RenderOptions(show_values=opts.show_values, color=color))
     if opts.output is not None:
-        try:
-            opts.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{opts.output}: cannot write: {exc.strerror or exc}") from None
+        from conformance.files import write_atomic
+
+        write_atomic(opts.output, text)
         io.stderr.write(
             f"{card.data['verdict']} (score {card.score:.1f}); report written to {opts.output}\n"
         )

@@ -125,7 +125,14 @@ class Engine:
         if isinstance(wanted, Standard):
             return wanted
         if wanted is None:
-            wanted = feed.conforms_to or DEFAULT_STANDARD
+            # A feed names its standard only by reference: never a path (see feed.py).
+            declared = feed.conforms_to
+            try:
+                return self.registry.resolve_reference(declared or DEFAULT_STANDARD)
+            except StandardError as exc:
+                if declared is None:
+                    raise
+                raise StandardError(f"{feed.manifest}: conformsTo '{declared}': {exc}") from None
         return self.registry.resolve(wanted)
 
     def run(self, inputs: Sequence[str | Path]) -> Scorecard:

