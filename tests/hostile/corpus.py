@@ -212,7 +212,7 @@ def has_code(*codes: str) -> Callable[[dict[str, Any]], str | None]:
     def check(card: dict[str, Any]) -> str | None:
         found = {f.get("code") for f in card.get("findings", [])}
         for req in card.get("requirements", []):
-            found.update(req.get("findings_by_code", {}) or {})
+            found.update(req.get("codes", {}) or {})
         missing = [c for c in codes if c not in found]
         return f"no finding {missing}" if missing else None
 
