@@ -267,7 +267,7 @@ def _locate_bundle_entries(acc: Accumulator, found: Inputs) -> None:
         try:
             source = open_source(InputItem(path, name), Limits())
             with source.opener() as stream:
-                lines = bundle_entry_lines(stream.read())
+                lines = bundle_entry_lines(stream)  # a streaming scan: memory stays small
         except (OSError, EOFError, InputError):
             continue
         for finding in findings:
