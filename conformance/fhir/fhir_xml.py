@@ -64,8 +64,11 @@ class _TreeBuilder:
         raise FhirXmlError("DTDs and entity declarations are not allowed in FHIR XML")
 
     def _is_entry(self, node: _X) -> bool:
-        return self.split and len(self.stack) == 1 and node.tag == "entry" and (
-            self.stack[0].tag == "Bundle"
+        return (
+            self.split
+            and len(self.stack) == 1
+            and node.tag == "entry"
+            and (self.stack[0].tag == "Bundle")
         )
 
     def _start(self, tag: str, attrs: dict[str, str]) -> None:

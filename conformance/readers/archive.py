@@ -270,16 +270,23 @@ class _Budget:
 
 
 def _free_name(dest: Path, safe: PurePosixPath, taken: set[PurePosixPath]) -> PurePosixPath:
-    """``safe``, or ``name (duplicate N).ext`` beside it when an earlier member has it."""
-    if safe not in taken and not dest.joinpath(*safe.parts).exists():
-        return safe
-    stem, dot, suffix = safe.name.partition(".")
-    number = 2
-    while True:
-        candidate = safe.with_name(f"{stem} (duplicate {number}){dot}{suffix}")
-        if candidate not in taken and not dest.joinpath(*candidate.parts).exists():
-            return candidate
-        number += 1
+    """Where to write ``safe``: itself, or, when an earlier member already has that name
+    (or a file stands where one of its folders must go), ``name (duplicate N).ext``."""
+    parts: list[str] = []
+    for index, part in enumerate(safe.parts):
+        last = index == len(safe.parts) - 1
+        candidate, number = part, 2
+        while True:
+            path = PurePosixPath(*parts, candidate)
+            on_disk = dest.joinpath(*path.parts)
+            clash = (path in taken or on_disk.exists()) if last else on_disk.is_file()
+            if not clash:
+                break
+            stem, dot, suffix = part.partition(".")
+            candidate = f"{stem} (duplicate {number}){dot}{suffix}"
+            number += 1
+        parts.append(candidate)
+    return PurePosixPath(*parts)
 
 
 def extract_archive(path: Path, dest: Path, limits: Limits) -> tuple[Path, list[SourceIssue]]:
@@ -322,7 +329,7 @@ def extract_archive(path: Path, dest: Path, limits: Limits) -> tuple[Path, list[
                     report(
                         "duplicate-archive-member",
                         "the archive holds this name more than once (or a file and a folder "
-                        f"of this name); this copy was read as '{name.name}'",
+                        f"of this name); this copy was read as '{name}'",
                         member.name,
                     )
                 try:
