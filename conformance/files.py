@@ -30,7 +30,7 @@ def read_regular(path: Path | str, *, limit: int = MAX_READ, what: str = "file")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise InputError(f"{name}: no such {what}") from None
+        raise InputError(f"{name}: cannot read: {what} not found") from None
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise InputError(f"{name}: cannot read: {reason}") from None

@@ -139,3 +139,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
 def markdown_text(text: str) -> str:
     """Feed text inside Markdown: no raw HTML, no links or images, no table breaks."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", scrub(text))
+
+
+def markdown_code(text: str) -> str:
+    """Feed text inside a Markdown code span (`...`): nothing in it is rendered but a
+    backtick, which would end the span, and a pipe, which would end a table cell."""
+    return scrub(text).replace("`", "'").replace("|", "\\|")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar, Final
 
+from conformance.privacy import markdown_code, markdown_text
 from conformance.reporters.base import RenderOptions
 from conformance.reporters.common import location_text, top_findings
 from conformance.reporters.text import MarkdownReporter
@@ -57,7 +58,7 @@ def annotation(f: dict[str, Any]) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text)  # no raw HTML, links or images from a feed
 
 
 def job_summary(scorecard: dict[str, Any], options: RenderOptions) -> str:
@@ -77,7 +78,7 @@ def job_summary(scorecard: dict[str, Any], options: RenderOptions) -> str:
     for f in findings:
         row = (
             f"| {f['severity']} | `{f['requirement']}` | `{f['code']}` | "
-            f"`{_md(location_text(f['location']))}` | {_md(f['message'])} |"
+            f"`{markdown_code(location_text(f['location']))}` | {_md(f['message'])} |"
         )
         size += len(row.encode()) + 1
         if size > SUMMARY_LIMIT_BYTES:

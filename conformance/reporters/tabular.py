@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from conformance.privacy import csv_cell
 from conformance.reporters.base import RenderOptions
 from conformance.reporters.common import location_text
 
@@ -26,7 +27,6 @@ CSV_COLUMNS = (
     "resource_id",
     "message",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> str:
@@ -35,8 +35,7 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, int):
         return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return csv_cell(str(value))
 
 
 class CsvReporter:
