@@ -25,6 +25,7 @@ injection) and :func:`markdown_text` (no raw HTML, links or images from a feed).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 MAX_TEXT = 512
@@ -38,8 +39,6 @@ _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
 )
 """Control characters (C0, DEL, C1), bidirectional and zero-width marks, lone surrogates."""
-
-_ELEMENT_NAME = re.compile(r"_?[a-z][A-Za-z0-9]{0,63}")
 
 
 def mask_nhs_number(value: str) -> str:
@@ -79,14 +78,18 @@ def scrub(text: str, *, masked: bool = True, limit: int = MAX_TEXT) -> str:
     ``masked=False`` only for the explicit, local ``--show-values``: control characters
     are still made visible and the length still capped.
     """
-    if masked and any(ch.isdigit() for ch in text):
-        text = _NHS_LIKE.sub(lambda m: f"{m.group(1)} *** ****", text)
+    if len(text) > limit:  # first: what is cut off never needs masking
+        keep = max(0, limit - 32)  # room for the marker
+        text = f"{text[:keep]}…[+{len(text) - keep} characters]"
+    if masked:
+        text = _NHS_LIKE.sub(_masked, text)
     if _UNSAFE.search(text) is not None:
         text = _UNSAFE.sub(_visible, text)
-    if len(text) > limit:
-        keep = max(0, limit - 32)  # room for the marker: the result is never over the limit
-        text = f"{text[:keep]}…[+{len(text) - keep} characters]"
     return text
+
+
+def _masked(match: re.Match[str]) -> str:
+    return f"{match.group(1)} *** ****"
 
 
 _MACHINE_KEYS = {"sha256": re.compile(r"[0-9a-f]{64}")}
@@ -112,16 +115,23 @@ def scrub_tree(value: Any) -> Any:
     return value
 
 
-def element_name(name: str) -> str:
+def unknown_name(name: str, known: Iterable[str] = ()) -> str:
     """An element name from a feed that the standard does not know, as outputs show it.
 
-    A name of FHIR's own shape (``birthdate``, ``_gender``) is shown, masked; anything else
-    (spaces, punctuation, digits that could be an identifier, a long name) is described,
-    so that a sender cannot smuggle a value into a report through a JSON key or XML tag.
+    It is described, never echoed (a JSON key or an XML tag can carry a patient's name
+    or number): ``an element named with 9 characters``. When it differs from a known
+    element only in case (``birthdate``), the known name is offered instead, which says
+    nothing the standard does not.
     """
-    if _ELEMENT_NAME.fullmatch(name) and not re.search(r"\d{3}", name):
-        return name
-    return f"<name of {len(name)} characters>"
+    lowered = name.lstrip("_").lower()
+    for candidate in known:
+        if candidate.lower() == lowered:
+            return f"an element named with {len(name)} characters (did you mean '{candidate}'?)"
+    return f"an element named with {len(name)} characters"
+
+
+UNKNOWN_ELEMENT = "(unknown element)"
+"""What an expression shows in place of an unknown element's name."""
 
 
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")

@@ -176,14 +176,30 @@ def _unblock_signals(blocked: bool) -> None:
             signal.signal(signum, handler)
 
 
-def main() -> None:
+def run_interrupted(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
+    """A signal came before the command could start: write what ``-o`` asked for."""
+    io = io or Io()
+    try:
+        args = build_parser().parse_args(argv)
+    except (ConformanceError, SystemExit, KeyboardInterrupt):
+        args = None
+    _write_incomplete(args, io, "interrupted")
+    io.stderr.write(f"{PROG}: interrupted\n")
+    return ExitCode.INTERRUPTED
+
+
+def main(early_signals: Sequence[int] = ()) -> None:
+    """The console entry point. ``early_signals``: signals that arrived before it ran
+    (``python -m conformance`` records them while importing)."""
     install_signal_handlers()  # first: a signal from here on gives a clean exit
     import contextlib
 
     try:
+        if early_signals:
+            raise Interrupted(early_signals[0])
         code = run()
         with contextlib.suppress(BrokenPipeError):
             sys.stdout.flush()
-    except KeyboardInterrupt:  # a second signal while the first was being handled
-        code = ExitCode.INTERRUPTED
+    except KeyboardInterrupt:  # before the command started, or while it was being handled
+        code = run_interrupted()
     sys.exit(int(code))
