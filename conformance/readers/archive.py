@@ -21,7 +21,6 @@ too long, a file where a folder is needed) is reported and the next one is read.
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import lzma
 import shutil
@@ -36,6 +35,7 @@ from typing import IO, Any
 from conformance.findings import Location, Severity
 from conformance.limits import Limits
 from conformance.readers.base import SourceIssue
+from conformance.readers.opening import Inflater
 
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz")
 ARCHIVE_ERRORS = (
@@ -145,21 +145,108 @@ class _Member:
     """Its compressed size when the format says (zip), for the report."""
 
 
-def _tar_stream(raw: _Counting) -> IO[bytes]:
+class _Meter:
+    """Compressed bytes consumed so far, exactly where the format allows (gzip, deflate)."""
+
+    def __init__(self, raw: _Counting) -> None:
+        self.raw = raw
+        self.inflater: Inflater | None = None
+        self.base = 0
+
+    def __call__(self) -> int:
+        if self.inflater is not None:
+            return self.base + self.inflater.consumed
+        return self.raw.count
+
+
+def _tar_stream(raw: _Counting, meter: _Meter) -> IO[bytes]:
     """The decompressed tar stream (gzip, bzip2, xz or none, told by the magic bytes)."""
     head = raw.raw.read(6)
     raw.raw.seek(0)
     inner: Any
     if head.startswith(b"\x1f\x8b"):
-        inner = gzip.GzipFile(fileobj=raw, mode="rb")
+        meter.inflater = Inflater(raw, 31)
+        inner = io.BufferedReader(meter.inflater)  # type: ignore[arg-type]
     elif head.startswith(b"BZh"):
         inner = bz2.BZ2File(raw)
     elif head.startswith(b"\xfd7zXZ\x00"):
-        inner = lzma.LZMAFile(raw)
+        inner = lzma.LZMAFile(raw)  # noqa: SIM115 - closed with the archive
     else:
         inner = io.BufferedReader(raw)  # tarfile needs whole reads
-    guarded: IO[bytes] = _HeaderGuard(inner)  # type: ignore[assignment]
+    guarded: IO[bytes] = _HeaderGuard(_Seekless(inner))  # type: ignore[arg-type]
     return guarded
+
+
+class _Seekless(io.RawIOBase):
+    """A forward-only stream with ``tell`` and forward ``seek`` (by reading), for tarfile."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        target = offset if whence == 0 else self.position + offset
+        if whence not in (0, 1) or target < self.position:
+            raise OSError("a compressed tar stream is read forwards only")
+        while self.position < target:
+            skipped = self.inner.read(min(CHUNK, target - self.position))
+            if not skipped:
+                break
+            self.position += len(skipped)
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+def _zip_opener(
+    zipped: zipfile.ZipFile, info: zipfile.ZipInfo, stored: IO[bytes], meter: _Meter
+) -> Callable[[], IO[bytes] | None]:
+    """Open a zip member: stored and deflated ones through :class:`Inflater` (the exact
+    ratio, CRC checked), anything else through :mod:`zipfile`."""
+
+    def open_member() -> IO[bytes] | None:
+        meter.base = meter()
+        meter.inflater = None
+        if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+            return zipped.open(info)  # stored, bzip2, lzma; encrypted is refused there
+        stored.seek(info.header_offset)
+        header = stored.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("bad local file header")
+        skip = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+        stored.seek(info.header_offset + 30 + skip)
+        meter.inflater = Inflater(stored, -15, info.compress_size)
+        return _CrcChecked(meter.inflater, info.CRC)
+
+    return open_member
+
+
+class _CrcChecked(io.RawIOBase):
+    def __init__(self, inflater: Inflater, crc: int) -> None:
+        self.inflater = inflater
+        self.crc = crc
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.inflater.readinto(buffer)
+        if n == 0 and self.inflater.crc != self.crc:
+            raise zipfile.BadZipFile("the member's CRC does not match its data")
+        return n
 
 
 def _zip_kind(info: zipfile.ZipInfo) -> str:
@@ -172,7 +259,7 @@ def _zip_kind(info: zipfile.ZipInfo) -> str:
     return "file"
 
 
-def _members(path: Path, raw: _Counting, dest: Path) -> Iterator[_Member]:
+def _members(path: Path, raw: _Counting, dest: Path, meter: _Meter) -> Iterator[_Member]:
     """The members of a zip or tar archive, in archive order, each vetted."""
     if path.name.lower().endswith(".zip"):
         with zipfile.ZipFile(io.BufferedReader(raw)) as zipped:
@@ -180,11 +267,11 @@ def _members(path: Path, raw: _Counting, dest: Path) -> Iterator[_Member]:
                 yield _Member(
                     info.filename,
                     _zip_kind(info),
-                    lambda info=info: zipped.open(info),  # type: ignore[misc]
+                    _zip_opener(zipped, info, raw.raw, meter),
                     compressed=info.compress_size,
                 )
         return
-    with tarfile.open(fileobj=_tar_stream(raw), mode="r:") as archive:  # type: ignore[call-arg]
+    with tarfile.open(fileobj=_tar_stream(raw, meter), mode="r:") as archive:  # type: ignore[call-arg]
         for tinfo in archive:
             refused = None
             try:
@@ -224,9 +311,9 @@ class _WriteFailed(Exception):
 class _Budget:
     """The bytes one archive may write: in all, and per member against its ratio."""
 
-    def __init__(self, limits: Limits, raw: _Counting) -> None:
+    def __init__(self, limits: Limits, meter: _Meter) -> None:
         self.limits = limits
-        self.raw = raw
+        self.meter = meter
         self.files = 0
         self.written = 0
 
@@ -234,7 +321,7 @@ class _Budget:
         """Write one member, checking the limits after every chunk; a member cut short
         (a limit, corruption) is not left behind."""
         limits = self.limits
-        consumed_before = self.raw.count
+        consumed_before = self.meter()
         written = 0
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -251,8 +338,9 @@ class _Budget:
                             f"the archive expands beyond {limits.max_decompressed_bytes} bytes"
                             "; extraction stopped"
                         )
-                    member_in = max(1, self.raw.count - consumed_before)
-                    total_in = max(1, self.raw.count)
+                    consumed = self.meter()
+                    member_in = max(1, consumed - consumed_before)
+                    total_in = max(1, consumed)
                     if (written > RATIO_FLOOR and written / member_in > limits.max_ratio) or (
                         self.written > RATIO_FLOOR and self.written / total_in > limits.max_ratio
                     ):
@@ -302,9 +390,10 @@ def extract_archive(path: Path, dest: Path, limits: Limits) -> tuple[Path, list[
     is_zip = path.name.lower().endswith(".zip")
     with path.open("rb") as stored:
         raw = _Counting(stored)
-        budget = _Budget(limits, raw)
+        meter = _Meter(raw)
+        budget = _Budget(limits, meter)
         try:
-            for member in _members(path, raw, dest):
+            for member in _members(path, raw, dest, meter):
                 safe = _safe_name(member.name)
                 if safe is None:
                     why = "its path leaves the archive's folder"
