@@ -113,6 +113,8 @@ def run(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
         io.stderr.write(f"{PROG}: error: {_one_line(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt as exc:
+        if args is None:  # interrupted before the arguments were read: read them now
+            args = _parse_quietly(argv)
         _write_incomplete(args, io, "interrupted")
         signame = exc.args[0] if isinstance(exc, Interrupted) else "SIGINT"
         io.stderr.write(f"{PROG}: interrupted ({signame})\n")
@@ -176,14 +178,21 @@ def _unblock_signals(blocked: bool) -> None:
             signal.signal(signum, handler)
 
 
+def _parse_quietly(argv: Sequence[str] | None) -> Any:
+    """The parsed arguments, or None; with SIGINT and SIGTERM held off meanwhile."""
+    blocked = _block_signals()
+    try:
+        return build_parser().parse_args(argv)
+    except (ConformanceError, SystemExit, KeyboardInterrupt):
+        return None
+    finally:
+        _unblock_signals(blocked)
+
+
 def run_interrupted(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     """A signal came before the command could start: write what ``-o`` asked for."""
     io = io or Io()
-    try:
-        args = build_parser().parse_args(argv)
-    except (ConformanceError, SystemExit, KeyboardInterrupt):
-        args = None
-    _write_incomplete(args, io, "interrupted")
+    _write_incomplete(_parse_quietly(argv), io, "interrupted")
     io.stderr.write(f"{PROG}: interrupted\n")
     return ExitCode.INTERRUPTED
 

@@ -88,7 +88,7 @@ def register(sub: Any) -> None:
     val.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     val.add_argument(
         "--max-findings",
-        type=bounded_int(0, 10**9),
+        type=bounded_int(0, 1_000_000),
         metavar="N",
         help="example findings kept per requirement (counts stay exact; default 100)",
     )
