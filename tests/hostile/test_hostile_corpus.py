@@ -47,3 +47,15 @@ def test_the_corpus_counts_what_goes_wrong(tmp_path: Path) -> None:
     (work / "p.ndjson").write_bytes((tmp_path / "p.ndjson").read_bytes())
     outcome = corpus.run_case(leaky, work, build(work), 0.0)
     assert outcome.leaks >= 1  # --show-values shows the id on request: the runner sees it
+
+
+@pytest.mark.parametrize("target", ["xml", "archive", "standard"])
+def test_fuzz_target_seeds_replay(target: str) -> None:
+    """The atheris targets' seeds (fuzz/fuzz_targets.py) pass without atheris."""
+    sys.path.insert(0, str(corpus.REPO / "fuzz"))
+    import fuzz_targets
+
+    seeds = list(fuzz_targets._seeds(target))
+    assert seeds
+    for seed in seeds:
+        fuzz_targets.TARGETS[target](seed)
