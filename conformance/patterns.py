@@ -74,7 +74,7 @@ def linear_time_validator() -> Any:
     """Draft 2020-12 with ``pattern`` and ``patternProperties`` run on RE2."""
     from jsonschema import Draft202012Validator, validators
 
-    return validators.extend(
+    return validators.extend(  # type: ignore[no-untyped-call]
         Draft202012Validator,
         {"pattern": _pattern, "patternProperties": _pattern_properties},
     )

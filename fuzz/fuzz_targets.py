@@ -13,6 +13,7 @@ and files inside the extraction folder (archives), a loaded standard or a
 from __future__ import annotations
 
 import bz2
+import contextlib
 import io
 import lzma
 import sys
@@ -84,10 +85,8 @@ def standard_input(data: bytes) -> None:
     folder = _WORKDIR / "standard"
     folder.mkdir(exist_ok=True)
     (folder / "standard.yaml").write_bytes(data)
-    try:
+    with contextlib.suppress(StandardError):
         load_standard_file(folder)
-    except StandardError:
-        pass
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {

@@ -101,7 +101,8 @@ def register(sub: Any) -> None:
         action="append",
         metavar="NAME=VALUE",
         help="change a safety limit for this run (repeatable; sizes take K, M or G): "
-        "max-line-bytes, max-file-bytes, max-depth, max-elements, max-decompressed-bytes, max-ratio, "
+        "max-line-bytes, max-file-bytes, max-depth, max-elements, max-decompressed-bytes, "
+        "max-ratio, "
         "max-files, findings-per-requirement",
     )
     val.set_defaults(handler=run)

@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from conformance.findings import Location, Severity
 from conformance.limits import Limits
@@ -165,16 +165,15 @@ def _tar_stream(raw: _Counting, meter: _Meter) -> IO[bytes]:
     raw.raw.seek(0)
     inner: Any
     if head.startswith(b"\x1f\x8b"):
-        meter.inflater = Inflater(raw, 31)
-        inner = io.BufferedReader(meter.inflater)  # type: ignore[arg-type]
+        meter.inflater = Inflater(cast(IO[bytes], raw), 31)
+        inner = io.BufferedReader(meter.inflater)
     elif head.startswith(b"BZh"):
         inner = bz2.BZ2File(raw)
     elif head.startswith(b"\xfd7zXZ\x00"):
-        inner = lzma.LZMAFile(raw)  # noqa: SIM115 - closed with the archive
+        inner = lzma.LZMAFile(cast(IO[bytes], raw))  # noqa: SIM115 - closed with the archive
     else:
         inner = io.BufferedReader(raw)  # tarfile needs whole reads
-    guarded: IO[bytes] = _HeaderGuard(_Seekless(inner))  # type: ignore[arg-type]
-    return guarded
+    return cast(IO[bytes], _HeaderGuard(cast(IO[bytes], _Seekless(inner))))
 
 
 class _Seekless(io.RawIOBase):
@@ -229,7 +228,7 @@ def _zip_opener(
         skip = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
         stored.seek(info.header_offset + 30 + skip)
         meter.inflater = Inflater(stored, -15, info.compress_size)
-        return _CrcChecked(meter.inflater, info.CRC)
+        return cast(IO[bytes], _CrcChecked(meter.inflater, info.CRC))
 
     return open_member
 
@@ -271,7 +270,7 @@ def _members(path: Path, raw: _Counting, dest: Path, meter: _Meter) -> Iterator[
                     compressed=info.compress_size,
                 )
         return
-    with tarfile.open(fileobj=_tar_stream(raw, meter), mode="r:") as archive:  # type: ignore[call-arg]
+    with tarfile.open(fileobj=_tar_stream(raw, meter), mode="r:") as archive:
         for tinfo in archive:
             refused = None
             try:

@@ -165,7 +165,7 @@ class _HeadThenRest(io.RawIOBase):
 def open_gzip(raw: IO[bytes], name: str, limits: Limits) -> IO[bytes]:
     """Decompress ``raw`` lazily, within the size and ratio limits (the true ratio)."""
     inflater = Inflater(raw, 31, owns=True)
-    inner: IO[bytes] = io.BufferedReader(inflater, 1 << 16)  # type: ignore[arg-type]
+    inner: IO[bytes] = io.BufferedReader(inflater, 1 << 16)
     return io.BufferedReader(_GuardedStream(inner, inflater, name, limits), 1 << 16)
 
 

@@ -70,7 +70,7 @@ MAX_STANDARD_BYTES = 16 * 1024 * 1024
 """Largest standard.yaml read."""
 
 
-class _StandardLoader(_Loader):  # type: ignore[misc,valid-type]
+class _StandardLoader(_Loader):  # type: ignore[misc]
     """The safe loader, with values that cannot crash: timestamps stay text (the schema
     checks them as dates, naming the line: ``2026-02-30`` is an error, not a crash), and
     an integer too long for Python is a YAML error at its line."""

@@ -27,6 +27,7 @@ Target: 0 in every column but ``inputs``. Exit status 0 when that holds, else 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import re
@@ -295,7 +296,7 @@ def conforms_to_malformed(tmp: Path) -> Run:
             "mdss@",
             "MDSS@1",
             "mdss\x00",
-            "ｍｄｓｓ",
+            "\uff4d\uff44\uff53\uff53",  # mdss in full-width letters
             "mdss@1.0.0\n",
         ]
     ):
@@ -389,7 +390,8 @@ def damaged_history(tmp: Path) -> Run:
     for index, damage in enumerate(
         [
             "CREATE TABLE scorecards (x);",
-            "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (999);",
+            "CREATE TABLE schema_version (version INTEGER); "
+            "INSERT INTO schema_version VALUES (999);",
             "PRAGMA user_version = 7; CREATE TABLE scorecards (id INTEGER PRIMARY KEY);",
             None,
         ]
@@ -498,7 +500,10 @@ def xml_many_elements(tmp: Path) -> Run:
 @case("memory")
 def xml_bundle_many_entries(tmp: Path) -> Run:
     path = tmp / "bundle.xml"
-    entry = '<entry><resource><Patient><id value="p"/><gender value="bogus"/></Patient></resource></entry>'
+    entry = (
+        '<entry><resource><Patient><id value="p"/><gender value="bogus"/></Patient>'
+        "</resource></entry>"
+    )
     count = 150_000
     with path.open("w", encoding="utf-8") as out:
         out.write('<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>')
@@ -673,11 +678,13 @@ def unreadable_subfolder(tmp: Path) -> Run:
 @case("drop", quick=True)
 def xml_child_named_resource_type(tmp: Path) -> Run:
     (tmp / "p.xml").write_text(
-        '<Patient xmlns="http://hl7.org/fhir"><id value="p1"/><resourceType value="Bundle"/></Patient>'
+        '<Patient xmlns="http://hl7.org/fhir"><id value="p1"/>'
+        '<resourceType value="Bundle"/></Patient>'
     )
     (tmp / "b.xml").write_text(
         '<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>'
-        '<entry><resource><Patient><resourceType value="Observation"/><id value="p2"/></Patient></resource></entry>'
+        '<entry><resource><Patient><resourceType value="Observation"/><id value="p2"/>'
+        "</Patient></resource></entry>"
         "</Bundle>"
     )
     return Run([validate([tmp / "p.xml", tmp / "b.xml"])], 2)
@@ -1004,9 +1011,8 @@ def _outputs(folder: Path) -> Iterator[tuple[str, str]]:
             path.is_file()
             and path.suffix not in (".ndjson", ".xml", ".json-src")
             and path.name != "manifest.json"
-        ):
-            if path.stat().st_size <= 64 * MB:
-                yield path.name, path.read_bytes().decode("utf-8", "replace")
+        ) and path.stat().st_size <= 64 * MB:
+            yield path.name, path.read_bytes().decode("utf-8", "replace")
     for db in folder.glob("*.sqlite3"):
         try:
             with sqlite3.connect(db) as conn:
@@ -1035,10 +1041,8 @@ def _release_memory() -> None:
     import gc
 
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def run_case(
@@ -1129,10 +1133,8 @@ def run_case(
 def _fix_permissions(folder: Path) -> None:
     for root, dirs, _files in os.walk(folder):
         for name in dirs:
-            try:
+            with contextlib.suppress(OSError):
                 os.chmod(os.path.join(root, name), 0o755)
-            except OSError:
-                pass
 
 
 def run_corpus(
@@ -1146,7 +1148,10 @@ def run_corpus(
         _release_memory()
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             return list(
-                pool.map(lambda pair: run_case(pair[0], *pair[1], verbose), zip(chosen, built))
+                pool.map(
+                    lambda pair: run_case(pair[0], *pair[1], verbose),
+                    zip(chosen, built, strict=True),
+                )
             )
     finally:
         _fix_permissions(base)
