@@ -28,25 +28,25 @@ def test_hostile_input(case: corpus.Case, tmp_path: Path) -> None:
     assert outcome.ok, corpus.table([outcome])
 
 
-def test_the_corpus_counts_what_goes_wrong(tmp_path: Path) -> None:
-    """The runner itself can fail: a hostile input that leaks is caught as a leak."""
-    (tmp_path / "p.ndjson").write_text(f'{{"resourceType": "Patient", "id": "{corpus.CANARY}"}}\n')
+def test_the_corpus_counts_what_goes_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner itself can fail: a leak, a traceback and a hang are each counted."""
+    canary = corpus.CANARY
+    results = iter(
+        [
+            (0, f"id {canary[:3]}.{canary[3:6]}.{canary[6:]}\n", "", 50.0, 0.0, False),
+            (1, "", "Traceback (most recent call last):\n  boom\n", 50.0, 0.0, False),
+            (None, "", "", 600.0, 0.0, True),
+        ]
+    )
+    monkeypatch.setattr(corpus, "run_command", lambda command, cwd: next(results))
 
     def build(tmp: Path) -> corpus.Run:
-        return corpus.Run(
-            [
-                corpus.Command(
-                    ["validate", "p.ndjson", "--no-progress", "--show-values"], check_card=False
-                )
-            ]
-        )
+        return corpus.Run([corpus.Command(["version"], check_card=False) for _ in range(3)])
 
-    leaky = corpus.Case("show-values", "leak", build)
-    work = tmp_path / "w"
-    work.mkdir()
-    (work / "p.ndjson").write_bytes((tmp_path / "p.ndjson").read_bytes())
-    outcome = corpus.run_case(leaky, work, build(work), 0.0)
-    assert outcome.leaks >= 1  # --show-values shows the id on request: the runner sees it
+    case = corpus.Case("self-test", "leak", build)
+    outcome = corpus.run_case(case, tmp_path, build(tmp_path), 0.0)
+    assert (outcome.leaks, outcome.crashes, outcome.hangs, outcome.rss_over) == (1, 1, 1, 1)
+    assert not outcome.ok
 
 
 @pytest.mark.parametrize("target", ["xml", "archive", "standard"])
