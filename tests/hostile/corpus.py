@@ -140,7 +140,8 @@ class Command:
     """(signal, seconds after start) to deliver, for the interruption cases."""
     unprivileged: bool = False
     """Run without the power to override file permissions (when root), so that they bite."""
-    timeout: float = 60.0
+    timeout: float = 120.0
+    """Wall-clock seconds (the machine may be shared: generous; hangs are also CPU-idle)."""
     check_card: bool = True
     """Read the scorecard this command writes (``-o card.json``) for the drop/wrong checks."""
 
