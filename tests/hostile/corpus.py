@@ -505,7 +505,7 @@ def xml_bundle_many_entries(tmp: Path) -> Run:
         '<entry><resource><Patient><id value="p"/><gender value="bogus"/></Patient>'
         "</resource></entry>"
     )
-    count = 150_000
+    count = 30_000
     with path.open("w", encoding="utf-8") as out:
         out.write('<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>')
         for _ in range(count // 1000):
