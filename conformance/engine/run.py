@@ -109,7 +109,14 @@ class Engine:
         if isinstance(wanted, Standard):
             return wanted
         if wanted is None:
-            wanted = feed.conforms_to or DEFAULT_STANDARD
+            # A feed names its standard only by reference: never a path (see feed.py).
+            declared = feed.conforms_to
+            try:
+                return self.registry.resolve_reference(declared or DEFAULT_STANDARD)
+            except StandardError as exc:
+                if declared is None:
+                    raise
+                raise StandardError(f"{feed.manifest}: conformsTo '{declared}': {exc}") from None
         return self.registry.resolve(wanted)
 
     def run(self, inputs: Sequence[str | Path]) -> Scorecard:
@@ -228,7 +235,13 @@ def _locate_bundle_entries(acc: Accumulator, found: Inputs) -> None:
     their element's line (for SARIF, annotations)."""
     from dataclasses import replace
 
-    from conformance.readers.locate import bundle_entry_lines, is_xml, xml_element_lines, xml_line
+    from conformance.readers.locate import (
+        bundle_entry_lines,
+        is_xml,
+        xml_element_lines,
+        xml_line,
+        xml_path,
+    )
 
     wanted: dict[str, list[Any]] = {}
     for findings in acc.collector.kept.values():
@@ -246,19 +259,21 @@ def _locate_bundle_entries(acc: Accumulator, found: Inputs) -> None:
             continue
         try:
             source = open_source(InputItem(path, name), Limits())
-            with source.opener() as stream:
-                data = stream.read()
+            with source.opener() as stream:  # streaming scans: memory stays small
+                if is_xml(name):
+                    places = [xml_path(f.location.expression, f.location.entry) for f in findings]
+                    elements = xml_element_lines(stream, places)
+                else:
+                    lines = bundle_entry_lines(stream)
         except (OSError, EOFError, InputError):
             continue
         if is_xml(name):
-            elements = xml_element_lines(data)
             for finding in findings:
                 loc = finding.location
                 line = xml_line(elements, loc.expression, loc.entry)
                 if line is not None:
                     finding.location = replace(loc, line=line)
             continue
-        lines = bundle_entry_lines(data)
         for finding in findings:
             entry = finding.location.entry
             if entry is not None and entry < len(lines):
