@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import orjson
 
-from ._model import DATE_TYPES, QUANTITY_TYPES, RESOURCE_TYPES_ABSTRACT, TypeModel
+from ._model import DATE_TYPES, QUANTITY_TYPES
 from ._parser import FhirPathError
 from ._values import (
     TIME_KIND,
@@ -132,6 +132,25 @@ class Ctx:
         self.bundle_index: dict[str, Any] | None = None
         self.budget = COST_BUDGET
 
+    def reset(
+        self,
+        resource: ElementNode | None,
+        root: ElementNode | None,
+        context: Any,
+        opts: EvaluationOptions,
+    ) -> None:
+        """Make a used context fresh for another evaluation (cheaper than a new one)."""
+        self.resource = resource
+        self.root = root
+        self.context = context
+        self.opts = opts
+        if self.memo:
+            self.memo = {}
+        self.index = 0
+        self.total = []
+        self.bundle_index = None
+        self.budget = COST_BUDGET
+
 
 # --- element nodes ----------------------------------------------------------------------
 
@@ -141,72 +160,6 @@ def resource_node(value: Any) -> ElementNode:
         rt = value.get("resourceType")
         return (value, rt if type(rt) is str else None, None)
     return (value, None, None)
-
-
-def emit(out: Coll, cv: Any, ct: str | None, ce: Any) -> None:
-    """Append the node(s) for JSON value ``cv`` (maybe a list) with sibling ``ce``."""
-    if type(cv) is list:
-        if type(ce) is list:
-            nce = len(ce)
-            for i, a in enumerate(cv):
-                e = ce[i] if i < nce else None
-                if a is None and e is None:
-                    continue
-                out.append(_node(a, ct, e if type(e) is dict else None))
-            for e in ce[len(cv) :]:
-                if type(e) is dict:
-                    out.append((None, ct, e))
-        else:
-            for a in cv:
-                if a is not None:
-                    out.append(_node(a, ct, None))
-    elif cv is None:
-        if type(ce) is list:
-            for e in ce:
-                if type(e) is dict:
-                    out.append((None, ct, e))
-        elif type(ce) is dict:
-            out.append((None, ct, ce))
-    else:
-        out.append(_node(cv, ct, ce if type(ce) is dict else None))
-
-
-def _node(value: Any, ct: str | None, ext: dict[str, Any] | None) -> ElementNode:
-    if type(value) is dict and (ct is None or ct in RESOURCE_TYPES_ABSTRACT):
-        rt = value.get("resourceType")
-        if type(rt) is str:
-            return (value, rt, None)
-    return (value, ct, ext)
-
-
-def children(it: Any, model: TypeModel) -> Coll:
-    """FHIRPath ``children()`` of one item."""
-    out: Coll = []
-    if type(it) is not tuple:
-        return out
-    v, t, x = it
-    if type(v) is not dict:
-        if x is not None:
-            if "id" in x:
-                out.append((x["id"], "string", None))
-            emit(out, x.get("extension"), "Extension", None)
-        return out
-    table = model.elements.get(t) if t is not None else None
-    for k, cv in v.items():
-        if k == "resourceType" or k == "fhir_comments":
-            continue
-        if k[0] == "_":
-            stem = k[1:]
-            if stem in v:
-                continue
-            emit(out, None, table.get(stem) if table else None, cv)
-            continue
-        ct = table.get(k) if table else None
-        if type(cv) is dict or (type(cv) is list and cv and type(cv[0]) is dict):
-            emit(out, cv, ct, None)
-        else:
-            emit(out, cv, ct, v.get("_" + k))
-    return out
 
 
 def unwrap(it: Any) -> Any:
