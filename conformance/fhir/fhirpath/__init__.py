@@ -34,6 +34,7 @@ from ._html import xhtml_problems
 from ._parser import FhirPathError, parse
 from ._runtime import (
     DEFAULT_OPTIONS,
+    UNUSED_CONTEXT,
     Coll,
     Ctx,
     ElementNode,
@@ -92,10 +93,6 @@ _RETHROWN: Final = (
     RecursionError,
 )
 
-# The context of expressions that never read or write one (see ``Deps.ctx``): shared,
-# so evaluating them allocates none.
-_UNUSED_CONTEXT: Final = Ctx(None, None, [], DEFAULT_OPTIONS)
-
 
 def _failure(expression: str, exc: BaseException) -> FhirPathEvaluationError:
     detail = str(exc) if isinstance(exc, EvalProblem) else type(exc).__name__
@@ -129,7 +126,7 @@ class CompiledExpression:
     def __init__(self, expression: str, *, optimise: bool = True):
         self.expression = expression
         self._optimise = optimise
-        self._c = Compiler(expression, optimise=optimise).compile(parse(expression))
+        self._c = Compiler(expression, optimise=optimise).compile_root(parse(expression))
         self._spares: list[Ctx] = []
         self._checkers: dict[tuple[str | None, EvaluationOptions | None], InvariantCheck] = {}
 
@@ -139,7 +136,7 @@ class CompiledExpression:
     def _context(self, res: Any, root: Any, context: Coll, opts: EvaluationOptions) -> Ctx:
         """A fresh evaluation context: a used one made fresh, else a new one."""
         if self._optimise and not self._c.deps.ctx:
-            return _UNUSED_CONTEXT
+            return UNUSED_CONTEXT
         try:
             ctx = self._spares.pop()
         except IndexError:
@@ -148,7 +145,7 @@ class CompiledExpression:
         return ctx
 
     def _release(self, ctx: Ctx) -> None:
-        if ctx is not _UNUSED_CONTEXT:
+        if ctx is not UNUSED_CONTEXT:
             self._spares.append(ctx)
 
     def _run(
@@ -255,30 +252,36 @@ class CompiledExpression:
     def _make_checker(
         self, focus_type: str | None, options: EvaluationOptions | None
     ) -> InvariantCheck:
-        c = self._c
         expression = self.expression
 
         def general(focus: Any, resource: Any, root: Any) -> bool:
-            return _holds(self._run(c.fn, resource, focus, focus_type, root, options))
+            return _holds(self._run(self._c.fn, resource, focus, focus_type, root, options))
 
-        if not (self._optimise and c.boolean and focus_type is not None):
+        if not self._optimise or focus_type is None:
+            return general
+        # compiled again knowing the focus type: plans ready, object forms
+        c = Compiler(expression, focus_type=focus_type).compile_root(parse(expression))
+        if not c.boolean:
             return general
         test: Test = c.test
         if not c.deps.ctx:
+            obj_test = c.obj_test
 
             def check(focus: Any, resource: Any, root: Any) -> bool:
-                if focus is None or type(focus) is tuple:
-                    return general(focus, resource, root)
-                coll = [(focus, focus_type, None)]
                 try:
-                    return test(_UNUSED_CONTEXT, coll, coll) is not False
+                    if type(focus) is dict and obj_test is not None:
+                        return obj_test(focus) is not False
+                    if focus is None or type(focus) is tuple:
+                        return general(focus, resource, root)
+                    coll = [(focus, focus_type, None)]
+                    return test(UNUSED_CONTEXT, coll, coll) is not False
                 except _RETHROWN as exc:
                     raise _failure(expression, exc) from exc
 
             return check
 
         opts = options or DEFAULT_OPTIONS
-        spares = self._spares
+        spares: list[Ctx] = []
 
         def check_in_context(focus: Any, resource: Any, root: Any) -> bool:
             if focus is None or type(focus) is tuple:

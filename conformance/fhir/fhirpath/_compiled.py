@@ -26,7 +26,7 @@ from typing import Any, Final
 from . import _parser as ast
 from ._model import TypeModel
 from ._parser import FhirPathError
-from ._runtime import Coll, Ctx, to_bool3
+from ._runtime import NOTHING, UNUSED_CONTEXT, Coll, Ctx, to_bool3
 
 Fn = Callable[[Ctx, Coll, Coll], Coll]
 Test = Callable[[Ctx, Coll, Coll], bool | None]
@@ -58,11 +58,27 @@ class Deps:
 NO_DEPS: Final = Deps()
 
 
+ObjectItems = Callable[[dict[str, Any]], Coll]
+ObjectTest = Callable[[dict[str, Any]], bool | None]
+ObjectExists = Callable[[dict[str, Any]], bool]
+
+
+Junction = tuple[str, tuple[Test, ...], tuple[ObjectTest, ...] | None]
+"""A flattened ``and``/``or``: the operator, its operands' tests and object tests."""
+
+
 class C:
     """A compiled sub-expression: its forms (see the module docstring) and dependencies.
 
-    ``junction`` is set on a flattened ``and``/``or``: the operator and the tests of its
-    operands, so that ``a or b or c`` becomes one loop instead of nested calls.
+    ``junction`` is set on a flattened ``and``/``or`` (see :data:`Junction`), so that
+    ``a or b or c`` becomes one loop instead of nested calls.
+
+    When the compiler knows the FHIR type of the focus (an invariant compiled for its
+    element), ``item_type`` is the type of every item of the result where that is
+    certain, and a node that depends on nothing but the focus may have object forms:
+    ``obj(v)``, ``obj_test(v)``, ``obj_exists(v)``, ``obj_empty(v)`` are ``fn``, ``test``,
+    ``exists``, ``empty`` evaluated on the focus ``[(v, type, None)]`` for a JSON object
+    ``v``, without building that collection (nor, for plain paths, their result).
     """
 
     def __init__(
@@ -76,17 +92,63 @@ class C:
         count: Count | None = None,
         boolean: bool = False,
         const: Coll | None = None,
-        junction: tuple[str, tuple[Test, ...]] | None = None,
+        junction: Junction | None = None,
+        item_type: str | None = None,
+        obj: ObjectItems | None = None,
+        obj_test: ObjectTest | None = None,
+        obj_exists: ObjectExists | None = None,
+        obj_empty: ObjectExists | None = None,
     ) -> None:
         self.fn = fn
         self.deps = deps
         self.boolean = boolean
         self.const = const
         self.junction = junction
+        self.item_type = item_type
         self.test: Test = test if test is not None else _test_of(fn)
         self.exists: Exists = exists if exists is not None else _exists_of(fn)
         self.empty: Exists = empty if empty is not None else _empty_of(self.exists)
         self.count: Count = count if count is not None else _count_of(fn)
+        if obj is None and obj_test is not None and boolean:
+            obj = _obj_of_test(obj_test)
+        if obj is not None:
+            obj_test = obj_test if obj_test is not None else _obj_test_of(obj)
+            obj_exists = obj_exists if obj_exists is not None else _obj_exists_of(obj)
+        if obj_exists is not None and obj_empty is None:
+            obj_empty = _obj_empty_of(obj_exists)
+        self.obj = obj
+        self.obj_test = obj_test
+        self.obj_exists = obj_exists
+        self.obj_empty = obj_empty
+
+
+def _obj_empty_of(exists: ObjectExists) -> ObjectExists:
+    def empty(v: dict[str, Any]) -> bool:
+        return not exists(v)
+
+    return empty
+
+
+def _obj_of_test(test: ObjectTest) -> ObjectItems:
+    def obj(v: dict[str, Any]) -> Coll:
+        r = test(v)
+        return [] if r is None else [r]
+
+    return obj
+
+
+def _obj_test_of(obj: ObjectItems) -> ObjectTest:
+    def test(v: dict[str, Any]) -> bool | None:
+        return to_bool3(obj(v))
+
+    return test
+
+
+def _obj_exists_of(obj: ObjectItems) -> ObjectExists:
+    def exists(v: dict[str, Any]) -> bool:
+        return bool(obj(v))
+
+    return exists
 
 
 def _test_of(fn: Fn) -> Test:
@@ -117,7 +179,12 @@ def _count_of(fn: Fn) -> Count:
     return count
 
 
-def boolean(test: Test, deps: Deps, junction: tuple[str, tuple[Test, ...]] | None = None) -> C:
+def boolean(
+    test: Test,
+    deps: Deps,
+    junction: Junction | None = None,
+    obj_test: ObjectTest | None = None,
+) -> C:
     """A node whose value is ``[]``, ``[True]`` or ``[False]``, written as its test."""
 
     def fn(ctx: Ctx, focus: Coll, this: Coll) -> Coll:
@@ -130,7 +197,16 @@ def boolean(test: Test, deps: Deps, junction: tuple[str, tuple[Test, ...]] | Non
     def count(ctx: Ctx, focus: Coll, this: Coll) -> int:
         return 0 if test(ctx, focus, this) is None else 1
 
-    return C(fn, deps, test=test, exists=exists, count=count, boolean=True, junction=junction)
+    return C(
+        fn,
+        deps,
+        test=test,
+        exists=exists,
+        count=count,
+        boolean=True,
+        junction=junction,
+        obj_test=obj_test,
+    )
 
 
 def constant(values: Coll) -> C:
@@ -156,8 +232,11 @@ def constant(values: Coll) -> C:
         def test(ctx: Ctx, focus: Coll, this: Coll) -> bool | None:
             return single
 
+    def obj(v: dict[str, Any]) -> Coll:
+        return frozen
+
     flag = n == 0 or (n == 1 and (frozen[0] is True or frozen[0] is False))
-    return C(fn, test=test, exists=exists, count=count, boolean=flag, const=frozen)
+    return C(fn, test=test, exists=exists, count=count, boolean=flag, const=frozen, obj=obj)
 
 
 def identity(ctx: Ctx, focus: Coll, this: Coll) -> Coll:
@@ -200,9 +279,10 @@ class CallSite:
     """A function call being compiled: the call, its compiled input and arguments.
 
     ``base`` is the compiled expression the function is called on (None: the focus).
-    A builder whose code reads or writes the evaluation context (``$index``, the cost
-    budget, options and hooks) says so with ``ctx=True``, so that expressions that never
-    touch it are evaluated without making one.
+    ``focus_type`` is the FHIR type of the focus where known, ``input_type`` that of the
+    input's items. A builder whose code reads or writes the evaluation context
+    (``$index``, the cost budget, options and hooks) says so with ``ctx=True``, so that
+    expressions that never touch it are evaluated without making one.
     """
 
     def __init__(
@@ -214,6 +294,7 @@ class CallSite:
         types: list[Pred],
         tm: TypeModel,
         expression: str,
+        focus_type: str | None,
     ) -> None:
         self.node = node
         self.name = node.name
@@ -222,6 +303,8 @@ class CallSite:
         self.types = types
         self.tm = tm
         self.expression = expression
+        self.focus_type = focus_type
+        self.input_type = focus_type if base is None else base.item_type
         deps = Deps(focus=base is None, env=spec.env, cost=True)
         if base is not None:
             deps = deps | base.deps
@@ -242,9 +325,35 @@ class CallSite:
         """The collection form of the function's input."""
         return identity if self.base is None else self.base.fn
 
-    def chain(self, impl: Fn, *, ctx: bool = False) -> C:
-        """The call of ``impl(ctx, input, this)``, its other forms derived."""
-        return C(self.chained(impl), self.deps(ctx=ctx))
+    def object_input(self, *, ctx: bool = False) -> ObjectItems | None:
+        """The input as a function of the focus object, where the call can have object
+        forms (it depends on nothing but the focus)."""
+        if ctx or self._deps.ctx or self._deps.this:
+            return None
+        if self.base is not None:
+            return self.base.obj
+        focus_type = self.focus_type
+        if focus_type is None:
+            return None
+
+        def focus(v: dict[str, Any]) -> Coll:
+            return [(v, focus_type, None)]
+
+        return focus
+
+    def chain(self, impl: Fn, *, ctx: bool = False, same_items: bool = False) -> C:
+        """The call of ``impl(ctx, input, this)``, its other forms derived;
+        ``same_items``: it returns items of its input (so of the input's type)."""
+        obj: ObjectItems | None = None
+        source = self.object_input(ctx=ctx)
+        if source is not None:
+            obj_source = source
+
+            def obj(v: dict[str, Any]) -> Coll:
+                return impl(UNUSED_CONTEXT, obj_source(v), NOTHING)
+
+        item_type = self.input_type if same_items else None
+        return C(self.chained(impl), self.deps(ctx=ctx), item_type=item_type, obj=obj)
 
     def chained(self, impl: Fn) -> Fn:
         if self.base is None:
@@ -258,14 +367,22 @@ class CallSite:
 
     def chain_test(self, impl: Test, *, ctx: bool = False) -> C:
         """A Boolean-valued call of ``impl(ctx, input, this)``."""
+        obj_test: ObjectTest | None = None
+        source = self.object_input(ctx=ctx)
+        if source is not None:
+            obj_source = source
+
+            def obj_test(v: dict[str, Any]) -> bool | None:
+                return impl(UNUSED_CONTEXT, obj_source(v), NOTHING)
+
         if self.base is None:
-            return boolean(impl, self.deps(ctx=ctx))
+            return boolean(impl, self.deps(ctx=ctx), obj_test=obj_test)
         bfn = self.base.fn
 
         def chained(ctx: Ctx, focus: Coll, this: Coll) -> bool | None:
             return impl(ctx, bfn(ctx, focus, this), this)
 
-        return boolean(chained, self.deps(ctx=ctx))
+        return boolean(chained, self.deps(ctx=ctx), obj_test=obj_test)
 
 
 Builder = Callable[[CallSite], C]

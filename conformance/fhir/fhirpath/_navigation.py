@@ -10,10 +10,12 @@ handled per the FHIR JSON format, with each item's FHIR type tracked from the mo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Final
 
 from ._compiled import Count, Exists, Fn
-from ._model import RESOURCE_TYPES_ABSTRACT, Plan, TypeModel
+from ._model import RESOURCE_TYPES_ABSTRACT, Entry, Plan, TypeModel
 from ._runtime import Coll, Ctx, ElementNode
 
 _SKIPPED_KEYS: Final = frozenset({"resourceType", "fhir_comments"})
@@ -114,19 +116,131 @@ def _node(value: Any, ct: str | None, ext: dict[str, Any] | None) -> ElementNode
 # --- member navigation -------------------------------------------------------------------
 
 
+def candidates(plan: Plan, v: dict[str, Any]) -> Sequence[Entry]:
+    """The entries of ``plan`` worth reading in ``v``, in the plan's order.
+
+    A choice element has many candidates (``value[x]``: fifty); an object has few keys.
+    Reading only the candidates whose key or sibling key ``v`` has gives the same items
+    in the same order: the others select nothing.
+    """
+    entries = plan.entries
+    if not plan.scan or len(v) >= len(entries):
+        return entries
+    index = plan.index
+    hits = [index[k] for k in v if k in index]
+    if not hits:
+        return ()
+    if len(hits) == 1:
+        return (entries[hits[0]],)
+    return [entries[i] for i in sorted(set(hits))]
+
+
+def select(out: Coll, plan: Plan, v: dict[str, Any]) -> None:
+    """Append the items ``plan`` selects from the JSON object ``v``."""
+    for key, ukey, ct in candidates(plan, v) if plan.scan else plan.entries:
+        cv = v.get(key)
+        if ukey is None:
+            if cv is None:
+                continue
+            if type(cv) is dict:
+                if ct is None or ct == "Resource":
+                    emit(out, cv, ct, None)
+                else:
+                    out.append((cv, ct, None))
+            else:
+                emit(out, cv, ct, None)
+        else:
+            ce = v.get(ukey)
+            if cv is None and ce is None:
+                continue
+            if type(cv) is list or type(ce) is list or type(cv) is dict:
+                emit(out, cv, ct, ce)
+            else:
+                out.append((cv, ct, ce if type(ce) is dict else None))
+
+
+def selected(plan: Plan, v: dict[str, Any]) -> Coll:
+    """The items ``plan`` selects from ``v``, as a new list."""
+    out: Coll = []
+    select(out, plan, v)
+    return out
+
+
+def present(plan: Plan, v: dict[str, Any]) -> bool:
+    """Whether ``plan`` selects anything from ``v`` (``bool`` of :func:`select`)."""
+    for key, ukey, _ in candidates(plan, v) if plan.scan else plan.entries:
+        cv = v.get(key)
+        if ukey is None:
+            if cv is not None and (type(cv) is not list or emit_any(cv, None)):
+                return True
+            continue
+        ce = v.get(ukey)
+        if cv is None and ce is None:
+            continue
+        if type(cv) is list or type(ce) is list or type(cv) is dict:
+            if emit_any(cv, ce):
+                return True
+        else:
+            return True
+    return False
+
+
+def absent(plan: Plan, v: dict[str, Any]) -> bool:
+    """``not present(plan, v)``."""
+    return not present(plan, v)
+
+
+def selected_count(plan: Plan, v: dict[str, Any]) -> int:
+    """How many items ``plan`` selects from ``v`` (``len`` of :func:`select`)."""
+    n = 0
+    for key, ukey, _ in candidates(plan, v) if plan.scan else plan.entries:
+        cv = v.get(key)
+        if ukey is None:
+            if cv is not None:
+                n += 1 if type(cv) is dict else emit_count(cv, None)
+            continue
+        ce = v.get(ukey)
+        if cv is None and ce is None:
+            continue
+        if type(cv) is list or type(ce) is list or type(cv) is dict:
+            n += emit_count(cv, ce)
+        else:
+            n += 1
+    return n
+
+
+def _on_primitive(out: Coll, x: dict[str, Any], want_ext: bool, want_id: bool) -> None:
+    """``.extension`` / ``.id`` of a primitive: read from its ``_name`` sibling."""
+    if want_ext:
+        emit(out, x.get("extension"), "Extension", None)
+    elif want_id and "id" in x:
+        out.append((x["id"], "string", None))
+
+
+ObjectItems = Callable[[dict[str, Any]], Coll]
+ObjectTest = Callable[[dict[str, Any]], bool]
+
+
 class Member:
     """``.name`` over a collection: its collection, existence and count forms.
 
     The plan (which JSON keys to read, with which FHIR types) depends on each item's
-    type; it is computed once per type and kept here.
+    type; it is computed once per type and kept here. When the compiler knows the type
+    of the items (``scope``), their plan is ready, ``item_type`` is the type of every item
+    selected when that is certain, and ``of_object``/``in_object`` select from, or test,
+    a single JSON object of that type directly, with no collection around it.
     """
 
-    def __init__(self, name: str, tm: TypeModel) -> None:
+    def __init__(self, name: str, tm: TypeModel, scope: str | None = None) -> None:
         self.name = name
         self.fn: Fn
         self.exists: Exists
         self.empty: Exists
         self.count: Count
+        self.item_type: str | None = None
+        self.of_object: ObjectItems | None = None
+        self.in_object: ObjectTest | None = None
+        self.not_in_object: ObjectTest | None = None
         plans: dict[str | None, Plan] = {}
         plan_for = tm.plan
         want_ext = name == "extension"
@@ -138,38 +252,14 @@ class Member:
                 if type(it) is not tuple:
                     continue
                 v = it[0]
-                if type(v) is not dict:
-                    x = it[2]
-                    if x is not None:
-                        if want_ext:
-                            emit(out, x.get("extension"), "Extension", None)
-                        elif want_id and "id" in x:
-                            out.append((x["id"], "string", None))
-                    continue
-                t = it[1]
-                plan = plans.get(t)
-                if plan is None:
-                    plan = plans[t] = plan_for(t, name)
-                for key, ukey, ct in plan:
-                    cv = v.get(key)
-                    if ukey is None:
-                        if cv is None:
-                            continue
-                        if type(cv) is dict:
-                            if ct is None or ct == "Resource":
-                                emit(out, cv, ct, None)
-                            else:
-                                out.append((cv, ct, None))
-                        else:
-                            emit(out, cv, ct, None)
-                    else:
-                        ce = v.get(ukey)
-                        if cv is None and ce is None:
-                            continue
-                        if type(cv) is list or type(ce) is list or type(cv) is dict:
-                            emit(out, cv, ct, ce)
-                        else:
-                            out.append((cv, ct, ce if type(ce) is dict else None))
+                if type(v) is dict:
+                    t = it[1]
+                    plan = plans.get(t)
+                    if plan is None:
+                        plan = plans[t] = plan_for(t, name)
+                    select(out, plan, v)
+                elif it[2] is not None:
+                    _on_primitive(out, it[2], want_ext, want_id)
             return out
 
         def count(ctx: Ctx, items: Coll, this: Coll) -> int:
@@ -178,30 +268,17 @@ class Member:
                 if type(it) is not tuple:
                     continue
                 v = it[0]
-                if type(v) is not dict:
+                if type(v) is dict:
+                    t = it[1]
+                    plan = plans.get(t)
+                    if plan is None:
+                        plan = plans[t] = plan_for(t, name)
+                    n += selected_count(plan, v)
+                elif it[2] is not None:
                     x = it[2]
-                    if x is not None:
-                        if want_ext:
-                            n += emit_count(x.get("extension"), None)
-                        elif want_id and "id" in x:
-                            n += 1
-                    continue
-                t = it[1]
-                plan = plans.get(t)
-                if plan is None:
-                    plan = plans[t] = plan_for(t, name)
-                for key, ukey, _ in plan:
-                    cv = v.get(key)
-                    if ukey is None:
-                        if cv is not None:
-                            n += 1 if type(cv) is dict else emit_count(cv, None)
-                        continue
-                    ce = v.get(ukey)
-                    if cv is None and ce is None:
-                        continue
-                    if type(cv) is list or type(ce) is list or type(cv) is dict:
-                        n += emit_count(cv, ce)
-                    else:
+                    if want_ext:
+                        n += emit_count(x.get("extension"), None)
+                    elif want_id and "id" in x:
                         n += 1
             return n
 
@@ -210,32 +287,19 @@ class Member:
                 if type(it) is not tuple:
                     continue
                 v = it[0]
-                if type(v) is not dict:
+                if type(v) is dict:
+                    t = it[1]
+                    plan = plans.get(t)
+                    if plan is None:
+                        plan = plans[t] = plan_for(t, name)
+                    if present(plan, v):
+                        return True
+                elif it[2] is not None:
                     x = it[2]
-                    if x is not None:
-                        if want_ext:
-                            if emit_any(x.get("extension"), None):
-                                return True
-                        elif want_id and "id" in x:
+                    if want_ext:
+                        if emit_any(x.get("extension"), None):
                             return True
-                    continue
-                t = it[1]
-                plan = plans.get(t)
-                if plan is None:
-                    plan = plans[t] = plan_for(t, name)
-                for key, ukey, _ in plan:
-                    cv = v.get(key)
-                    if ukey is None:
-                        if cv is not None and (type(cv) is not list or emit_any(cv, None)):
-                            return True
-                        continue
-                    ce = v.get(ukey)
-                    if cv is None and ce is None:
-                        continue
-                    if type(cv) is list or type(ce) is list or type(cv) is dict:
-                        if emit_any(cv, ce):
-                            return True
-                    else:
+                    elif want_id and "id" in x:
                         return True
             return False
 
@@ -246,6 +310,17 @@ class Member:
         self.count = count
         self.exists = exists
         self.empty = empty
+        if scope is None:
+            return
+        plan0 = plans[scope] = plan_for(scope, name)
+        if len(plan0.entries) == 1:
+            ct = plan0.entries[0][2]
+            if ct is not None and ct not in RESOURCE_TYPES_ABSTRACT:
+                self.item_type = ct
+
+        self.of_object = partial(selected, plan0)
+        self.in_object = partial(present, plan0)
+        self.not_in_object = partial(absent, plan0)
 
 
 # --- children ----------------------------------------------------------------------------

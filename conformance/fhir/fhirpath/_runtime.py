@@ -152,6 +152,14 @@ class Ctx:
         self.budget = COST_BUDGET
 
 
+UNUSED_CONTEXT: Final = Ctx(None, None, [], DEFAULT_OPTIONS)
+"""The context passed to expressions that never read or write one (``Deps.ctx`` false):
+shared, so evaluating them makes none. Nothing ever changes it."""
+
+NOTHING: Final[Coll] = []
+"""``$this`` for forms evaluated where nothing reads it; never changed."""
+
+
 # --- element nodes ----------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ def _empty(site: CallSite) -> C:
     base = site.base
     if base is None:
         return boolean(lambda ctx, focus, this: not focus, site.deps())
-    return boolean(base.empty, site.deps())
+    return boolean(base.empty, site.deps(), obj_test=base.obj_empty)
 
 
 def _exists(site: CallSite) -> C:
@@ -37,7 +37,7 @@ def _exists(site: CallSite) -> C:
     base = site.base
     if base is None:
         return boolean(lambda ctx, focus, this: bool(focus), site.deps())
-    return boolean(base.exists, site.deps())
+    return boolean(base.exists, site.deps(), obj_test=base.obj_exists)
 
 
 def _all(site: CallSite) -> C:

@@ -43,7 +43,7 @@ def _where(site: CallSite) -> C:
     def exists(ctx: Ctx, focus: Coll, this: Coll) -> bool:
         return count(ctx, focus, this) > 0
 
-    return C(fn, site.deps(ctx=True), exists=exists, count=count)
+    return C(fn, site.deps(ctx=True), exists=exists, count=count, item_type=site.input_type)
 
 
 def _select(site: CallSite) -> C:
@@ -94,7 +94,7 @@ def _repeat(site: CallSite) -> C:
 
 def _of_type(site: CallSite) -> C:
     keep = filter_impl(site.types[0])
-    return site.chain(lambda ctx, inp, this: keep(inp))
+    return site.chain(lambda ctx, inp, this: keep(inp), same_items=True)
 
 
 FUNCTIONS: Final[dict[str, FunctionSpec]] = {

@@ -40,7 +40,7 @@ _SLICES: Final[dict[str, Fn]] = {
 
 
 def _slice(site: CallSite) -> C:
-    return site.chain(_SLICES[site.name])
+    return site.chain(_SLICES[site.name], same_items=True)
 
 
 def _skip_take(site: CallSite) -> C:
@@ -58,7 +58,7 @@ def _skip_take(site: CallSite) -> C:
             return inp[: max(n, 0)]
         return inp[max(n, 0) :]
 
-    return site.chain(impl)
+    return site.chain(impl, same_items=True)
 
 
 def _intersect_exclude(site: CallSite) -> C:
@@ -71,7 +71,7 @@ def _intersect_exclude(site: CallSite) -> C:
             return dedupe([x for x in inp if eq_key(x) in keys])
         return [x for x in inp if eq_key(x) not in keys]
 
-    return site.chain(impl)
+    return site.chain(impl, same_items=True)
 
 
 FUNCTIONS: Final[dict[str, FunctionSpec]] = {

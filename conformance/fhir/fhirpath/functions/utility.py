@@ -30,7 +30,7 @@ def _trace(site: CallSite) -> C:
             hook(label, [public(x) for x in shown])
         return inp
 
-    return site.chain(impl, ctx=True)
+    return site.chain(impl, ctx=True, same_items=True)
 
 
 _CLOCK: Final[dict[str, Callable[[], Temporal]]] = {

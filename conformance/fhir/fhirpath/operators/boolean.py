@@ -8,87 +8,99 @@ the nested form, so results and errors are identical). A constant left operand f
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
-from .._compiled import BinaryBuilder, C, CallSite, FunctionSpec, Test, boolean, constant
+from .._compiled import (
+    BinaryBuilder,
+    C,
+    CallSite,
+    FunctionSpec,
+    ObjectTest,
+    Test,
+    boolean,
+    constant,
+)
 from .._runtime import Coll, Ctx, to_bool3
 
 
-def _tests(op: str, c: C) -> tuple[Test, ...]:
+def _kleene(tests: tuple[Test, ...], stop: bool) -> Test:
+    """``or`` (``stop`` True) or ``and`` (``stop`` False) over ``tests``, left to right."""
+    if len(tests) == 2:
+        a_test, b_test = tests
+
+        def two(ctx: Ctx, focus: Coll, this: Coll) -> bool | None:
+            a = a_test(ctx, focus, this)
+            if a is stop:
+                return stop
+            b = b_test(ctx, focus, this)
+            if b is stop:
+                return stop
+            return (not stop) if a is not None and b is not None else None
+
+        return two
+
+    def many(ctx: Ctx, focus: Coll, this: Coll) -> bool | None:
+        unknown = False
+        for t in tests:
+            r = t(ctx, focus, this)
+            if r is stop:
+                return stop
+            if r is None:
+                unknown = True
+        return None if unknown else not stop
+
+    return many
+
+
+def _kleene_object(tests: tuple[ObjectTest, ...], stop: bool) -> ObjectTest:
+    """:func:`_kleene` for object tests (see :class:`.._compiled.C`)."""
+    if len(tests) == 2:
+        a_test, b_test = tests
+
+        def two(v: dict[str, Any]) -> bool | None:
+            a = a_test(v)
+            if a is stop:
+                return stop
+            b = b_test(v)
+            if b is stop:
+                return stop
+            return (not stop) if a is not None and b is not None else None
+
+        return two
+
+    def many(v: dict[str, Any]) -> bool | None:
+        unknown = False
+        for t in tests:
+            r = t(v)
+            if r is stop:
+                return stop
+            if r is None:
+                unknown = True
+        return None if unknown else not stop
+
+    return many
+
+
+def _operands(op: str, c: C) -> tuple[tuple[Test, ...], tuple[ObjectTest, ...] | None]:
     j = c.junction
     if j is not None and j[0] == op:
-        return j[1]
-    return (c.test,)
+        return j[1], j[2]
+    return (c.test,), None if c.obj_test is None else (c.obj_test,)
 
 
-def _or(op: str, left: C, right: C) -> C:
-    deps = left.deps | right.deps
-    if left.const is not None and left.boolean:
-        if left.const == [True]:
-            return constant([True])  # the right operand is never evaluated
-        if left.const == [False]:
-            return boolean(right.test, right.deps)
-    tests = _tests(op, left) + _tests(op, right)
-    if len(tests) == 2:
-        a_test, b_test = tests
-
-        def either(ctx: Ctx, focus: Coll, this: Coll) -> bool | None:
-            a = a_test(ctx, focus, this)
-            if a is True:
-                return True
-            b = b_test(ctx, focus, this)
-            if b is True:
-                return True
-            return False if a is False and b is False else None
-
-        return boolean(either, deps, (op, tests))
-
-    def any_of(ctx: Ctx, focus: Coll, this: Coll) -> bool | None:
-        unknown = False
-        for t in tests:
-            r = t(ctx, focus, this)
-            if r is True:
-                return True
-            if r is None:
-                unknown = True
-        return None if unknown else False
-
-    return boolean(any_of, deps, (op, tests))
-
-
-def _and(op: str, left: C, right: C) -> C:
-    deps = left.deps | right.deps
-    if left.const is not None and left.boolean:
-        if left.const == [False]:
-            return constant([False])
-        if left.const == [True]:
-            return boolean(right.test, right.deps)
-    tests = _tests(op, left) + _tests(op, right)
-    if len(tests) == 2:
-        a_test, b_test = tests
-
-        def both(ctx: Ctx, focus: Coll, this: Coll) -> bool | None:
-            a = a_test(ctx, focus, this)
-            if a is False:
-                return False
-            b = b_test(ctx, focus, this)
-            if b is False:
-                return False
-            return True if a is True and b is True else None
-
-        return boolean(both, deps, (op, tests))
-
-    def all_of(ctx: Ctx, focus: Coll, this: Coll) -> bool | None:
-        unknown = False
-        for t in tests:
-            r = t(ctx, focus, this)
-            if r is False:
-                return False
-            if r is None:
-                unknown = True
-        return None if unknown else True
-
-    return boolean(all_of, deps, (op, tests))
+def _junction(op: str, left: C, right: C) -> C:
+    """``and`` / ``or``."""
+    stop = op == "or"  # the operand value that decides the result
+    if left.const is not None and left.boolean and left.const:
+        if left.const[0] is stop:
+            return constant([stop])  # the right operand is never evaluated
+        return boolean(right.test, right.deps, obj_test=right.obj_test)
+    left_tests, left_objs = _operands(op, left)
+    right_tests, right_objs = _operands(op, right)
+    tests = left_tests + right_tests
+    objs = None if left_objs is None or right_objs is None else left_objs + right_objs
+    obj_test = None if objs is None else _kleene_object(objs, stop)
+    return boolean(_kleene(tests, stop), left.deps | right.deps, (op, tests, objs), obj_test)
 
 
 def _xor(op: str, left: C, right: C) -> C:
@@ -120,7 +132,22 @@ def _implies(op: str, left: C, right: C) -> C:
             return False
         return None
 
-    return boolean(test, left.deps | right.deps)
+    obj_test: ObjectTest | None = None
+    if left.obj_test is not None and right.obj_test is not None:
+        a_obj, b_obj = left.obj_test, right.obj_test
+
+        def obj_test(v: dict[str, Any]) -> bool | None:
+            a = a_obj(v)
+            if a is False:
+                return True
+            b = b_obj(v)
+            if b is True:
+                return True
+            if a is True and b is False:
+                return False
+            return None
+
+    return boolean(test, left.deps | right.deps, obj_test=obj_test)
 
 
 def _not(site: CallSite) -> C:
@@ -138,12 +165,20 @@ def _not(site: CallSite) -> C:
         b = inner(ctx, focus, this)
         return None if b is None else not b
 
-    return boolean(negate, site.deps())
+    obj_test: ObjectTest | None = None
+    if base.obj_test is not None:
+        inner_obj = base.obj_test
+
+        def obj_test(v: dict[str, Any]) -> bool | None:
+            b = inner_obj(v)
+            return None if b is None else not b
+
+    return boolean(negate, site.deps(), obj_test=obj_test)
 
 
 OPERATORS: Final[dict[str, BinaryBuilder]] = {
-    "and": _and,
-    "or": _or,
+    "and": _junction,
+    "or": _junction,
     "xor": _xor,
     "implies": _implies,
 }

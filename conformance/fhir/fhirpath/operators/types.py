@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Final
 
-from .._compiled import C, CallSite, FunctionSpec, Pred, boolean
+from .._compiled import C, CallSite, FunctionSpec, ObjectTest, Pred, boolean
 from .._model import PRIMITIVE_SYSTEM, QUANTITY_TYPES, SYSTEM_TYPES, model
 from .._runtime import Coll, Ctx, problem
 from .._values import DATE_KIND, DATETIME_KIND, TIME_KIND, Quantity, Temporal
@@ -110,7 +110,14 @@ def type_operator(op: str, operand: C, pred: Pred) -> C:
         def test(ctx: Ctx, focus: Coll, this: Coll) -> bool | None:
             return check(ofn(ctx, focus, this))
 
-        return boolean(test, deps)
+        obj_test: ObjectTest | None = None
+        if operand.obj is not None:
+            oobj = operand.obj
+
+            def obj_test(v: dict[str, Any]) -> bool | None:
+                return check(oobj(v))
+
+        return boolean(test, deps, obj_test=obj_test)
     keep = filter_impl(pred)
 
     def fn(ctx: Ctx, focus: Coll, this: Coll) -> Coll:
