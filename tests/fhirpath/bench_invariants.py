@@ -180,6 +180,7 @@ SAMPLES: dict[str, tuple[str, list[tuple[str, Any, Any, bool]]]] = {
     "ref-1": ("Reference", [
         ("pass", {"reference": "#gp"}, _PATIENT, True),
         ("fail", {"reference": "#nowhere"}, _PATIENT, False),
+        ("out", {"reference": "Organization/gp"}, _PATIENT, True),  # the usual case
     ]),
     "per-1": ("Period", [
         ("pass", {"start": "2024-01-01T10:00:00Z", "end": "2024-01-02T10:00:00Z"}, _OBS, True),

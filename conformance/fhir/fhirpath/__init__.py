@@ -99,9 +99,9 @@ def _failure(expression: str, exc: BaseException) -> FhirPathEvaluationError:
     return FhirPathEvaluationError(f"evaluation failed: {detail}", expression)
 
 
-def _start(focus: Any, focus_type: str | None, res: ElementNode | None) -> ElementNode | None:
+def _start(focus: Any, focus_type: str | None, resource: Any) -> ElementNode | None:
     if focus is None:
-        return res
+        return None if resource is None else resource_node(resource)
     if type(focus) is tuple:
         return focus
     if focus_type is not None:
@@ -133,15 +133,15 @@ class CompiledExpression:
     def __repr__(self) -> str:
         return f"CompiledExpression({self.expression!r})"
 
-    def _context(self, res: Any, root: Any, context: Coll, opts: EvaluationOptions) -> Ctx:
+    def _context(self, resource: Any, root: Any, context: Coll, opts: EvaluationOptions) -> Ctx:
         """A fresh evaluation context: a used one made fresh, else a new one."""
         if self._optimise and not self._c.deps.ctx:
             return UNUSED_CONTEXT
         try:
             ctx = self._spares.pop()
         except IndexError:
-            return Ctx(res, root, context, opts)
-        ctx.reset(res, root, context, opts)
+            ctx = Ctx(None, None, context, opts)
+        ctx.reset_json(resource, root, context, opts)
         return ctx
 
     def _release(self, ctx: Ctx) -> None:
@@ -157,11 +157,9 @@ class CompiledExpression:
         root_resource: Any,
         options: EvaluationOptions | None,
     ) -> Any:
-        res = resource_node(resource) if resource is not None else None
-        start = _start(focus, focus_type, res)
-        root = res if root_resource is None else resource_node(root_resource)
+        start = _start(focus, focus_type, resource)
         focus_coll = [] if start is None else [start]
-        ctx = self._context(res, root, focus_coll, options or DEFAULT_OPTIONS)
+        ctx = self._context(resource, root_resource, focus_coll, options or DEFAULT_OPTIONS)
         try:
             result = form(ctx, focus_coll, focus_coll)
         except _RETHROWN as exc:
@@ -286,15 +284,12 @@ class CompiledExpression:
         def check_in_context(focus: Any, resource: Any, root: Any) -> bool:
             if focus is None or type(focus) is tuple:
                 return general(focus, resource, root)
-            res = resource_node(resource) if resource is not None else None
             coll = [(focus, focus_type, None)]
-            root_node = res if root is None else resource_node(root)
             try:
                 ctx = spares.pop()
             except IndexError:
-                ctx = Ctx(res, root_node, coll, opts)
-            else:
-                ctx.reset(res, root_node, coll, opts)
+                ctx = Ctx(None, None, coll, opts)
+            ctx.reset_json(resource, root, coll, opts)
             try:
                 ok = test(ctx, coll, coll) is not False
             except _RETHROWN as exc:

@@ -95,17 +95,26 @@ one must end in an evaluation error, not run for minutes."""
 
 
 class Ctx:
-    """Per-evaluation state: environment nodes, options, memo of focus-free subresults."""
+    """Per-evaluation state: environment nodes, options, memo of focus-free subresults.
+
+    ``resource`` and ``root`` (``%resource``, ``%rootResource``) are element nodes; a
+    context made fresh with :meth:`reset_json` builds them from the JSON only when an
+    expression reads them, so evaluating ``reference.startsWith('#').not() or ...``
+    pays nothing for ``%rootResource`` in the branch it does not take.
+    """
 
     __slots__ = (
+        "_ready",
+        "_resource",
+        "_resource_json",
+        "_root",
+        "_root_json",
         "budget",
         "bundle_index",
         "context",
         "index",
         "memo",
         "opts",
-        "resource",
-        "root",
         "total",
     )
 
@@ -122,8 +131,11 @@ class Ctx:
         context: Any,
         opts: EvaluationOptions,
     ):
-        self.resource = resource
-        self.root = root
+        self._resource = resource
+        self._root = root
+        self._resource_json: Any = None
+        self._root_json: Any = None
+        self._ready = True
         self.context = context
         self.opts = opts
         self.memo: dict[str, Coll] = {}
@@ -132,24 +144,40 @@ class Ctx:
         self.bundle_index: dict[str, Any] | None = None
         self.budget = COST_BUDGET
 
-    def reset(
-        self,
-        resource: ElementNode | None,
-        root: ElementNode | None,
-        context: Any,
-        opts: EvaluationOptions,
-    ) -> None:
-        """Make a used context fresh for another evaluation (cheaper than a new one)."""
-        self.resource = resource
-        self.root = root
+    def reset_json(self, resource: Any, root: Any, context: Any, opts: EvaluationOptions) -> None:
+        """Make a used context fresh for another evaluation (cheaper than a new one):
+        ``%resource`` is the JSON ``resource``, ``%rootResource`` is ``root`` (default the
+        resource)."""
+        self._resource_json = resource
+        self._root_json = root
+        self._ready = False
         self.context = context
         self.opts = opts
         if self.memo:
             self.memo = {}
         self.index = 0
-        self.total = []
         self.bundle_index = None
         self.budget = COST_BUDGET
+
+    def _build(self) -> None:
+        res = self._resource_json
+        node = None if res is None else resource_node(res)
+        root = self._root_json
+        self._resource = node
+        self._root = node if root is None else resource_node(root)
+        self._ready = True
+
+    @property
+    def resource(self) -> ElementNode | None:
+        if not self._ready:
+            self._build()
+        return self._resource
+
+    @property
+    def root(self) -> ElementNode | None:
+        if not self._ready:
+            self._build()
+        return self._root
 
 
 UNUSED_CONTEXT: Final = Ctx(None, None, [], DEFAULT_OPTIONS)

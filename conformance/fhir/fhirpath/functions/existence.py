@@ -24,9 +24,17 @@ def _empty(site: CallSite) -> C:
 def _exists(site: CallSite) -> C:
     if site.args:
         crit = site.args[0].test
+        crit_obj = site.args[0].obj_test
+        scope = site.input_type
 
         def some(ctx: Ctx, inp: Coll, this: Coll) -> bool | None:
             for i, it in enumerate(inp):
+                if crit_obj is not None and type(it) is tuple and it[1] == scope:
+                    v = it[0]
+                    if type(v) is dict:
+                        if crit_obj(v) is True:
+                            return True
+                        continue
                 ctx.index = i
                 one = [it]
                 if crit(ctx, one, one) is True:
@@ -42,10 +50,18 @@ def _exists(site: CallSite) -> C:
 
 def _all(site: CallSite) -> C:
     crit = site.args[0].test
+    crit_obj = site.args[0].obj_test
+    scope = site.input_type
 
     def every(ctx: Ctx, inp: Coll, this: Coll) -> bool | None:
         ctx.spend(len(inp))
         for i, it in enumerate(inp):
+            if crit_obj is not None and type(it) is tuple and it[1] == scope:
+                v = it[0]
+                if type(v) is dict:
+                    if crit_obj(v) is not True:
+                        return False
+                    continue
             ctx.index = i
             one = [it]
             if crit(ctx, one, one) is not True:

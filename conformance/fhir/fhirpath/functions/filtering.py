@@ -1,8 +1,10 @@
 """FHIRPath §5.2 Filtering and projection: where, select, repeat, ofType.
 
-``where(criteria)`` has its own existence and count forms: ``x.where(c).exists()``
-evaluates ``c`` on every item exactly as ``where`` does (same calls, same errors) but
-builds no filtered collection.
+``where(criteria)`` is fused with what follows and with its criteria: the criteria are
+evaluated on each item's JSON object directly when they have an object form (see
+:class:`.._compiled.C`), with no one-item focus collection per item, and
+``x.where(c).exists()`` / ``.count()`` evaluate ``c`` on every item exactly as
+``where`` does (same calls, same errors) but build no filtered collection.
 """
 
 from __future__ import annotations
@@ -16,34 +18,45 @@ from ..operators.types import filter_impl
 
 def _where(site: CallSite) -> C:
     crit = site.args[0].test
+    crit_obj = site.args[0].obj_test
+    scope = site.input_type
     source = site.input
 
-    def fn(ctx: Ctx, focus: Coll, this: Coll) -> Coll:
-        items = source(ctx, focus, this)
-        out: Coll = []
-        ctx.spend(len(items))
-        for i, it in enumerate(items):
-            ctx.index = i
-            one = [it]
-            if crit(ctx, one, one) is True:
-                out.append(it)
-        return out
-
-    def count(ctx: Ctx, focus: Coll, this: Coll) -> int:
-        items = source(ctx, focus, this)
+    def matches(ctx: Ctx, items: Coll, keep: Coll | None) -> int:
+        """Evaluate the criteria on every item; count the matches (kept in ``keep``)."""
         n = 0
         ctx.spend(len(items))
         for i, it in enumerate(items):
-            ctx.index = i
-            one = [it]
-            if crit(ctx, one, one) is True:
+            if crit_obj is not None and type(it) is tuple and it[1] == scope:
+                v = it[0]
+                if type(v) is dict:
+                    r = crit_obj(v)
+                else:
+                    ctx.index = i
+                    one = [it]
+                    r = crit(ctx, one, one)
+            else:
+                ctx.index = i
+                one = [it]
+                r = crit(ctx, one, one)
+            if r is True:
                 n += 1
+                if keep is not None:
+                    keep.append(it)
         return n
 
-    def exists(ctx: Ctx, focus: Coll, this: Coll) -> bool:
-        return count(ctx, focus, this) > 0
+    def fn(ctx: Ctx, focus: Coll, this: Coll) -> Coll:
+        out: Coll = []
+        matches(ctx, source(ctx, focus, this), out)
+        return out
 
-    return C(fn, site.deps(ctx=True), exists=exists, count=count, item_type=site.input_type)
+    def count(ctx: Ctx, focus: Coll, this: Coll) -> int:
+        return matches(ctx, source(ctx, focus, this), None)
+
+    def exists(ctx: Ctx, focus: Coll, this: Coll) -> bool:
+        return matches(ctx, source(ctx, focus, this), None) > 0
+
+    return C(fn, site.deps(ctx=True), exists=exists, count=count, item_type=scope)
 
 
 def _select(site: CallSite) -> C:
