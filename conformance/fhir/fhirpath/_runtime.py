@@ -251,6 +251,10 @@ def _as_temporal(text: str, like: Temporal) -> Temporal | None:
 
 def equal(a: Any, b: Any) -> bool | None:
     """FHIRPath ``=`` on two items; None means unknown (empty result)."""
+    if type(a) is tuple and type(b) is tuple:
+        v = a[0]
+        if v is b[0] and type(v) is dict and a[1] not in QUANTITY_TYPES:
+            return True  # one element compared with itself ($this = %resource)
     a = cmp_value(a)
     b = cmp_value(b)
     if a is None or b is None:
@@ -353,6 +357,8 @@ def type_label(x: Any) -> str:
 
 def compare(a: Any, b: Any) -> int | None:
     """Ordering of two items: -1/0/1, None when unknown; raises on incomparable types."""
+    if type(a) is int and type(b) is int:  # computed Integers (count(), length())
+        return 0 if a == b else (-1 if a < b else 1)
     x = cmp_value(a)
     y = cmp_value(b)
     if x is None or y is None:
@@ -455,7 +461,11 @@ def single_string(coll: Coll, fname: str) -> str | None:
         return None
     if len(coll) > 1:
         raise problem(f"{fname}() needs a single item but got {len(coll)}")
-    s = to_string(coll[0])
+    it = coll[0]
+    v = it[0] if type(it) is tuple else it
+    if type(v) is str:
+        return v
+    s = to_string(it)
     if s is None and prim(coll[0]) is not None:
         raise problem(f"{fname}() needs a string but got {type_label(coll[0])}")
     return s

@@ -24,7 +24,19 @@ def _regex(pattern: str) -> re.Pattern[str]:
         raise problem("invalid regular expression") from exc
 
 
-def _substring(s: str, start: Any, length: Any = None) -> str | None:
+def _text(v: Any, fname: str) -> str:
+    s = to_string(v)
+    if s is None:
+        raise problem(f"{fname}() needs a string argument")
+    return s
+
+
+# Each operation takes the string and the values of its arguments (None where absent)
+# and gives the result, None for an empty one.
+Operation = Callable[[str, Any, Any], Any]
+
+
+def _substring(s: str, start: Any, length: Any) -> str | None:
     if type(start) is not int or start < 0 or start >= len(s):
         return None
     if length is None:
@@ -34,57 +46,104 @@ def _substring(s: str, start: Any, length: Any = None) -> str | None:
     return s[start : start + max(length, 0)]
 
 
-def _text(v: Any, fname: str) -> str:
-    s = to_string(v)
-    if s is None:
-        raise problem(f"{fname}() needs a string argument")
-    return s
+def _starts_with(s: str, p: Any, _: Any) -> bool:
+    return s.startswith(_text(p, "startsWith"))
 
 
-# name -> (least arguments, most arguments, operation on the string and argument values)
-_OPERATIONS: Final[dict[str, tuple[int, int, Callable[..., Any]]]] = {
-    "startsWith": (1, 1, lambda s, p: s.startswith(_text(p, "startsWith"))),
-    "endsWith": (1, 1, lambda s, p: s.endswith(_text(p, "endsWith"))),
-    "contains": (1, 1, lambda s, p: _text(p, "contains") in s),
-    "indexOf": (1, 1, lambda s, p: s.find(_text(p, "indexOf"))),
-    "matches": (1, 1, lambda s, p: _regex(_text(p, "matches")).search(s) is not None),
-    "replaceMatches": (
-        2, 2, lambda s, p, r: _regex(_text(p, "replaceMatches")).sub(
-            _text(r, "replaceMatches").replace("\\", "\\\\"), s
-        ),
-    ),
-    "replace": (2, 2, lambda s, p, r: s.replace(_text(p, "replace"), _text(r, "replace"))),
+def _ends_with(s: str, p: Any, _: Any) -> bool:
+    return s.endswith(_text(p, "endsWith"))
+
+
+def _contains(s: str, p: Any, _: Any) -> bool:
+    return _text(p, "contains") in s
+
+
+def _index_of(s: str, p: Any, _: Any) -> int:
+    return s.find(_text(p, "indexOf"))
+
+
+def _matches(s: str, p: Any, _: Any) -> bool:
+    return _regex(_text(p, "matches")).search(s) is not None
+
+
+def _replace_matches(s: str, p: Any, r: Any) -> str:
+    pattern = _regex(_text(p, "replaceMatches"))
+    return pattern.sub(_text(r, "replaceMatches").replace("\\", "\\\\"), s)
+
+
+def _replace(s: str, p: Any, r: Any) -> str:
+    return s.replace(_text(p, "replace"), _text(r, "replace"))
+
+
+def _length(s: str, _: Any, __: Any) -> int:
+    return len(s)
+
+
+def _upper(s: str, _: Any, __: Any) -> str:
+    return s.upper()
+
+
+def _lower(s: str, _: Any, __: Any) -> str:
+    return s.lower()
+
+
+def _trim(s: str, _: Any, __: Any) -> str:
+    return s.strip()
+
+
+# name -> (least arguments, most arguments, operation)
+_OPERATIONS: Final[dict[str, tuple[int, int, Operation]]] = {
+    "startsWith": (1, 1, _starts_with),
+    "endsWith": (1, 1, _ends_with),
+    "contains": (1, 1, _contains),
+    "indexOf": (1, 1, _index_of),
+    "matches": (1, 1, _matches),
+    "replaceMatches": (2, 2, _replace_matches),
+    "replace": (2, 2, _replace),
     "substring": (1, 2, _substring),
-    "length": (0, 0, len),
-    "upper": (0, 0, str.upper),
-    "lower": (0, 0, str.lower),
-    "trim": (0, 0, str.strip),
-}  # fmt: skip
-
-
+    "length": (0, 0, _length),
+    "upper": (0, 0, _upper),
+    "lower": (0, 0, _lower),
+    "trim": (0, 0, _trim),
+}
 _BOOLEAN: Final = frozenset({"startsWith", "endsWith", "contains", "matches"})
+_EMPTY: Final[Coll] = []
+
+
+def _no_argument(ctx: Ctx, focus: Coll, this: Coll) -> Coll:
+    return _EMPTY
 
 
 def _string_operation(site: CallSite) -> C:
     fname = site.name
     op = _OPERATIONS[fname][2]
-    arg_fns = [a.fn for a in site.args]
-    consts = [a.const for a in site.args]
+    n = len(site.args)
+    a_fn = site.args[0].fn if n > 0 else _no_argument
+    a_const = site.args[0].const if n > 0 else None
+    b_fn = site.args[1].fn if n > 1 else _no_argument
+    b_const = site.args[1].const if n > 1 else None
 
     def run(ctx: Ctx, inp: Coll, this: Coll) -> Any:
         """The result, or None for an empty one."""
         s = single_string(inp, fname)
         if s is None:
             return None
-        values = []
-        for fn, const in zip(arg_fns, consts, strict=True):
-            coll = const if const is not None else fn(ctx, inp, this)
-            if not coll:
-                return None
-            if len(coll) > 1:
-                raise problem(f"{fname}() arguments must be single items")
-            values.append(prim(coll[0]))
-        return op(s, *values)
+        if n == 0:
+            return op(s, None, None)
+        coll = a_const if a_const is not None else a_fn(ctx, inp, this)
+        if not coll:
+            return None
+        if len(coll) > 1:
+            raise problem(f"{fname}() arguments must be single items")
+        a = prim(coll[0])
+        if n == 1:
+            return op(s, a, None)
+        coll = b_const if b_const is not None else b_fn(ctx, inp, this)
+        if not coll:
+            return None
+        if len(coll) > 1:
+            raise problem(f"{fname}() arguments must be single items")
+        return op(s, a, prim(coll[0]))
 
     if fname in _BOOLEAN:
         return site.chain_test(run)
