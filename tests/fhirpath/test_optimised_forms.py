@@ -313,3 +313,14 @@ def test_checker_needs_a_focus_type_for_choice_values() -> None:
     assert vs1.checker("dateTime")("2024", obs, obs) is False
     assert vs1.checker("dateTime")("2024-05-01", obs, obs) is True
     assert vs1.checker("Observation.effective[x]")("2024", obs, obs) is True  # empty
+
+
+def test_fused_where_still_spends_the_cost_budget() -> None:
+    codings = [{"system": "http://x", "code": str(i)} for i in range(1500)]
+    obs = {"resourceType": "Observation", "code": {"coding": codings}}
+    nested = "code.coding.where(code.select(%resource.code.coding).where(code = 'x').exists())"
+    compiled = compile_expression(nested)
+    with pytest.raises(FhirPathEvaluationError, match="cost budget"):
+        compiled(obs)
+    with pytest.raises(FhirPathEvaluationError, match="cost budget"):
+        compiled.checker("Observation")(obs, obs, obs)
