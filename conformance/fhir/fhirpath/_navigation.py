@@ -246,6 +246,10 @@ class Member:
         want_ext = name == "extension"
         want_id = name == "id"
 
+        def plan_of(t: str | None) -> Plan:
+            plan = plans[t] = plan_for(t, name)
+            return plan
+
         def fn(ctx: Ctx, items: Coll, this: Coll) -> Coll:
             out: Coll = []
             for it in items:
@@ -253,10 +257,7 @@ class Member:
                     continue
                 v = it[0]
                 if type(v) is dict:
-                    t = it[1]
-                    plan = plans.get(t)
-                    if plan is None:
-                        plan = plans[t] = plan_for(t, name)
+                    plan = plans.get(it[1]) or plan_of(it[1])
                     select(out, plan, v)
                 elif it[2] is not None:
                     _on_primitive(out, it[2], want_ext, want_id)
@@ -269,10 +270,7 @@ class Member:
                     continue
                 v = it[0]
                 if type(v) is dict:
-                    t = it[1]
-                    plan = plans.get(t)
-                    if plan is None:
-                        plan = plans[t] = plan_for(t, name)
+                    plan = plans.get(it[1]) or plan_of(it[1])
                     n += selected_count(plan, v)
                 elif it[2] is not None:
                     x = it[2]
@@ -288,10 +286,7 @@ class Member:
                     continue
                 v = it[0]
                 if type(v) is dict:
-                    t = it[1]
-                    plan = plans.get(t)
-                    if plan is None:
-                        plan = plans[t] = plan_for(t, name)
+                    plan = plans.get(it[1]) or plan_of(it[1])
                     if present(plan, v):
                         return True
                 elif it[2] is not None:

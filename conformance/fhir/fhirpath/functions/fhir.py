@@ -4,12 +4,13 @@ resolve(), memberOf(valueset), conformsTo(profile), and the validator's htmlChec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from .._compiled import C, CallSite, FunctionSpec
 from .._html import html_checks, html_has_content
 from .._navigation import Member
-from .._runtime import Coll, Ctx, prim, resource_node, single_string
+from .._runtime import Coll, Ctx, EvaluationOptions, prim, resource_node, single_string
 from .conversion import single_item
 from .utility import public
 
@@ -54,38 +55,35 @@ def _html_checks(site: CallSite) -> C:
     return site.chain_test(test)
 
 
-def _member_of(site: CallSite) -> C:
-    vs_fn = site.args[0].fn
-
-    def test(ctx: Ctx, inp: Coll, this: Coll) -> bool | None:
-        hook = ctx.opts.member_of
-        it = single_item(inp, "memberOf")
-        if it is None or hook is None:
-            return None
-        url = single_string(vs_fn(ctx, inp, this), "memberOf")
-        if url is None:
-            return None
-        answer = hook(public(it), url)
-        return None if answer is None else bool(answer)
-
-    return site.chain_test(test, ctx=True)
+Hook = Callable[[Any, str], bool | None]
 
 
-def _conforms_to(site: CallSite) -> C:
+def _ask(site: CallSite, pick: Callable[[EvaluationOptions], Hook | None]) -> C:
+    """``memberOf(url)`` / ``conformsTo(url)``: the hook's answer for the single input
+    item; empty without the hook, or when it does not know."""
+    fname = site.name
     url_fn = site.args[0].fn
 
     def test(ctx: Ctx, inp: Coll, this: Coll) -> bool | None:
-        hook = ctx.opts.conforms_to
-        it = single_item(inp, "conformsTo")
+        hook = pick(ctx.opts)
+        it = single_item(inp, fname)
         if it is None or hook is None:
             return None
-        url = single_string(url_fn(ctx, inp, this), "conformsTo")
+        url = single_string(url_fn(ctx, inp, this), fname)
         if url is None:
             return None
         answer = hook(public(it), url)
         return None if answer is None else bool(answer)
 
     return site.chain_test(test, ctx=True)
+
+
+def _member_of(site: CallSite) -> C:
+    return _ask(site, lambda opts: opts.member_of)
+
+
+def _conforms_to(site: CallSite) -> C:
+    return _ask(site, lambda opts: opts.conforms_to)
 
 
 def _bundle_index(ctx: Ctx) -> dict[str, Any]:

@@ -110,8 +110,20 @@ _BOOLEAN: Final = frozenset({"startsWith", "endsWith", "contains", "matches"})
 _EMPTY: Final[Coll] = []
 
 
+_ABSENT: Final = object()  # an empty argument: the result is empty
+
+
 def _no_argument(ctx: Ctx, focus: Coll, this: Coll) -> Coll:
     return _EMPTY
+
+
+def _argument(coll: Coll, fname: str) -> Any:
+    """The value of a single-item argument, :data:`_ABSENT` for an empty one."""
+    if not coll:
+        return _ABSENT
+    if len(coll) > 1:
+        raise problem(f"{fname}() arguments must be single items")
+    return prim(coll[0])
 
 
 def _string_operation(site: CallSite) -> C:
@@ -130,20 +142,13 @@ def _string_operation(site: CallSite) -> C:
             return None
         if n == 0:
             return op(s, None, None)
-        coll = a_const if a_const is not None else a_fn(ctx, inp, this)
-        if not coll:
+        a = _argument(a_const if a_const is not None else a_fn(ctx, inp, this), fname)
+        if a is _ABSENT:
             return None
-        if len(coll) > 1:
-            raise problem(f"{fname}() arguments must be single items")
-        a = prim(coll[0])
         if n == 1:
             return op(s, a, None)
-        coll = b_const if b_const is not None else b_fn(ctx, inp, this)
-        if not coll:
-            return None
-        if len(coll) > 1:
-            raise problem(f"{fname}() arguments must be single items")
-        return op(s, a, prim(coll[0]))
+        b = _argument(b_const if b_const is not None else b_fn(ctx, inp, this), fname)
+        return None if b is _ABSENT else op(s, a, b)
 
     if fname in _BOOLEAN:
         return site.chain_test(run)

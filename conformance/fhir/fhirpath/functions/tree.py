@@ -9,18 +9,23 @@ from __future__ import annotations
 from typing import Final
 
 from .._compiled import C, CallSite, FunctionSpec
+from .._model import TypeModel
 from .._navigation import children, children_count
 from .._runtime import Coll, Ctx
+
+
+def _children_of(inp: Coll, tm: TypeModel) -> Coll:
+    out: Coll = []
+    for it in inp:
+        out.extend(children(it, tm))
+    return out
 
 
 def _children(site: CallSite) -> C:
     tm = site.tm
 
     def impl(ctx: Ctx, inp: Coll, this: Coll) -> Coll:
-        out: Coll = []
-        for it in inp:
-            out.extend(children(it, tm))
-        return out
+        return _children_of(inp, tm)
 
     source = site.input
 
@@ -37,9 +42,7 @@ def _descendants(site: CallSite) -> C:
     tm = site.tm
 
     def impl(ctx: Ctx, inp: Coll, this: Coll) -> Coll:
-        out: Coll = []
-        for it in inp:
-            out.extend(children(it, tm))
+        out = _children_of(inp, tm)
         i = 0
         while i < len(out):
             out.extend(children(out[i], tm))

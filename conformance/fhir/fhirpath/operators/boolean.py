@@ -4,6 +4,11 @@ Operands are used through their test forms (no ``[True]`` lists in between); ``a
 ``or`` short-circuit left to right as the specification allows, and a chain such as
 ``a or b or c`` is one loop over the operands' tests (the same calls in the same order as
 the nested form, so results and errors are identical). A constant left operand folds.
+
+Each combinator is written twice, once per calling convention: over ``(ctx, focus,
+this)`` and over a focus object (the object forms, see :class:`.._compiled.C`). The two
+differ only in how an operand is called; a shared generic version would cost a call or an
+argument tuple per operand, which is what the object forms exist to save.
 """
 
 from __future__ import annotations
