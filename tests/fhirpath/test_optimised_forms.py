@@ -11,6 +11,7 @@ element names, and must give the same results and the same errors.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -211,7 +212,8 @@ def _holds(tagged: list[tuple[str, str]]) -> bool:
 
 def _subexpressions(node: ast.Node) -> list[ast.Node]:
     found = [node]
-    for value in vars(node).values():
+    for f in dataclasses.fields(node):  # not vars(): compiled (mypyc) nodes have no __dict__
+        value = getattr(node, f.name)
         if isinstance(value, ast.Node):
             found.extend(_subexpressions(value))
         elif isinstance(value, tuple):
