@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from conformance.fhir.fhirpath import CompiledExpression, compile_expression, fix_invariant
+from conformance.fhir.fhirpath import (
+    CompiledExpression,
+    EvaluationOptions,
+    compile_expression,
+    fix_invariant,
+)
 from tests.fhirpath.invariant_samples import SAMPLES, expressions, natives
 
 EXPRESSIONS = expressions()
@@ -32,3 +37,18 @@ def test_checker_answers_as_the_native_rule(
     native = NATIVES.get(key)
     if native is not None:
         assert native(focus, res, res) in (expected, None)  # None: left to FHIRPath
+
+
+def test_checkers_are_kept_per_focus_type_and_options() -> None:
+    compiled = compile_expression("code.exists() and %limit > 1")
+    options = EvaluationOptions(variables={"limit": 2})  # holds a dict: not hashable
+    check = compiled.checker("Coding", options)
+    assert compiled.checker("Coding", options) is check
+    assert compiled.checker("Coding") is not check
+    assert check({"code": "x"}, None, None) is True
+    assert (
+        compiled.checker("Coding", EvaluationOptions(variables={"limit": 0}))(
+            {"code": "x"}, None, None
+        )
+        is False
+    )

@@ -94,6 +94,9 @@ _RETHROWN: Final = (
 )
 
 
+_CHECKERS_KEPT: Final = 64  # per expression: focus types x options in use
+
+
 def _failure(expression: str, exc: BaseException) -> FhirPathEvaluationError:
     detail = str(exc) if isinstance(exc, EvalProblem) else type(exc).__name__
     return FhirPathEvaluationError(f"evaluation failed: {detail}", expression)
@@ -128,7 +131,9 @@ class CompiledExpression:
         self._optimise = optimise
         self._c = Compiler(expression, optimise=optimise).compile_root(parse(expression))
         self._spares: list[Ctx] = []
-        self._checkers: dict[tuple[str | None, EvaluationOptions | None], InvariantCheck] = {}
+        self._checkers: dict[
+            tuple[str | None, int], tuple[EvaluationOptions | None, InvariantCheck]
+        ] = {}
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.expression!r})"
@@ -241,10 +246,14 @@ class CompiledExpression:
         through its test form, and one that never reads the environment without making
         an evaluation context. Made once per focus type and options, and kept.
         """
-        key = (focus_type, options)
-        check = self._checkers.get(key)
-        if check is None:
-            check = self._checkers[key] = self._make_checker(focus_type, options)
+        key = (focus_type, id(options))
+        kept = self._checkers.get(key)
+        if kept is not None and kept[0] is options:
+            return kept[1]
+        if len(self._checkers) >= _CHECKERS_KEPT:
+            self._checkers.clear()
+        check = self._make_checker(focus_type, options)
+        self._checkers[key] = (options, check)  # the options kept: their id stays theirs
         return check
 
     def _make_checker(
