@@ -19,6 +19,18 @@ Element typing: the FHIR type of every node is tracked from the resource type (o
 (``_build_types.py``), so choice elements (``value`` -> ``valueQuantity``), ``is``/``as``/
 ``ofType``, primitives with ``_name`` extension siblings and date/time comparisons with
 partial precision (unknown -> empty) behave per the FHIRPath specification.
+
+To run a constraint once per element, use :meth:`CompiledExpression.checker`: compiled
+for the element's type, it answers as the FHIR validator reads a result (only ``false``
+violates) at a fraction of a full evaluation's cost. :func:`xhtml_problems` checks
+narrative XHTML (the rules behind ``htmlChecks()``).
+
+Layout: ``_parser`` (grammar), ``_compiler`` (terms, folding, dispatch) and
+``_compiled`` (what a compiled node is), ``_navigation`` (paths over JSON), ``functions/``
+and ``operators/`` (one module per section of the FHIRPath specification, plus
+``functions/fhir.py`` for FHIR's additions), ``_runtime`` (items, equality, conversions,
+the evaluation context and cost budget), ``_values`` (dates, quantities), ``_model``
+(the R4 type model), ``_fixes`` (corrected R4 invariants), ``_html`` (XHTML).
 """
 
 from __future__ import annotations
