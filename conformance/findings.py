@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from conformance.privacy import mask, scrub
 
 
@@ -28,6 +30,7 @@ class Severity(enum.StrEnum):
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFORMATION: 2}
 
 
+@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class Location:
     """Where a finding is: a file, and within it a line, a Bundle entry, a CSV row, an element."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,11 @@ os.environ[STRICT_ENV] = "1"
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
+# The tests import their helpers as ``tests.*`` from the repository root, which goes at
+# the END of sys.path: ``conformance`` is then the installed package (the compiled wheel
+# under tox, the editable sources in development), never the source tree by accident.
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))
 
 PATIENT: dict[str, Any] = {
     "resourceType": "Patient",

@@ -18,12 +18,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from mypy_extensions import mypyc_attr
+
+# FeedInfo and Standard type dataclass fields below: imported at run time, since the
+# compiled build (mypyc) resolves dataclass field types when it creates the class.
+from conformance.feed import FeedInfo
 from conformance.findings import Location, Problem, Severity
+from conformance.standards.model import Standard
 
 if TYPE_CHECKING:
-    from conformance.feed import FeedInfo
     from conformance.readers.base import Record
-    from conformance.standards.model import Requirement, Standard
+    from conformance.standards.model import Requirement
 
 
 @dataclass(slots=True)
@@ -45,6 +50,7 @@ class Measure:
         return None if self.denominator == 0 else self.numerator / self.denominator
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # a base for plugins' states
 @dataclass(slots=True)
 class Tally:
     """The usual state of a record-level check: records passing / records checked."""
@@ -76,6 +82,7 @@ class RunContext:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # a base for plugins' checks
 class Check:
     """A compiled check for one requirement."""
 
@@ -105,6 +112,7 @@ class Check:
         return Measure(state.passed, state.checked)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # a base for plugins' checks
 class RecordCheck(Check):
     """A check that judges each resource on its own.
 

@@ -85,8 +85,9 @@ def compile_path(path: str) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def leaves(resource: dict[str, Any], steps: tuple[Step, ...]) -> list[Any]:
-    """Every value the path reaches in ``resource`` (arrays flattened)."""
+def leaves(resource: object, steps: tuple[Step, ...]) -> list[Any]:
+    """Every value the path reaches in ``resource`` (arrays flattened; any JSON value, so
+    a resource that is not an object reaches nothing)."""
     current: list[Any] = [resource]
     for name, choice, key, wanted in steps:
         following: list[Any] = []
@@ -121,7 +122,7 @@ def leaves(resource: dict[str, Any], steps: tuple[Step, ...]) -> list[Any]:
     return current
 
 
-Leaves = Callable[[dict[str, Any]], list[Any]]
+Leaves = Callable[[object], list[Any]]
 
 
 def compile_leaves(steps: tuple[Step, ...]) -> Leaves:
@@ -133,7 +134,7 @@ def compile_leaves(steps: tuple[Step, ...]) -> Leaves:
     if len(names) == 1:
         only = names[0]
 
-        def one(resource: dict[str, Any]) -> list[Any]:
+        def one(resource: object) -> list[Any]:
             value = resource.get(only) if type(resource) is dict else None
             if value is None:
                 return []
@@ -141,7 +142,7 @@ def compile_leaves(steps: tuple[Step, ...]) -> Leaves:
 
         return one
 
-    def plain(resource: dict[str, Any]) -> list[Any]:
+    def plain(resource: object) -> list[Any]:
         current: list[Any] = [resource]
         for name in names:
             following: list[Any] = []

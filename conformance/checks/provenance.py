@@ -30,7 +30,7 @@ def manifest_schema() -> dict[str, Any]:
 class _FeedLevel(Check):
     """A requirement about the feed as a whole: it visits no record."""
 
-    applies_to = frozenset()
+    applies_to: frozenset[str] | None = frozenset()
 
     def start(self, context: RunContext) -> Any:
         return None

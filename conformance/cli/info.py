@@ -20,7 +20,9 @@ def register(sub: Any) -> None:
 
 
 def run_version(args: argparse.Namespace, io: Io) -> int:
-    io.stdout.write(f"conformance {__version__}\n")
+    from conformance.compiled import build_kind
+
+    io.stdout.write(f"conformance {__version__}\nbuild: {build_kind()}\n")
     return ExitCode.OK
 
 

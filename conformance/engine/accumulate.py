@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from conformance.checks.base import Check, Emit, RunContext
 from conformance.engine.collector import FindingCollector
 from conformance.errors import InputError
@@ -33,6 +35,7 @@ Progress = Callable[[int, str], None]
 _HELD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
+@mypyc_attr(native_class=False)
 class AccountingError(RuntimeError):
     """The engine's record counts do not add up: an internal error, never a feed problem."""
 

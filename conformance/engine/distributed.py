@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias
 
+from mypy_extensions import mypyc_attr
+
 from conformance.__about__ import __version__
 from conformance.checks.base import RunContext
 from conformance.engine.accumulate import Accumulator, CompiledStandard
@@ -52,6 +54,7 @@ Share: TypeAlias = dict[str, Any]
 """One task's result: finding counts and examples, check states, record counts."""
 
 
+@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class RunSpec:
     """Everything a worker needs to validate its part of one run (picklable)."""

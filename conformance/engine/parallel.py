@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from mypy_extensions import mypyc_attr
+
 from conformance.checks.base import RunContext
 from conformance.errors import ConformanceError
 from conformance.feed import FeedInfo
@@ -36,6 +38,7 @@ AUTO_PARALLEL_BYTES = 32 * 1024 * 1024
 """Below this much input a single process is faster than starting workers."""
 
 
+@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class ByteRange:
     start: int
@@ -43,12 +46,14 @@ class ByteRange:
     first_line: int
 
 
+@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class Task:
     item: InputItem
     range: ByteRange | None = None
 
 
+@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class SplitFile:
     """A file cut into ranges, with the digest the parent computed while cutting it."""

@@ -45,7 +45,7 @@ __all__ = [
 
 @dataclass(slots=True)
 class RunOptions:
-    standard: str | Standard | None = None
+    standard: str | Path | Standard | None = None
     """A reference (``mdss@1``), a folder, a loaded standard, or None: the feed's
     manifest ``conformsTo`` if it names one, else the default standard."""
     limits: Limits = field(default_factory=Limits)
@@ -117,7 +117,7 @@ class Engine:
                 if declared is None:
                     raise
                 raise StandardError(f"{feed.manifest}: conformsTo '{declared}': {exc}") from None
-        return self.registry.resolve(wanted)
+        return self.registry.resolve(str(wanted))
 
     def run(self, inputs: Sequence[str | Path]) -> Scorecard:
         started = time.perf_counter()
@@ -282,7 +282,7 @@ def _locate_bundle_entries(acc: Accumulator, found: Inputs) -> None:
 
 def validate(
     inputs: Sequence[str | Path],
-    standard: str | Standard | None = None,
+    standard: str | Path | Standard | None = None,
     *,
     limits: Limits | None = None,
     progress: Progress | None = None,

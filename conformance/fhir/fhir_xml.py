@@ -101,7 +101,7 @@ class _TreeBuilder:
         else:
             top.text += text
 
-    def feed(self, data: bytes, final: bool = False) -> None:
+    def feed(self, data: bytes | str, final: bool = False) -> None:
         try:
             self.parser.Parse(data, final)
         except expat.ExpatError as exc:
@@ -117,7 +117,7 @@ class _TreeBuilder:
         return self.roots[0]
 
 
-def _parse(data: bytes) -> _X:
+def _parse(data: bytes | str) -> _X:
     builder = _TreeBuilder()
     builder.feed(data, True)
     return builder.root()
@@ -234,7 +234,7 @@ class _Converter:
         return obj, None
 
 
-def parse_fhir_xml(data: bytes) -> dict[str, Any]:
+def parse_fhir_xml(data: bytes | str) -> dict[str, Any]:
     """Convert one FHIR XML resource to the FHIR JSON dict. Raises FhirXmlError."""
     root = _parse(data)
     return _Converter(base_model()).resource(root)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from conformance.fhir._model import (
     BACKBONE,
@@ -490,7 +490,7 @@ class _Walker:
 class FhirValidator:
     """Base R4 validation, optionally extended with profiles and terminology."""
 
-    _base: FhirValidator | None = None
+    _base: ClassVar[FhirValidator | None] = None
 
     def __init__(
         self,

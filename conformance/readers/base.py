@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
 
+from mypy_extensions import mypyc_attr
+
 from conformance.findings import Location, Severity
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ class Record:
         return rid if isinstance(rid, str) else None
 
 
+@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class SourceIssue:
     """A problem with a source as a whole (empty file, truncated gzip, ...)."""
