@@ -138,9 +138,16 @@ def compile_modules(
             _compile_in_parallel(self.compiler, jobs)
             super().build_extensions()
 
+    # Not the project's mypy configuration (strict, for the type check): the build env
+    # has none of the run-time dependencies installed, so their modules are Any here.
+    config = work / "mypy.ini"
+    config.write_text(
+        f"[mypy]\nignore_missing_imports = True\ncache_dir = {work / 'mypy-cache'}\n",
+        encoding="utf-8",
+    )
     os.chdir(root)  # mypy derives module names from paths relative to here
     extensions = mypycify(
-        selected_modules(root)[0],
+        ["--config-file", str(config), *selected_modules(root)[0]],
         opt_level=OPT_LEVEL,
         multi_file=multi_file,
         group_name="conformance",
@@ -253,8 +260,11 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
                 check=False,
             )
         if proc.returncode != 0:
-            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            return f"mypyc compilation failed: {tail[0][:200]}"
+            lines = log.read_text(errors="replace").strip().splitlines() or ["no output"]
+            errors = [line for line in lines if "error:" in line or "Error:" in line]
+            self._keep = True  # the log stays for whoever wants the whole story
+            detail = errors[0] if errors else lines[-1]
+            return f"mypyc compilation failed: {detail[:200]}; log: {log}"
         built = {
             str(path): path.relative_to(out).as_posix()
             for path in sorted(out.rglob("*"))
@@ -270,7 +280,7 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         work = getattr(self, "_work", None)
-        if work is not None:
+        if work is not None and not getattr(self, "_keep", False):
             shutil.rmtree(work, ignore_errors=True)
 
 

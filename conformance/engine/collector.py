@@ -6,10 +6,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from conformance.checks.base import Emit
 from conformance.findings import Finding, Location, Problem, Severity
 
 
+@mypyc_attr(serializable=True)  # pickled from workers: unpickling must not call __init__
 class FindingCollector:
     """Counts every finding; keeps the first ``cap`` examples per requirement."""
 

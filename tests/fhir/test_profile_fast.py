@@ -144,6 +144,7 @@ def _run(v: FhirValidator, corpus: list[dict[str, Any]]) -> list[Any]:
     return out
 
 
+@pytest.mark.pure_python
 def test_profile_pre_check_changes_no_result(
     validator: FhirValidator, corpus: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

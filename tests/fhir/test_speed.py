@@ -87,6 +87,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     return _examples() + generated + defective + _broken(generated)
 
 
+@pytest.mark.pure_python
 def test_fast_path_changes_no_result(
     corpus: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

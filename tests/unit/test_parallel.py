@@ -70,6 +70,7 @@ def _dying_work(task: Any) -> dict[str, Any]:
     return parallel._real_work(task)  # type: ignore[attr-defined, no-any-return]
 
 
+@pytest.mark.pure_python
 def test_a_dead_worker_is_an_error_not_a_hang(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
