@@ -7,6 +7,7 @@ extension module next to its ``.py`` source, which Python then imports instead.
 
 from __future__ import annotations
 
+import functools
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
@@ -27,7 +28,9 @@ def compiled_modules() -> list[str]:
     return sorted(found)
 
 
+@functools.cache
 def build_kind() -> str:
-    """``compiled (mypyc, N modules)`` or ``pure Python``."""
+    """``compiled (mypyc, N modules)`` or ``pure Python`` (an installation does not change
+    while it runs)."""
     count = len(compiled_modules())
     return f"compiled (mypyc, {count} modules)" if count else "pure Python"

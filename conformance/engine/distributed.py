@@ -32,6 +32,7 @@ from mypy_extensions import mypyc_attr
 
 from conformance.__about__ import __version__
 from conformance.checks.base import RunContext
+from conformance.compiled import build_kind
 from conformance.engine.accumulate import Accumulator, CompiledStandard
 from conformance.engine.run import Engine, RunOptions, compile_standard
 from conformance.feed import FeedInfo
@@ -75,6 +76,9 @@ class RunSpec:
     """Identifies the run, so a worker process serving several runs keeps them apart."""
     version: str = __version__
     """The driver's conformance version: workers refuse to run a different one."""
+    build: str = field(default_factory=build_kind)
+    """The driver's build (compiled or pure Python): shares of one build do not unpickle
+    in the other, so workers refuse to run a different one."""
 
 
 def make_spec(
@@ -138,6 +142,11 @@ def _worker(spec: RunSpec) -> _Worker:
         raise RuntimeError(
             f"this worker runs conformance {__version__} but the driver runs {spec.version}: "
             "install the same version on every node"
+        )
+    if spec.build != build_kind():
+        raise RuntimeError(
+            f"this worker runs the {build_kind()} build of conformance but the driver runs "
+            f"the {spec.build} one: install the same wheel on every node"
         )
     engine = Engine(_options(spec))
     folder = Path(spec.standard_folder)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,16 @@ def test_whole_file_shares_equal_a_local_run(feed: Path) -> None:
     card = finish(spec, shares).data
     assert _without_run(card) == _without_run(local)
     assert local["counts"]["records_unparseable"] > 0  # the defects are there to be found
+
+
+@pytest.mark.parametrize("field", ["version", "build"])
+def test_a_worker_refuses_a_driver_of_another_version_or_build(feed: Path, field: str) -> None:
+    found = find_inputs([str(feed)], Limits())
+    spec = replace(make_spec(found.feed), **{field: "other"})
+    item = found.items[0]
+    assert item.path is not None
+    with pytest.raises(RuntimeError, match=r"driver runs .*other.*same (version|wheel)"):
+        validate_file(spec, item.path, item.name, item.relative)
 
 
 def test_records_in_parts_with_digests_equal_a_local_run(feed: Path) -> None:

@@ -50,9 +50,12 @@ def spark() -> Iterator[Any]:
         pytest.skip(reason)
     from pyspark.sql import SparkSession
 
-    # Workers must run this interpreter (and its packages), not the first python3 on PATH.
-    saved = os.environ.get("PYSPARK_PYTHON")
+    # Workers must run this interpreter (and its packages), not the first python3 on PATH,
+    # and import the conformance this process imports (the installed build), not the
+    # sources in the working directory that ``python -m pyspark.daemon`` would put first.
+    saved = {k: os.environ.get(k) for k in ("PYSPARK_PYTHON", "PYTHONSAFEPATH")}
     os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYTHONSAFEPATH"] = "1"
     session = (
         SparkSession.builder.master("local[2]")
         .appName("conformance-tests")
@@ -64,10 +67,11 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
-    if saved is None:
-        os.environ.pop("PYSPARK_PYTHON", None)
-    else:
-        os.environ["PYSPARK_PYTHON"] = saved
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="module")
