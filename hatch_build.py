@@ -19,7 +19,27 @@ crash or an exhausted memory there falls back to the pure wheel instead of faili
 install. Editable installs are never compiled: a developer edits the sources they run.
 
 The modules are chosen by globs, not by name, so that moving modules within the hot-path
-folders does not break the build; a module mypyc cannot compile goes in :data:`EXCLUDE`.
+folders does not break the build; a module mypyc cannot compile goes in :data:`EXCLUDE`
+(or is recognised by :func:`cannot_compile`). ``python hatch_build.py list`` prints them.
+
+What compiled code asks of the sources (mypy --strict is not enough; the compiled build's
+test suite and ``tests/build/`` find what breaks):
+
+- Annotations are checked at run time: a parameter annotated ``str`` that receives an int
+  from feed JSON raises TypeError in compiled code only. Annotate what really arrives
+  (``object`` or ``Any`` for feed content, ``str | Path`` where both are passed).
+- A compiled class cannot be subclassed by interpreted code unless marked
+  ``@mypyc_attr(allow_interpreted_subclasses=True)`` (the plugin bases in checks/base.py).
+- A compiled class must unpickle (parallel and Spark workers exchange tasks and shares):
+  a frozen dataclass cannot (unpickling sets its fields through the frozen ``__setattr__``),
+  so those are ``@mypyc_attr(native_class=False)``; a class whose ``__init__`` needs
+  arguments is ``@mypyc_attr(serializable=True)`` (else unpickling calls ``__init__()``).
+- Dataclass field types are looked up when the class is created, so they are imported at
+  run time, not under ``TYPE_CHECKING``; only ``Exception`` and ``ValueError`` (among a
+  few) can be native bases (``RuntimeError`` and others need ``native_class=False``).
+- Compiled code calls module functions and methods directly: patching them (tests'
+  ``monkeypatch``) has no effect there. Tests that must patch are marked ``pure_python``.
+- A class attribute used as a per-class cache is declared ``ClassVar``.
 """
 
 from __future__ import annotations
@@ -124,7 +144,12 @@ def why_pure() -> str | None:
 
 
 def compile_modules(
-    out: Path, work: Path, root: Path = ROOT, jobs: int | None = None, multi_file: bool = True
+    out: Path,
+    work: Path,
+    root: Path = ROOT,
+    jobs: int | None = None,
+    multi_file: bool = True,
+    opt_level: str = OPT_LEVEL,
 ) -> None:
     """Compile the selected modules; extension modules are written below ``out``."""
     from mypyc.build import mypycify
@@ -148,7 +173,7 @@ def compile_modules(
     os.chdir(root)  # mypy derives module names from paths relative to here
     extensions = mypycify(
         ["--config-file", str(config), *selected_modules(root)[0]],
-        opt_level=OPT_LEVEL,
+        opt_level=opt_level,
         multi_file=multi_file,
         group_name="conformance",
         target_dir=str(work / "c"),
@@ -253,8 +278,8 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
         log = self._work / "compile.log"
         with log.open("wb") as sink:
             proc = subprocess.run(
-                [sys.executable, str(ROOT / "hatch_build.py"), "compile", str(out)],
-                cwd=ROOT,
+                [sys.executable, str(Path(self.root) / "hatch_build.py"), "compile", str(out)],
+                cwd=self.root,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 check=False,
@@ -298,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     comp.add_argument("out", type=Path)
     comp.add_argument("--work", type=Path, help="keep the C sources and objects here")
     comp.add_argument("--jobs", type=int)
+    comp.add_argument("--opt-level", default=OPT_LEVEL, help=f"C -O level (default {OPT_LEVEL})")
+    comp.add_argument(
+        "--single-file", action="store_true", help="one C file for all modules (slower build)"
+    )
     args = parser.parse_args(argv)
     if args.command == "list":
         chosen, skipped = selected_modules()
@@ -307,11 +336,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: not compiled ({reason})", file=sys.stderr)
         return 0
     out = args.out.resolve()
+    options: dict[str, Any] = {
+        "jobs": args.jobs,
+        "multi_file": not args.single_file,
+        "opt_level": args.opt_level,
+    }
     if args.work is not None:
-        compile_modules(out, args.work.resolve(), jobs=args.jobs)
+        compile_modules(out, args.work.resolve(), **options)
     else:
         with tempfile.TemporaryDirectory(prefix="conformance-mypyc-") as work:
-            compile_modules(out, Path(work), jobs=args.jobs)
+            compile_modules(out, Path(work), **options)
     return 0
 
 

@@ -25,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# After site-packages: the installed build (compiled or pure) is measured where there is
+# one, else the sources.
+sys.path.append(str(REPO))
 
 from conformance import validate  # noqa: E402
+from conformance.compiled import build_kind  # noqa: E402
 from conformance.samples import generate_feed  # noqa: E402
 
 STANDARD = REPO / "standards" / "mdss" / "1.0.0"
@@ -75,6 +78,7 @@ def main() -> None:
     records = int(card.data["counts"]["records_read"])
     best = min(cpu(lambda: validate([str(feed)], jobs=1)) for _ in range(args.repeat))
     n = records or 1
+    print(f"build: {build_kind()}")
     print(f"records: {records}")
     print(f"full MDSS validate: {best:.3f} s CPU, {best / n * 1e6:.1f} us/record")
 
