@@ -12,7 +12,8 @@ instead, with a one-line notice on stderr, when:
 
 - ``CONFORMANCE_PURE_PYTHON=1`` is set;
 - there is no C compiler or no Python headers (``Python.h``);
-- mypyc or the C compilation fails for any reason.
+- mypyc or the C compilation fails for any reason (unless ``CONFORMANCE_REQUIRE_COMPILED=1``,
+  which tox sets: then the build fails, with the reason).
 
 The compilation runs in a child process (``python hatch_build.py compile OUT``), so a
 crash or an exhausted memory there falls back to the pure wheel instead of failing the
@@ -77,12 +78,14 @@ EXCLUDE = (
     "conformance/samples/**",
     "conformance/reporters/**",
     "conformance/fhir/fhirpath/_build_types.py",  # a build-time tool
-    "conformance/readers/archive.py",  # break inside try/finally (archives are read once)
+    "conformance/readers/archive.py",  # unpacks an archive once per run, not per record
 )
 """Never compiled: not on the hot path (the command line, Spark, the sample generator,
 the reporters), or using what mypyc cannot compile."""
 
 PURE_ENV = "CONFORMANCE_PURE_PYTHON"
+REQUIRE_ENV = "CONFORMANCE_REQUIRE_COMPILED"
+"""Set to 1 (tox does), a failed compilation fails the build instead of falling back."""
 OPT_LEVEL = "2"
 """C optimisation level (-O2: about as fast as -O3 here, and quicker to build)."""
 
@@ -268,6 +271,8 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
                 build_data["infer_tag"] = True
                 build_data["force_include"].update(built)
                 return
+        if os.environ.get(REQUIRE_ENV) == "1":
+            raise RuntimeError(f"{REQUIRE_ENV}=1 but the compiled build failed: {reason}")
         _notice(f"building the pure-Python wheel ({reason})")
 
     def _compile(self) -> dict[str, str] | str:

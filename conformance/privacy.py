@@ -35,8 +35,8 @@ _SEP = r"[^0-9A-Za-z]{0,3}"
 _NHS_LIKE = re.compile(rf"(?<!\d)(\d{{3}}){_SEP}(\d{{3}}){_SEP}(\d{{4}})(?!\d)")
 """Ten digits grouped 3-3-4 with any (or no) separators: an NHS Number however written."""
 
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
+_UNSAFE = re.compile(  # escapes for re, not the literal: mypyc compiles no lone surrogate
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
 )
 """Control characters (C0, DEL, C1), bidirectional and zero-width marks, lone surrogates."""
 

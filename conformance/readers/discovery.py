@@ -115,7 +115,7 @@ def _walk(root: Path, issues: list[SourceIssue], display: str) -> Iterator[Path]
         pending.extend(reversed(folders))
 
 
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_NOT_UTF8 = re.compile(r"[\udc80-\udcff]")  # escapes for re: mypyc compiles no lone surrogate
 """How Python keeps the bytes of a file name that is not UTF-8 (``surrogateescape``)."""
 _LINK_OUT = "a symbolic link pointing outside the input folder was not followed"
 
