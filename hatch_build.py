@@ -41,6 +41,9 @@ test suite and ``tests/build/`` find what breaks):
 - Compiled code calls module functions and methods directly: patching them (tests'
   ``monkeypatch``) has no effect there. Tests that must patch are marked ``pure_python``.
 - A class attribute used as a per-class cache is declared ``ClassVar``.
+- A variable has one type per function: ``except CompiledError as exc`` followed by
+  ``except OSError as exc`` makes the second a TypeError; give each handler its own name.
+- No lone surrogates in string literals (write ``r"[\\udc80-\\udcff]"`` for ``re``).
 """
 
 from __future__ import annotations

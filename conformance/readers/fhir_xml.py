@@ -101,5 +101,5 @@ class XmlReader:
                 )
                 return
             yield Record(None, Location(name, last_line), RecordError("invalid-xml", str(exc)))
-        except READ_ERRORS as exc:
-            issues(read_failure(source, exc, None))
+        except READ_ERRORS as failure:  # not `exc`: typed FhirXmlError above when compiled
+            issues(read_failure(source, failure, None))
