@@ -35,7 +35,7 @@ Progress = Callable[[int, str], None]
 _HELD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
-@mypyc_attr(native_class=False)
+@mypyc_attr(native_class=False)  # RuntimeError cannot be the base of a compiled class
 class AccountingError(RuntimeError):
     """The engine's record counts do not add up: an internal error, never a feed problem."""
 
