@@ -1,0 +1,623 @@
+"""The base R4 checks, compiled: one function per node of the model.
+
+:class:`BaseChecks` turns each :class:`~conformance.fhir.model.Node` (on first use) into
+an *object check* ``(obj, resource, root) -> issues | None`` and each of its elements into
+a *property rule* ``(value, obj, resource, root) -> issues | None``. Together they are the
+base walk: a valid value returns None without building a path or an issue; an invalid one
+returns its issues with paths relative to the object (see :mod:`conformance.fhir.issues`).
+
+What is checked (R4 §2.6 JSON representation, §2.4 datatypes, §1.11 resources): known
+properties only, arrays where the element repeats and never elsewhere, cardinality, one
+type per choice element, primitive syntax, ``_name`` siblings of primitives, required and
+extensible bindings with an offline expansion, reference target types, ele-1 (nothing
+empty) and every invariant of the base definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from conformance.fhir.invariants import InvariantRule, invariants_rule
+from conformance.fhir.issues import (
+    BASE,
+    ExtensionUse,
+    FhirIssue,
+    Found,
+    error,
+    joined,
+    moved,
+)
+from conformance.fhir.references import LITERAL_REFERENCE
+from conformance.fhir.model import BACKBONE, COMPLEX, PRIMITIVE, RESOURCE, Elem, Model, base_model
+
+#: (object, %resource, %rootResource) -> issues relative to the object
+ObjectCheck = Callable[[dict[str, Any], Any, Any], "list[Found] | None"]
+#: (value, %resource, %rootResource) -> issues relative to the value (the item of an array)
+ItemCheck = Callable[[Any, dict[str, Any], Any, Any], "list[Found] | None"]
+#: (the property's value, the object holding it, %resource, %rootResource) -> issues
+#: relative to the object
+PropertyRule = Callable[[Any, dict[str, Any], Any, Any], "list[Found] | None"]
+#: one JSON value -> issues relative to it
+ValueRule = Callable[[Any], "list[Found] | None"]
+
+_QUANTITIES = ("Quantity", "SimpleQuantity", "Duration", "Age", "Count", "Distance")
+_EMPTY_OBJECT = "Element has no value and no children (ele-1)"
+
+
+def _one(severity: str, code: str, message: str) -> list[Found]:
+    return [FhirIssue(severity, code, "", message, BASE)]
+
+
+class _Ref:
+    """The check of a node, compiled when first called: types are recursive, and most
+    elements of most types never occur. ``check`` is then the compiled check itself."""
+
+    __slots__ = ("check",)
+
+    def __init__(self, check: ObjectCheck) -> None:
+        self.check = check
+
+
+#: (quick acceptance of a valid value, or None; the check of a single object value, or
+#: None; the property's relative path; its full rule)
+_Entry = tuple["Callable[[Any], bool] | None", "_Ref | None", str, PropertyRule]
+
+
+class BaseChecks:
+    """The compiled checks of one model (one per process: :func:`base_checks`)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self._objects: dict[str, ObjectCheck] = {}
+        self._refs: dict[str, _Ref] = {}
+
+    # ---------------------------------------------------------------- resources
+
+    def validate(self, resource: Any) -> list[Found]:
+        """Issues and extension uses of a top-level resource, with absolute paths."""
+        if type(resource) is dict:
+            rtype = resource.get("resourceType")
+            if type(rtype) is str and rtype in self.model.resource_types:
+                found = self.object_check(rtype)(resource, resource, resource)
+                return [] if found is None else moved(rtype, found)
+        return self.resource(resource, None) or []
+
+    def resource(self, obj: Any, root: Any) -> list[Found] | None:
+        """Issues of a resource, relative to where it sits (a contained resource sees its
+        container as ``%rootResource``; ``root`` None: it is its own root)."""
+        if type(obj) is not dict:
+            return error("invalid-type", "", "A resource must be a JSON object")
+        rtype = obj.get("resourceType")
+        if type(rtype) is not str or rtype not in self.model.resource_types:
+            what = "missing" if rtype is None else "not a known R4 resource type"
+            return error("invalid-resource-type", "", f"The resourceType is {what}")
+        return self.object_check(rtype)(obj, obj, obj if root is None else root)
+
+    # ------------------------------------------------------------------ objects
+
+    def object_check(self, key: str) -> ObjectCheck:
+        """The check of a node, by type name (``Patient``) or backbone path."""
+        check = self._objects.get(key)
+        if check is None:
+            check = self._compile_object(key)
+        return check
+
+    def _ref(self, key: str) -> _Ref:
+        ref = self._refs.get(key)
+        if ref is None:
+
+            def first(obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
+                check = self.object_check(key)
+                holder.check = check
+                return check(obj, res, root)
+
+            ref = holder = _Ref(first)
+            self._refs[key] = ref
+        return ref
+
+    def _compile_object(self, key: str) -> ObjectCheck:
+        node = self.model.node(key)
+        name = node.name
+        table: dict[str, _Entry] = {}
+        choices: dict[str, str] = {}
+        primitives: dict[str, bool] = {}  # primitive element -> repeats
+        for prop, e in node.children.items():
+            table[prop] = self._entry(e)
+            if e.choice is not None:
+                choices[prop] = e.choice
+            if e.kind == PRIMITIVE:
+                primitives[prop] = e.array
+        is_resource = node.is_resource
+        required = tuple(
+            (names, f".{group}", f"Missing required element '{group}' in {name}")
+            for group, names in node.required
+        )
+        invariants = invariants_rule(node.invariants)
+        extension = self._primitive_extension(primitives)
+        tracked = choices if node.has_choice else None
+
+        def check(obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
+            if not obj:
+                return _one("error", "empty-element", _EMPTY_OBJECT)
+            out: list[Found] | None = None
+            seen: dict[str, str] | None = None if tracked is None else {}
+            for prop, value in obj.items():
+                entry = table.get(prop)
+                if entry is None:
+                    if prop[:1] == "_":
+                        got = extension(obj, prop, value, res, root)
+                    elif prop == "resourceType" and is_resource:
+                        continue
+                    else:
+                        got = error(
+                            "unknown-element", "." + prop, f"Unknown element '{prop}' in {name}"
+                        )
+                else:
+                    if seen is not None and tracked is not None:
+                        choice = tracked.get(prop)
+                        if choice is not None:
+                            other = seen.get(choice)
+                            if other is None:
+                                seen[choice] = prop
+                            else:
+                                out = joined(out, _two_choices(prop, choice, other))
+                    quick, ref, at, rule = entry
+                    if quick is not None:
+                        if quick(value):
+                            continue
+                        got = rule(value, obj, res, root)
+                    elif ref is not None and type(value) is dict:
+                        got = ref.check(value, res, root)
+                        if got is not None:
+                            got = moved(at, got)
+                    else:
+                        got = rule(value, obj, res, root)
+                if got is not None:
+                    out = got if out is None else joined(out, got)
+            for names, at, message in required:
+                for n in names:
+                    if n in obj:
+                        break
+                else:
+                    out = joined(out, error("cardinality-min", at, message))
+            if invariants is not None:
+                got = invariants(obj, res, root)
+                if got is not None:
+                    out = joined(out, got)
+            return out
+
+        self._objects[key] = check
+        return check
+
+    def _entry(self, e: Elem) -> _Entry:
+        """How an object check treats one property: a quick acceptance of a valid
+        primitive, or the check of a single object, before the property's full rule."""
+        rule = self._property(e)
+        at = "." + e.name
+        if e.array or e.invariants or e.targets is not None:
+            return None, None, at, rule
+        if e.kind == PRIMITIVE:
+            prim = e.prim
+            assert prim is not None
+            if e.binding is None or e.type not in ("code", "string", "uri"):
+                return prim.ok, None, at, rule
+            ok, codes = prim.ok, e.binding.codes
+
+            def bound(value: Any) -> bool:
+                return ok(value) and value in codes
+
+            return bound, None, at, rule
+        if e.kind in (COMPLEX, BACKBONE) and e.binding is None:
+            return None, self._ref(e.type), at, rule
+        return None, None, at, rule
+
+    def _primitive_extension(
+        self, primitives: dict[str, bool]
+    ) -> Callable[[dict[str, Any], str, Any, Any, Any], list[Found] | None]:
+        """The rule of ``_name`` properties: the id and extensions of primitive ``name``."""
+        element = self._ref("Element")
+
+        def extension(
+            obj: dict[str, Any], prop: str, value: Any, res: Any, root: Any
+        ) -> list[Found] | None:
+            name = prop[1:]
+            at = "." + prop
+            repeats = primitives.get(name)
+            if repeats is None:
+                message = f"Unknown element '{prop}': no primitive element '{name}' here"
+                return error("unknown-element", at, message)
+            if not repeats:
+                if type(value) is not dict:
+                    return error("invalid-type", at, f"Element '{prop}' must be a JSON object")
+                got = element.check(value, res, root)
+                return None if got is None else moved("." + name, got)
+            if type(value) is not list:
+                return error("invalid-type", at, f"Element '{prop}' must be a JSON array")
+            out: list[Found] | None = None
+            base = obj.get(name)
+            if base is not None and (type(base) is not list or len(base) != len(value)):
+                message = f"Arrays '{name}' and '{prop}' must have the same length"
+                out = error("invalid-type", at, message)
+            for i, item in enumerate(value):
+                if item is None:
+                    if type(base) is not list or i >= len(base) or base[i] is None:
+                        message = "Primitive has neither a value nor extensions (ele-1)"
+                        out = joined(out, error("empty-element", f".{name}[{i}]", message))
+                    continue
+                if type(item) is not dict:
+                    message = f"Element '{prop}' items must be JSON objects"
+                    out = joined(out, error("invalid-type", f"{at}[{i}]", message))
+                    continue
+                got = element.check(item, res, root)
+                if got is not None:
+                    out = joined(out, moved(f".{name}[{i}]", got))
+            return out
+
+        return extension
+
+    # ----------------------------------------------------------------- properties
+
+    def _property(self, e: Elem) -> PropertyRule:
+        """The rule of one JSON property: array shape and cardinality, then each item."""
+        prop = e.name
+        at = "." + prop
+        if e.array:
+            return self._repeated(e)
+        fast = self._plain_single(e)
+        if fast is not None:
+            return fast
+        item = self._item(e)
+
+        def single(value: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
+            if type(value) is list:
+                return error("invalid-type", at, f"Element '{prop}' must not be an array")
+            got = item(value, obj, res, root)
+            return None if got is None else moved(at, got)
+
+        return single
+
+    def _plain_single(self, e: Elem) -> PropertyRule | None:
+        """The usual single-valued properties in one function: a primitive or an object
+        with no binding, reference target or invariant of its own."""
+        prop = e.name
+        at = "." + prop
+        if e.invariants or e.binding is not None or e.targets is not None:
+            return None
+        if e.kind == PRIMITIVE:
+            prim = e.prim
+            assert prim is not None
+            ok, under = prim.ok, "_" + prop
+
+            def primitive(
+                value: Any, obj: dict[str, Any], res: Any, root: Any
+            ) -> list[Found] | None:
+                if ok(value) or (value is None and under in obj):
+                    return None
+                if type(value) is list:
+                    return error("invalid-type", at, f"Element '{prop}' must not be an array")
+                return [prim.problem(value, prop, at)]
+
+            return primitive
+        if e.kind not in (COMPLEX, BACKBONE):
+            return None
+        ref = self._ref(e.type)
+        not_object = f"Element '{prop}' must be a JSON object ({e.type})"
+
+        def datatype(value: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
+            if type(value) is dict:
+                got = ref.check(value, res, root)
+                return None if got is None else moved(at, got)
+            if type(value) is list:
+                return error("invalid-type", at, f"Element '{prop}' must not be an array")
+            return error("invalid-type", at, not_object)
+
+        return datatype
+
+    def _repeated(self, e: Elem) -> PropertyRule:
+        prop = e.name
+        at = "." + prop
+        item = self._item(e)
+        under = "_" + prop
+        most = e.max
+        too_many = f"Element '{prop}' has more than {most} items"
+        extensions = prop in ("extension", "modifierExtension")
+        primitive_rule = self._primitive_items(e) if e.kind == PRIMITIVE else None
+        plain = (
+            e.kind in (COMPLEX, BACKBONE)
+            and e.binding is None
+            and e.targets is None
+            and not e.invariants
+        )
+        ref = self._ref(e.type) if plain else None
+        not_object = f"Element '{prop}' must be a JSON object ({e.type})"
+
+        def repeated(value: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
+            if type(value) is not list:
+                wrong = error("invalid-type", at, f"Element '{prop}' must be a JSON array")
+                got = item(value, obj, res, root)
+                return wrong if got is None else joined(wrong, moved(at, got))
+            if not value:
+                if under in obj:
+                    return None
+                return error("empty-element", at, "Arrays must not be empty (ele-1)")
+            out: list[Found] | None = None
+            if most > 0 and len(value) > most:
+                out = error("cardinality-max", at, too_many)
+            if primitive_rule is not None:
+                got = primitive_rule(value, obj, res, root)
+                return out if got is None else joined(out, got)
+            if extensions:
+                out = joined(out, [ExtensionUse(at, value, res)])
+            if ref is not None:
+                for i, x in enumerate(value):
+                    if type(x) is dict:
+                        got = ref.check(x, res, root)
+                        if got is not None:
+                            out = joined(out, moved(f"{at}[{i}]", got))
+                    else:
+                        out = joined(out, error("invalid-type", f"{at}[{i}]", not_object))
+                return out
+            for i, x in enumerate(value):
+                got = item(x, obj, res, root)
+                if got is not None:
+                    out = joined(out, moved(f"{at}[{i}]", got))
+            return out
+
+        return repeated
+
+    def _primitive_items(self, e: Elem) -> PropertyRule:
+        """The items of a repeating primitive: each value, then each one's invariants."""
+        prim = e.prim
+        assert prim is not None
+        ok = prim.ok
+        name, at, under = e.name, "." + e.name, "_" + e.name
+        bound = self._code_binding(e)
+        invariants = invariants_rule(e.invariants)
+
+        def items(values: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
+            out: list[Found] | None = None
+            for i, x in enumerate(values):
+                if not ok(x):
+                    if x is None and under in obj:
+                        continue  # value carried by the _name sibling
+                    out = joined(out, [prim.problem(x, name, f"{at}[{i}]")])
+                elif bound is not None:
+                    got = bound(x)
+                    if got is not None:
+                        out = joined(out, moved(f"{at}[{i}]", got))
+            if invariants is not None:
+                for i, x in enumerate(values):
+                    got = invariants(x, res, root)
+                    if got is not None:
+                        out = joined(out, moved(f"{at}[{i}]", got))
+            return out
+
+        return items
+
+    def _item(self, e: Elem) -> ItemCheck:
+        """The check of one value of an element (an array's item, or the value itself)."""
+        kind = e.kind
+        if kind == PRIMITIVE:
+            return self._primitive(e)
+        name, type_ = e.name, e.type
+        not_object = f"Element '{name}' must be a JSON object ({type_})"
+        if kind == RESOURCE:
+            contained = name == "contained"
+            wrong = f"Element '{name}' must hold a {type_} resource"
+            any_type = type_ == "Resource"
+
+            def resource(
+                value: Any, obj: dict[str, Any], res: Any, root: Any
+            ) -> list[Found] | None:
+                if type(value) is not dict:
+                    return error("invalid-type", "", not_object)
+                if not any_type and value.get("resourceType") != type_:
+                    return error("invalid-type", "", wrong)
+                return self.resource(value, root if contained else None)
+
+            return resource
+        ref = self._ref(type_)
+        if kind == BACKBONE:
+
+            def backbone(
+                value: Any, obj: dict[str, Any], res: Any, root: Any
+            ) -> list[Found] | None:
+                if type(value) is not dict:
+                    return error("invalid-type", "", not_object)
+                return ref.check(value, res, root)
+
+            return backbone
+        assert kind == COMPLEX
+        coded = self._coded_binding(e)
+        target = self._reference_target(e)
+        invariants = invariants_rule(e.invariants)
+        if coded is None and target is None and invariants is None:
+
+            def datatype(
+                value: Any, obj: dict[str, Any], res: Any, root: Any
+            ) -> list[Found] | None:
+                if type(value) is not dict:
+                    return error("invalid-type", "", not_object)
+                return ref.check(value, res, root)
+
+            return datatype
+
+        def checked(value: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
+            if type(value) is not dict:
+                return error("invalid-type", "", not_object)
+            out = ref.check(value, res, root)
+            if coded is not None:
+                got = coded(value)
+                if got is not None:
+                    out = joined(out, got)
+            if target is not None:
+                got = target(value)
+                if got is not None:
+                    out = joined(out, got)
+            if invariants is not None:
+                got = invariants(value, res, root)
+                if got is not None:
+                    out = joined(out, got)
+            return out
+
+        return checked
+
+    def _primitive(self, e: Elem) -> ItemCheck:
+        prim = e.prim
+        assert prim is not None
+        ok, name, under = prim.ok, e.name, "_" + e.name
+        bound = self._code_binding(e)
+        invariants = invariants_rule(e.invariants)
+        if bound is None and invariants is None:
+
+            def plain(value: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
+                if ok(value) or (value is None and under in obj):
+                    return None
+                return [prim.problem(value, name, "")]
+
+            return plain
+
+        def primitive(value: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
+            out: list[Found] | None = None
+            if not ok(value):
+                if value is None and under in obj:
+                    return None  # value carried by the _name sibling
+                out = [prim.problem(value, name, "")]
+            elif bound is not None:
+                out = bound(value)
+            if invariants is not None:
+                got = invariants(value, res, root)
+                if got is not None:
+                    out = joined(out, got)
+            return out
+
+        return primitive
+
+    # ------------------------------------------------------------------ bindings
+
+    def _code_binding(self, e: Elem) -> ValueRule | None:
+        """A code (or string, uri) bound to a value set: in its expansion."""
+        b = e.binding
+        if b is None or e.type not in ("code", "string", "uri"):
+            return None
+        codes, name, vs = b.codes, e.name, b.valueset
+        if b.strength == "required":
+            missing = error(
+                "binding-required",
+                "",
+                f"The code in '{name}' is not in the required value set {vs}",
+            )[0]
+
+            def required(value: Any) -> list[Found] | None:
+                return None if value in codes else [missing]
+
+            return required
+        outside = FhirIssue(
+            "warning",
+            "binding-extensible",
+            "",
+            f"The code in '{name}' is not in the extensible value set {vs}",
+            BASE,
+        )
+
+        def extensible(value: Any) -> list[Found] | None:
+            if value in codes or ":" in value:
+                return None  # another absolute URI (code system) is allowed
+            return [outside]
+
+        return extensible
+
+    def _coded_binding(self, e: Elem) -> ValueRule | None:
+        """A coded datatype bound to a value set: a coding (or unit) in its expansion."""
+        b = e.binding
+        if b is None:
+            return None
+        type_, name, vs = e.type, e.name, b.valueset
+        required = b.strength == "required"
+        if required:
+            failed = FhirIssue(
+                "error",
+                "binding-required",
+                "",
+                f"No coding in '{name}' is from the required value set {vs}",
+                BASE,
+            )
+        else:
+            failed = FhirIssue(
+                "warning",
+                "binding-extensible",
+                "",
+                f"No coding in '{name}' is from the extensible value set {vs}",
+                BASE,
+            )
+        has_coding = b.has_coding
+        if type_ == "CodeableConcept":
+
+            def concept(value: Any) -> list[Found] | None:
+                codings = value.get("coding")
+                if type(codings) is not list:
+                    codings = []
+                if any(has_coding(c) for c in codings):
+                    return None
+                if not required and (not codings or "text" in value):
+                    return None
+                if required and not codings:
+                    return None  # text-only concepts: nothing coded to check
+                return [failed]
+
+            return concept
+        if type_ == "Coding":
+
+            def coding(value: Any) -> list[Found] | None:
+                return None if has_coding(value) or "code" not in value else [failed]
+
+            return coding
+        if type_ in _QUANTITIES:
+            codes = b.codes
+
+            def unit(value: Any) -> list[Found] | None:
+                code = value.get("code")
+                return None if code is None or code in codes else [failed]
+
+            return unit
+        return None
+
+    def _reference_target(self, e: Elem) -> ValueRule | None:
+        """A Reference whose type is readable from it points at an allowed type."""
+        targets = e.targets
+        if targets is None or "Resource" in targets:
+            return None
+        known = self.model.resource_types
+        name = e.name
+
+        def target(value: Any) -> list[Found] | None:
+            ref = value.get("reference")
+            rtype = None
+            if type(ref) is str:
+                m = LITERAL_REFERENCE.fullmatch(ref)
+                if m is not None:
+                    rtype = m.group(1)
+            elif type(value.get("type")) is str:
+                rtype = value["type"]
+            if rtype is None or rtype not in known or rtype in targets:
+                return None
+            message = f"Reference '{name}' points at a {rtype}, which is not an allowed target"
+            return error("reference-target", "", message)
+
+        return target
+
+
+def _two_choices(prop: str, choice: str, other: str) -> list[Found]:
+    message = f"Only one of the {choice}[x] choices is allowed; found '{other}' and '{prop}'"
+    return error("choice-type", "." + prop, message)
+
+
+@cache
+def base_checks() -> BaseChecks:
+    """The compiled checks of the base R4 model (one per process)."""
+    return BaseChecks(base_model())
+
+
+__all__ = ["BaseChecks", "InvariantRule", "ObjectCheck", "base_checks"]

@@ -1,0 +1,641 @@
+"""Profile checks, compiled: one function per element of a profile tree.
+
+:class:`ProfileChecks` compiles each :class:`~conformance.fhir.profile_model.PElem` (once,
+on first use) into an *item rule* ``(value, ext, type, resource) -> issues | None``: the
+checks of one occurrence of the element (its type, fixed and pattern values, bindings,
+minimum and maximum values, reference targets, invariants, type profiles, then its
+children's elements: their cardinality, their items and their slices). ``ext`` is a
+primitive's ``_name`` object; ``type`` the concrete type when a choice key tells it.
+Paths in the issues are relative to the item (see :mod:`conformance.fhir.issues`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from conformance.fhir.invariants import invariants_rule
+from conformance.fhir.issues import FhirIssue, Found, joined, moved
+from conformance.fhir.references import LITERAL_REFERENCE
+from conformance.fhir.profile_model import CORE_SD, CompiledProfile, PElem, ProfileError
+from conformance.fhir.slicing import EXTENSION_SLICING, Discriminators, SliceMatchers
+from conformance.fhir.terminology import Expansion
+from conformance.fhir.values import (
+    binding_ok,
+    compare,
+    fixed_matches,
+    pattern_matches,
+    ucum_equal,
+)
+
+#: (value, the primitive's _name object, the type a choice key gives, %resource) -> issues
+ItemRule = Callable[[Any, Any, "str | None", Any], "list[Found] | None"]
+#: (the object holding the elements, %resource) -> issues relative to it
+ObjectRule = Callable[[dict[str, Any], Any], "list[Found] | None"]
+#: one occurrence of an element: (value, _name object, key, index or -1, type or None)
+Item = tuple[Any, Any, str, int, "str | None"]
+
+_QUANTITIES = frozenset({"Quantity", "SimpleQuantity"})
+_EXTENSIONS = ("extension", "modifierExtension")
+#: how many distinct key lists one choice element remembers
+_SHAPES = 512
+
+
+class ProfileSource(Protocol):
+    """What the checks need of the profile registry."""
+
+    def compiled(self, url: str) -> CompiledProfile | None: ...
+
+    def structure_definition(self, url: str) -> dict[str, Any] | None: ...
+
+    def expansion(self, url: str) -> Expansion | None: ...
+
+
+def _where(key: str, idx: int) -> str:
+    return f".{key}" if idx < 0 else f".{key}[{idx}]"
+
+
+def _object_of(value: Any, ext: Any) -> dict[str, Any]:
+    """The object whose children are the element's children."""
+    if type(value) is dict:
+        return value
+    return ext if type(ext) is dict else {}
+
+
+class RootRule:
+    """The rule of a whole profile, as ``.rule``: compiled when first called (profiles
+    refer to themselves)."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: ItemRule) -> None:
+        self.rule = rule
+
+
+class ProfileChecks:
+    """The compiled checks of the profiles of one registry.
+
+    ``xc`` (extensions checked) says the caller checks every extension of the resource
+    against its own definition anyway, so an extension slice need not apply it again.
+    """
+
+    def __init__(
+        self, profiles: ProfileSource, matchers: SliceMatchers, primitives: frozenset[str]
+    ) -> None:
+        self.profiles = profiles
+        self.matchers = matchers
+        self.primitives = primitives
+        self._items: dict[tuple[int, bool], ItemRule | None] = {}
+        self._roots: dict[tuple[str, bool], RootRule] = {}
+
+    def root(self, url: str, xc: bool) -> RootRule:
+        """The rule of a whole profile (its root element) as ``root(...).rule``, compiled
+        on first use; the profile must be known and usable (``ProfileSource.compiled``
+        returns it without raising)."""
+        key = (url, xc)
+        ref = self._roots.get(key)
+        if ref is None:
+
+            def first(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+                prof = self.profiles.compiled(url)
+                assert prof is not None
+                rule = self.item(prof.root, url, xc, False) or _no_issue
+                holder.rule = rule
+                return rule(value, ext, t, res)
+
+            ref = holder = RootRule(first)
+            self._roots[key] = ref
+        return ref
+
+    # ------------------------------------------------------------------- items
+
+    def item(self, pe: PElem, source: str, xc: bool, in_quantity: bool) -> ItemRule | None:
+        """The rule of one item of ``pe`` (None when it has nothing to check)."""
+        key = (id(pe), xc)
+        if key in self._items:
+            return self._items[key]
+        rule = self._compile_item(pe, source, xc, in_quantity)
+        self._items[key] = rule
+        return rule
+
+    def _compile_item(self, pe: PElem, source: str, xc: bool, in_quantity: bool) -> ItemRule | None:
+        children = self._children(pe, source, xc)
+        if not pe.value_checks:
+            if children is None:
+                return None
+            kids = children
+
+            def walk(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+                return kids(_object_of(value, ext), res)
+
+            return walk
+        type_rule = self._type_rule(pe, source)
+        tests = self._value_tests(pe, source, xc, in_quantity)
+        if type_rule is None and len(tests) == 1:
+            test = tests[0]
+            if children is None:
+                return test
+            kids = children
+
+            def tested(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+                out = test(value, ext, t, res)
+                got = kids(_object_of(value, ext), res)
+                if got is None:
+                    return out
+                return got if out is None else joined(out, got)
+
+            return tested
+
+        def item(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+            if type_rule is not None:
+                wrong = type_rule(value, t)
+                if wrong is not None:
+                    return wrong  # a value of the wrong type: nothing else applies
+            out: list[Found] | None = None
+            for test in tests:
+                got = test(value, ext, t, res)
+                if got is not None:
+                    out = got if out is None else joined(out, got)
+            if children is not None:
+                got = children(_object_of(value, ext), res)
+                if got is not None:
+                    out = got if out is None else joined(out, got)
+            return out
+
+        return item
+
+    def _type_rule(
+        self, pe: PElem, source: str
+    ) -> Callable[[Any, str | None], list[Found] | None] | None:
+        codes = pe.type_codes
+        if codes is None:
+            return None
+        quantity = bool(codes & _QUANTITIES)
+
+        def typed(value: Any, t: str | None) -> list[Found] | None:
+            if t is None and type(value) is dict:
+                rt = value.get("resourceType")
+                if type(rt) is str:
+                    t = rt
+            if t is None or t in codes or (quantity and t in _QUANTITIES):
+                return None
+            message = f"Type {t} is not allowed here by the profile"
+            return [FhirIssue("error", "invalid-type", "", message, source)]
+
+        return typed
+
+    def _value_tests(self, pe: PElem, source: str, xc: bool, in_quantity: bool) -> list[ItemRule]:
+        """The value checks of ``pe``, in the order they report."""
+        tests: list[ItemRule] = []
+        fixed = pe.fixed
+        if fixed is not None:
+            tests.append(_fixed(fixed, in_quantity, source))
+        pattern = pe.pattern
+        if pattern is not None:
+            message = "Value does not match the pattern required by the profile"
+            mismatch = FhirIssue("error", "profile-pattern", "", message, source)
+
+            def patterned(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+                return None if pattern_matches(pattern, value) else [mismatch]
+
+            tests.append(patterned)
+        for strength, vs in pe.bindings:
+            tests.append(self._binding(strength, vs, source))
+        if pe.min_value is not None:
+            tests.append(_limit(pe.min_value, -1, source))
+        if pe.max_value is not None:
+            tests.append(_limit(pe.max_value, 1, source))
+        if pe.target_types is not None:
+            tests.append(_reference_target(pe.target_types, source))
+        constraints = invariants_rule(pe.constraints)
+        if constraints is not None:
+            tests.append(_constraints(constraints))
+        if len(pe.type_profiles) == 1:
+            url = pe.type_profiles[0]
+            rule = self._type_profile(url, xc)
+            if xc and self.profiles.structure_definition(url) is not None:
+                rule = _unless_extension(url, rule)
+            tests.append(rule)
+        elif pe.type_profiles:
+            tests.append(self._any_profile(pe.type_profiles, source, xc))
+        return tests
+
+    def _binding(self, strength: str, vs: str, source: str) -> ItemRule:
+        expansion: list[Expansion | None] = []
+        lenient = strength == "required" and source.startswith(CORE_SD)
+        required = FhirIssue(
+            "error",
+            "binding-required",
+            "",
+            f"Code is not in the value set {vs} required by the profile",
+            source,
+        )
+        extensible = FhirIssue(
+            "warning",
+            "binding-extensible",
+            "",
+            f"Code is not in the extensible value set {vs} of the profile",
+            source,
+        )
+
+        def bound(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+            if not expansion:  # expanded on first use
+                expansion.append(self.profiles.expansion(vs))
+            exp = expansion[0]
+            if exp is None or binding_ok(value, strength, exp):
+                return None
+            if strength != "required":
+                return [extensible]
+            if (
+                lenient
+                and type(value) is dict
+                and "coding" not in value
+                and "code" in value
+                and "value" in value
+            ):
+                return [extensible]  # units in the core vital-signs profiles: HL7 warns
+            return [required]
+
+        return bound
+
+    # ----------------------------------------------------------- type profiles
+
+    def _type_profile(self, url: str, xc: bool) -> ItemRule:
+        """A profile named on the element's type: the value conforms to it."""
+        if self.profiles.structure_definition(url) is None:
+            unknown = FhirIssue(
+                "warning",
+                "unknown-profile",
+                "",
+                "The profile required for this element is not known",
+                url,
+            )
+            return lambda value, ext, t, res: [unknown]
+        try:
+            prof = self.profiles.compiled(url)
+        except ProfileError as exc:
+            broken = FhirIssue("error", "profile-error", "", f"Profile cannot be used: {exc}", url)
+            return lambda value, ext, t, res: [broken]
+        if prof is None:
+            return _no_issue
+        ptype = prof.type
+        wrong = FhirIssue(
+            "error",
+            "profile-type",
+            "",
+            f"Resource must be a {ptype} to conform to the profile",
+            url,
+        )
+        root = self.root(url, xc)
+
+        def typed(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+            if type(value) is dict and type(value.get("resourceType")) is str:
+                if value["resourceType"] != ptype:
+                    return [wrong]
+                return root.rule(value, ext, t, value)  # an inline resource is its own
+            return root.rule(value, ext, t, res)
+
+        return typed
+
+    def _any_profile(self, urls: tuple[str, ...], source: str, xc: bool) -> ItemRule:
+        """Several profiles on one type: conforming to any one of them is enough."""
+        rules = [self._type_profile(url, xc) for url in urls]
+        none = FhirIssue(
+            "error",
+            "profile-no-match",
+            "",
+            "Value conforms to none of the profiles allowed here",
+            source,
+        )
+
+        def any_of(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+            for rule in rules:
+                got = rule(value, ext, t, res)
+                if got is None or all(
+                    not isinstance(i, FhirIssue) or i.severity != "error" for i in got
+                ):
+                    return None
+            return [none]
+
+        return any_of
+
+    # ---------------------------------------------------------------- children
+
+    def _children(self, pe: PElem, source: str, xc: bool) -> ObjectRule | None:
+        rules = [
+            self._element(name, child, source, xc, pe.quantity)
+            for name, child in pe.children.items()
+        ]
+        if not rules:
+            return None
+        if len(rules) == 1:
+            return rules[0]
+
+        def children(obj: dict[str, Any], res: Any) -> list[Found] | None:
+            out: list[Found] | None = None
+            for rule in rules:
+                got = rule(obj, res)
+                if got is not None:
+                    out = got if out is None else joined(out, got)
+            return out
+
+        return children
+
+    def _element(
+        self, name: str, pe: PElem, source: str, xc: bool, in_quantity: bool
+    ) -> ObjectRule:
+        """The rule of one element of an object: its items, counted, checked, sliced."""
+        item = self.item(pe, source, xc, in_quantity)
+        slices = self._slices(pe, name, source, xc, in_quantity) if pe.sliced else None
+        counted = _counter(pe, name, source) if pe.counts else None
+        absent_ok = pe.absent_ok
+
+        def check(items: list[Item], res: Any) -> list[Found] | None:
+            out = None if counted is None else counted(len(items))
+            if item is not None:
+                for value, ext, key, idx, t in items:
+                    got = item(value, ext, t, res)
+                    if got is not None:
+                        out = joined(out, moved(_where(key, idx), got))
+            if slices is not None:
+                got = slices(items, res)
+                if got is not None:
+                    out = joined(out, got)
+            return out
+
+        if name.endswith("[x]"):
+            choice = self._choice_items(name[:-3])
+
+            def chosen(obj: dict[str, Any], res: Any) -> list[Found] | None:
+                return check(choice(obj), res)
+
+            return chosen
+        under = "_" + name
+        at = "." + name
+
+        def plain(obj: dict[str, Any], res: Any) -> list[Found] | None:
+            if under in obj:
+                return check(_items_of(obj, name, None), res)
+            v = obj.get(name)
+            if v is None:
+                return None if absent_ok else check([], res)
+            if slices is not None:
+                if type(v) is list:
+                    return check([(x, None, name, i, None) for i, x in enumerate(v)], res)
+                return check([(v, None, name, -1, None)], res)
+            if type(v) is not list:
+                out = None if counted is None else counted(1)
+                if item is not None:
+                    got = item(v, None, None, res)
+                    if got is not None:
+                        out = joined(out, moved(at, got))
+                return out
+            out = None if counted is None else counted(len(v))
+            if item is not None:
+                for i, x in enumerate(v):
+                    got = item(x, None, None, res)
+                    if got is not None:
+                        out = joined(out, moved(f"{at}[{i}]", got))
+            return out
+
+        return plain
+
+    def _choice_items(self, prefix: str) -> Callable[[dict[str, Any]], list[Item]]:
+        """The items of a choice element (``value[x]``): every ``valueX`` key, with its
+        type, and ``_valueX`` siblings."""
+        size = len(prefix)
+        primitives = self.primitives
+        shapes: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+        def keys_of(keys: tuple[str, ...], obj: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+            found: list[tuple[str, str]] = []
+            for k in keys:
+                if k[:1] == "_":
+                    if (
+                        k.startswith(prefix, 1)
+                        and len(k) > size + 1
+                        and k[size + 1].isupper()
+                        and k[1:] not in obj
+                    ):
+                        k = k[1:]
+                    else:
+                        continue
+                elif not (k.startswith(prefix) and len(k) > size and k[size].isupper()):
+                    continue
+                suffix = k[size:]
+                lowered = suffix[0].lower() + suffix[1:]
+                found.append((k, lowered if lowered in primitives else suffix))
+            return tuple(found)
+
+        def items(obj: dict[str, Any]) -> list[Item]:
+            keys = tuple(obj)
+            found = shapes.get(keys)
+            if found is None:
+                found = keys_of(keys, obj)
+                if len(shapes) < _SHAPES:  # a pure memo on the key list; bounded
+                    shapes[keys] = found
+            if not found:
+                return []
+            if len(found) == 1:
+                k, t = found[0]
+                return _items_of(obj, k, t)
+            out: list[Item] = []
+            for k, t in found:
+                out.extend(_items_of(obj, k, t))
+            return out
+
+        return items
+
+    # ----------------------------------------------------------------- slicing
+
+    def _slices(
+        self, pe: PElem, name: str, source: str, xc: bool, in_quantity: bool
+    ) -> Callable[[list[Item], Any], list[Found] | None] | None:
+        """Items given to the first slice they match; each slice's cardinality and its
+        items' checks. A discriminator that cannot be evaluated: no slice verdict."""
+        disc: Discriminators
+        closed = False
+        if pe.slicing is not None:
+            disc, rules = pe.slicing
+            closed = rules == "closed"
+        elif name in _EXTENSIONS:
+            disc = EXTENSION_SLICING
+        else:
+            disc = ()
+        if not pe.slices and not closed:
+            return None
+        at = "." + name
+        parts = [
+            (
+                self.matchers.matcher(s, disc),
+                _slice_counter(s, at, source),
+                self.item(s, source, xc, in_quantity),
+            )
+            for s in pe.slices
+        ]
+        unmatched = "Item matches none of the slices and the slicing is closed"
+
+        def sliced(items: list[Item], res: Any) -> list[Found] | None:
+            out: list[Found] | None = None
+            assigned: list[list[Item]] = [[] for _ in parts]
+            try:
+                for it in items:
+                    value, t = it[0], it[4]
+                    for i, part in enumerate(parts):
+                        if part[0](value, t, res):
+                            assigned[i].append(it)
+                            break
+                    else:
+                        if closed:
+                            where = _where(it[2], it[3])
+                            issue = FhirIssue("error", "slice-unmatched", where, unmatched, source)
+                            out = joined(out, [issue])
+            except ProfileError:
+                return out  # a discriminator we cannot evaluate offline
+            for (_match, counter, rule), got in zip(parts, assigned, strict=True):
+                counted = counter(len(got))
+                if counted is not None:
+                    out = joined(out, counted)
+                if rule is not None:
+                    for value, ext, key, idx, t in got:
+                        found = rule(value, ext, t, res)
+                        if found is not None:
+                            out = joined(out, moved(_where(key, idx), found))
+            return out
+
+        return sliced
+
+
+def _no_issue(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+    return None
+
+
+def _unless_extension(url: str, rule: ItemRule) -> ItemRule:
+    """``rule``, except for an extension of that very url: when extensions are checked
+    against their own definitions anyway (``xc``), an extension slice need not."""
+
+    def checked(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        if type(value) is dict and value.get("url") == url:
+            return None
+        return rule(value, ext, t, res)
+
+    return checked
+
+
+def _constraints(rule: Callable[[Any, Any, Any], list[Found] | None]) -> ItemRule:
+    """The invariants of an element: on its value (the ``_name`` object for a primitive
+    with no value), with the resource as ``%resource`` and ``%rootResource``."""
+
+    def constraint(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        return rule(value if value is not None else _object_of(value, ext), res, res)
+
+    return constraint
+
+
+def _fixed(fixed: Any, in_quantity: bool, source: str) -> ItemRule:
+    """A fixed value: exactly that value (for a code inside a Quantity, UCUM codes equal
+    once {annotations} are dropped: {beats}/min is /min)."""
+    message = "Value does not match the fixed value required by the profile"
+    mismatch = FhirIssue("error", "profile-fixed-value", "", message, source)
+    if type(fixed) is str and not in_quantity:
+
+        def same(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+            return None if value == fixed else [mismatch]
+
+        return same
+
+    def matching(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        if fixed_matches(fixed, value) or (in_quantity and ucum_equal(fixed, value)):
+            return None
+        return [mismatch]
+
+    return matching
+
+
+def _limit(limit: Any, beyond: int, source: str) -> ItemRule:
+    """A minimum (``beyond`` -1) or maximum (1) value."""
+    if beyond < 0:
+        code, message = "profile-min-value", "Value is below the minimum the profile allows"
+    else:
+        code, message = "profile-max-value", "Value is above the maximum the profile allows"
+    outside = FhirIssue("error", code, "", message, source)
+
+    def limited(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        return [outside] if compare(value, limit) == beyond else None
+
+    return limited
+
+
+def _reference_target(targets: frozenset[str], source: str) -> ItemRule:
+    issue = FhirIssue(
+        "error",
+        "reference-target",
+        "",
+        "Reference points at a resource type this profile does not allow",
+        source,
+    )
+
+    def target(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        if type(value) is dict:
+            ref = value.get("reference")
+            if type(ref) is str:
+                m = LITERAL_REFERENCE.fullmatch(ref)
+                if m is not None and m.group(1) not in targets:
+                    return [issue]
+        return None
+
+    return target
+
+
+def _counter(pe: PElem, name: str, source: str) -> Callable[[int], list[Found] | None]:
+    """The cardinality rules of an element in the profile."""
+    at = "." + name
+    check_min, low, check_max, high = pe.check_min, pe.min, pe.check_max, pe.max
+    banned = high == 0 and not check_max
+
+    def counted(n: int) -> list[Found] | None:
+        out: list[Found] | None = None
+        if check_min and n < low:
+            message = f"Element '{name}' requires at least {low} item(s) in this profile; found {n}"
+            out = [FhirIssue("error", "cardinality-min", at, message, source)]
+        if check_max and n > high:
+            message = f"Element '{name}' allows at most {high} item(s) in this profile; found {n}"
+            out = joined(out, [FhirIssue("error", "cardinality-max", at, message, source)])
+        if banned and n:
+            message = f"Element '{name}' is not allowed in this profile"
+            out = joined(out, [FhirIssue("error", "cardinality-max", at, message, source)])
+        return out
+
+    return counted
+
+
+def _slice_counter(s: PElem, at: str, source: str) -> Callable[[int], list[Found] | None]:
+    low, high, label = s.min, s.max, s.slice_name
+
+    def counted(n: int) -> list[Found] | None:
+        out: list[Found] | None = None
+        if low and n < low:
+            message = f"Slice '{label}' requires at least {low} item(s); found {n}"
+            out = [FhirIssue("error", "slice-cardinality", at, message, source)]
+        if high != -1 and n > high:
+            message = f"Slice '{label}' allows at most {high} item(s); found {n}"
+            out = joined(out, [FhirIssue("error", "slice-cardinality", at, message, source)])
+        return out
+
+    return counted
+
+
+def _items_of(obj: dict[str, Any], key: str, t: str | None) -> list[Item]:
+    """The items of ``key`` (and its ``_key`` sibling) in an object."""
+    v = obj.get(key)
+    x = obj.get("_" + key)
+    if v is None and x is None:
+        return []
+    if type(v) is list or type(x) is list:
+        vs = v if type(v) is list else []
+        xs = x if type(x) is list else []
+        return [
+            (vs[i] if i < len(vs) else None, xs[i] if i < len(xs) else None, key, i, t)
+            for i in range(max(len(vs), len(xs)))
+        ]
+    return [(v, x, key, -1, t)]
