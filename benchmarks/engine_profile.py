@@ -80,11 +80,12 @@ def main() -> None:
 
     from conformance import load_standard
     from conformance.fhir import DefinitionSet, FhirValidator
+    from conformance.nhs.constraints import NHS_CONSTRAINTS
 
     resources = load_resources(feed)
     base = FhirValidator.base()
     defs = DefinitionSet.load([STANDARD / "profiles", STANDARD / "terminology"])
-    mdss = base.with_definitions(defs)
+    mdss = base.with_definitions(defs, NHS_CONSTRAINTS)  # as the standard's checks build it
     profiles = load_standard(str(STANDARD)).profiles
     wanted = [(r, profiles.get(r.get("resourceType", ""), ())) for r in resources]
 

@@ -29,8 +29,8 @@ from conformance.fhir.issues import (
     joined,
     moved,
 )
-from conformance.fhir.references import LITERAL_REFERENCE
 from conformance.fhir.model import BACKBONE, COMPLEX, PRIMITIVE, RESOURCE, Elem, Model, base_model
+from conformance.fhir.references import LITERAL_REFERENCE
 
 #: (object, %resource, %rootResource) -> issues relative to the object
 ObjectCheck = Callable[[dict[str, Any], Any, Any], "list[Found] | None"]
@@ -60,9 +60,9 @@ class _Ref:
         self.check = check
 
 
-#: (quick acceptance of a valid value, or None; the check of a single object value, or
-#: None; the property's relative path; its full rule)
-_Entry = tuple["Callable[[Any], bool] | None", "_Ref | None", str, PropertyRule]
+#: a single object property: (the check of its type, the element's own checks of the
+#: object or None, its relative path)
+_Single = tuple[_Ref, "Callable[[Any, Any, Any], list[Found] | None] | None", str]
 
 
 class BaseChecks:
@@ -71,6 +71,7 @@ class BaseChecks:
     def __init__(self, model: Model) -> None:
         self.model = model
         self._objects: dict[str, ObjectCheck] = {}
+        self._resources: dict[str, ObjectCheck] = {}  # the checks of resource types
         self._refs: dict[str, _Ref] = {}
 
     # ---------------------------------------------------------------- resources
@@ -79,9 +80,12 @@ class BaseChecks:
         """Issues and extension uses of a top-level resource, with absolute paths."""
         if type(resource) is dict:
             rtype = resource.get("resourceType")
-            if type(rtype) is str and rtype in self.model.resource_types:
-                found = self.object_check(rtype)(resource, resource, resource)
-                return [] if found is None else moved(rtype, found)
+            check = self._resources.get(rtype) if type(rtype) is str else None
+            if check is None and type(rtype) is str and rtype in self.model.resource_types:
+                check = self._resources[rtype] = self.object_check(rtype)
+            if check is not None:
+                found = check(resource, resource, resource)
+                return [] if found is None else moved(str(rtype), found)
         return self.resource(resource, None) or []
 
     def resource(self, obj: Any, root: Any) -> list[Found] | None:
@@ -120,13 +124,21 @@ class BaseChecks:
     def _compile_object(self, key: str) -> ObjectCheck:
         node = self.model.node(key)
         name = node.name
-        table: dict[str, _Entry] = {}
+        rules: dict[str, PropertyRule] = {}
+        quick: dict[str, Callable[[Any], bool]] = {}  # valid primitive values, accepted
+        objects: dict[str, _Single] = {}  # single object values: their checks
         choices: dict[str, str] = {}
         primitives: dict[str, bool] = {}  # primitive element -> repeats
         for prop, e in node.children.items():
-            table[prop] = self._entry(e)
+            rules[prop] = self._property(e)
             if e.choice is not None:
-                choices[prop] = e.choice
+                choices[prop] = e.choice  # choices are tracked, so always take the rule
+            elif e.kind == PRIMITIVE:
+                ok = self._quick(e)
+                if ok is not None:
+                    quick[prop] = ok
+            elif e.kind in (COMPLEX, BACKBONE) and not e.array:
+                objects[prop] = (self._ref(e.type), self._extra(e), "." + prop)
             if e.kind == PRIMITIVE:
                 primitives[prop] = e.array
         is_resource = node.is_resource
@@ -136,44 +148,51 @@ class BaseChecks:
         )
         invariants = invariants_rule(node.invariants)
         extension = self._primitive_extension(primitives)
-        tracked = choices if node.has_choice else None
 
         def check(obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
             if not obj:
                 return _one("error", "empty-element", _EMPTY_OBJECT)
             out: list[Found] | None = None
-            seen: dict[str, str] | None = None if tracked is None else {}
+            seen: dict[str, str] | None = None  # choice element -> the key that gave it
             for prop, value in obj.items():
-                entry = table.get(prop)
-                if entry is None:
-                    if prop[:1] == "_":
-                        got = extension(obj, prop, value, res, root)
-                    elif prop == "resourceType" and is_resource:
+                ok = quick.get(prop)
+                if ok is not None:
+                    if ok(value):
                         continue
-                    else:
-                        got = error(
-                            "unknown-element", "." + prop, f"Unknown element '{prop}' in {name}"
-                        )
+                    got = rules[prop](value, obj, res, root)
                 else:
-                    if seen is not None and tracked is not None:
-                        choice = tracked.get(prop)
-                        if choice is not None:
-                            other = seen.get(choice)
-                            if other is None:
-                                seen[choice] = prop
-                            else:
-                                out = joined(out, _two_choices(prop, choice, other))
-                    quick, ref, at, rule = entry
-                    if quick is not None:
-                        if quick(value):
-                            continue
-                        got = rule(value, obj, res, root)
-                    elif ref is not None and type(value) is dict:
+                    single = objects.get(prop)
+                    if single is not None and type(value) is dict:
+                        ref, extra, at = single
                         got = ref.check(value, res, root)
-                        if got is not None:
-                            got = moved(at, got)
+                        if extra is not None:
+                            more = extra(value, res, root)
+                            if more is not None:
+                                got = more if got is None else joined(got, more)
+                        if got is None:
+                            continue
+                        got = moved(at, got)
                     else:
-                        got = rule(value, obj, res, root)
+                        rule = rules.get(prop)
+                        if rule is not None:
+                            choice = choices.get(prop)
+                            if choice is not None:
+                                if seen is None:
+                                    seen = {choice: prop}
+                                else:
+                                    other = seen.get(choice)
+                                    if other is None:
+                                        seen[choice] = prop
+                                    else:
+                                        out = joined(out, _two_choices(prop, choice, other))
+                            got = rule(value, obj, res, root)
+                        elif prop[:1] == "_":
+                            got = extension(obj, prop, value, res, root)
+                        elif prop == "resourceType" and is_resource:
+                            continue
+                        else:
+                            message = f"Unknown element '{prop}' in {name}"
+                            got = error("unknown-element", "." + prop, message)
                 if got is not None:
                     out = got if out is None else joined(out, got)
             for names, at, message in required:
@@ -191,27 +210,45 @@ class BaseChecks:
         self._objects[key] = check
         return check
 
-    def _entry(self, e: Elem) -> _Entry:
-        """How an object check treats one property: a quick acceptance of a valid
-        primitive, or the check of a single object, before the property's full rule."""
-        rule = self._property(e)
-        at = "." + e.name
-        if e.array or e.invariants or e.targets is not None:
-            return None, None, at, rule
-        if e.kind == PRIMITIVE:
-            prim = e.prim
-            assert prim is not None
-            if e.binding is None or e.type not in ("code", "string", "uri"):
-                return prim.ok, None, at, rule
-            ok, codes = prim.ok, e.binding.codes
+    def _quick(self, e: Elem) -> Callable[[Any], bool] | None:
+        """Accepts a valid value of a single primitive (that is all its rule would say of
+        it); None when the element has more to check (arrays, invariants)."""
+        prim = e.prim
+        assert prim is not None
+        if e.array or e.invariants:
+            return None
+        if self._code_binding(e) is None:
+            return prim.ok
+        assert e.binding is not None
+        ok, codes = prim.ok, e.binding.codes
 
-            def bound(value: Any) -> bool:
-                return ok(value) and value in codes
+        def bound(value: Any) -> bool:
+            return ok(value) and value in codes
 
-            return bound, None, at, rule
-        if e.kind in (COMPLEX, BACKBONE) and e.binding is None:
-            return None, self._ref(e.type), at, rule
-        return None, None, at, rule
+        return bound
+
+    def _extra(self, e: Elem) -> Callable[[Any, Any, Any], list[Found] | None] | None:
+        """The checks of an object value beyond its own type's: the element's binding,
+        reference target and invariants (None when there are none)."""
+        coded = self._coded_binding(e)
+        target = self._reference_target(e)
+        invariants = invariants_rule(e.invariants)
+        if coded is None and target is None:
+            return invariants
+
+        def extra(value: Any, res: Any, root: Any) -> list[Found] | None:
+            out = None if coded is None else coded(value)
+            if target is not None:
+                got = target(value)
+                if got is not None:
+                    out = got if out is None else joined(out, got)
+            if invariants is not None:
+                got = invariants(value, res, root)
+                if got is not None:
+                    out = got if out is None else joined(out, got)
+            return out
+
+        return extra
 
     def _primitive_extension(
         self, primitives: dict[str, bool]
@@ -430,10 +467,8 @@ class BaseChecks:
 
             return backbone
         assert kind == COMPLEX
-        coded = self._coded_binding(e)
-        target = self._reference_target(e)
-        invariants = invariants_rule(e.invariants)
-        if coded is None and target is None and invariants is None:
+        extra = self._extra(e)
+        if extra is None:
 
             def datatype(
                 value: Any, obj: dict[str, Any], res: Any, root: Any
@@ -448,18 +483,9 @@ class BaseChecks:
             if type(value) is not dict:
                 return error("invalid-type", "", not_object)
             out = ref.check(value, res, root)
-            if coded is not None:
-                got = coded(value)
-                if got is not None:
-                    out = joined(out, got)
-            if target is not None:
-                got = target(value)
-                if got is not None:
-                    out = joined(out, got)
-            if invariants is not None:
-                got = invariants(value, res, root)
-                if got is not None:
-                    out = joined(out, got)
+            got = extra(value, res, root)
+            if got is not None:
+                out = got if out is None else joined(out, got)
             return out
 
         return checked

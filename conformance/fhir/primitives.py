@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from conformance.fhir.issues import Found, FhirIssue
+from conformance.fhir.issues import FhirIssue, Found
 from conformance.fhir.xhtml import narrative_ok
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1

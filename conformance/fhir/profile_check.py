@@ -11,13 +11,14 @@ Paths in the issues are relative to the item (see :mod:`conformance.fhir.issues`
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from conformance.fhir.invariants import invariants_rule
 from conformance.fhir.issues import FhirIssue, Found, joined, moved
-from conformance.fhir.references import LITERAL_REFERENCE
 from conformance.fhir.profile_model import CORE_SD, CompiledProfile, PElem, ProfileError
+from conformance.fhir.references import LITERAL_REFERENCE
 from conformance.fhir.slicing import EXTENSION_SLICING, Discriminators, SliceMatchers
 from conformance.fhir.terminology import Expansion
 from conformance.fhir.values import (
@@ -55,11 +56,15 @@ def _where(key: str, idx: int) -> str:
     return f".{key}" if idx < 0 else f".{key}[{idx}]"
 
 
+#: the children of an item with no object (read only)
+_NO_CHILDREN: dict[str, Any] = {}
+
+
 def _object_of(value: Any, ext: Any) -> dict[str, Any]:
     """The object whose children are the element's children."""
     if type(value) is dict:
         return value
-    return ext if type(ext) is dict else {}
+    return ext if type(ext) is dict else _NO_CHILDREN
 
 
 class RootRule:
@@ -126,7 +131,7 @@ class ProfileChecks:
             kids = children
 
             def walk(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
-                return kids(_object_of(value, ext), res)
+                return kids(value if type(value) is dict else _object_of(value, ext), res)
 
             return walk
         type_rule = self._type_rule(pe, source)
@@ -139,7 +144,7 @@ class ProfileChecks:
 
             def tested(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
                 out = test(value, ext, t, res)
-                got = kids(_object_of(value, ext), res)
+                got = kids(value if type(value) is dict else _object_of(value, ext), res)
                 if got is None:
                     return out
                 return got if out is None else joined(out, got)
@@ -157,7 +162,7 @@ class ProfileChecks:
                 if got is not None:
                     out = got if out is None else joined(out, got)
             if children is not None:
-                got = children(_object_of(value, ext), res)
+                got = children(value if type(value) is dict else _object_of(value, ext), res)
                 if got is not None:
                     out = got if out is None else joined(out, got)
             return out
@@ -347,11 +352,13 @@ class ProfileChecks:
         """The rule of one element of an object: its items, counted, checked, sliced."""
         item = self.item(pe, source, xc, in_quantity)
         slices = self._slices(pe, name, source, xc, in_quantity) if pe.sliced else None
-        counted = _counter(pe, name, source) if pe.counts else None
+        counted = _counter(pe, name, source)
+        low, high = _bounds(pe)  # counts in low..high are fine
         absent_ok = pe.absent_ok
 
         def check(items: list[Item], res: Any) -> list[Found] | None:
-            out = None if counted is None else counted(len(items))
+            n = len(items)
+            out = None if low <= n <= high else counted(n)
             if item is not None:
                 for value, ext, key, idx, t in items:
                     got = item(value, ext, t, res)
@@ -363,59 +370,75 @@ class ProfileChecks:
                     out = joined(out, got)
             return out
 
-        if name.endswith("[x]"):
-            choice = self._choice_items(name[:-3])
-
-            def chosen(obj: dict[str, Any], res: Any) -> list[Found] | None:
-                return check(choice(obj), res)
-
-            return chosen
+        choice = name.endswith("[x]")
+        keys_of = self._choice_keys(name[:-3]) if choice else None
         under = "_" + name
         at = "." + name
 
-        def plain(obj: dict[str, Any], res: Any) -> list[Found] | None:
-            if under in obj:
-                return check(_items_of(obj, name, None), res)
-            v = obj.get(name)
-            if v is None:
-                return None if absent_ok else check([], res)
-            if slices is not None:
-                if type(v) is list:
-                    return check([(x, None, name, i, None) for i, x in enumerate(v)], res)
-                return check([(v, None, name, -1, None)], res)
-            if type(v) is not list:
-                out = None if counted is None else counted(1)
-                if item is not None:
-                    got = item(v, None, None, res)
-                    if got is not None:
-                        out = joined(out, moved(at, got))
-                return out
-            out = None if counted is None else counted(len(v))
+        def element(obj: dict[str, Any], res: Any) -> list[Found] | None:
+            if keys_of is None:
+                if under in obj:
+                    return check(_items_of(obj, name, None), res)
+                value = obj.get(name)
+                if value is None:
+                    return None if absent_ok else check([], res)
+                key, t = name, None
+                if type(value) is list:
+                    if slices is not None:
+                        return check([(x, None, name, i, None) for i, x in enumerate(value)], res)
+                    n = len(value)
+                    out = None if low <= n <= high else counted(n)
+                    if item is not None:
+                        for i, x in enumerate(value):
+                            got = item(x, None, None, res)
+                            if got is not None:
+                                out = joined(out, moved(f"{at}[{i}]", got))
+                    return out
+            else:
+                found = keys_of(obj)
+                if not found:
+                    return None if absent_ok else check([], res)
+                if len(found) > 1:
+                    items: list[Item] = []
+                    for k, kt, _u in found:
+                        items.extend(_items_of(obj, k, kt))
+                    return check(items, res)
+                key, t, under_key = found[0]
+                value = obj.get(key)
+                if value is None or type(value) is list or under_key in obj:
+                    return check(_items_of(obj, key, t), res)
+            # the usual case: one value, no _name sibling
+            out = None if low <= 1 <= high else counted(1)
             if item is not None:
-                for i, x in enumerate(v):
-                    got = item(x, None, None, res)
-                    if got is not None:
-                        out = joined(out, moved(f"{at}[{i}]", got))
+                got = item(value, None, t, res)
+                if got is not None:
+                    out = joined(out, moved("." + key, got))
+            if slices is not None:
+                got = slices([(value, None, key, -1, t)], res)
+                if got is not None:
+                    out = joined(out, got)
             return out
 
-        return plain
+        return element
 
-    def _choice_items(self, prefix: str) -> Callable[[dict[str, Any]], list[Item]]:
-        """The items of a choice element (``value[x]``): every ``valueX`` key, with its
-        type, and ``_valueX`` siblings."""
+    def _choice_keys(
+        self, prefix: str
+    ) -> Callable[[dict[str, Any]], tuple[tuple[str, str, str], ...]]:
+        """The keys of a choice element (``value[x]``) in an object: (``valueX`` key, its
+        type, ``_valueX``), also for a ``_valueX`` with no ``valueX``."""
         size = len(prefix)
         primitives = self.primitives
-        shapes: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+        shapes: dict[tuple[str, ...], tuple[tuple[str, str, str], ...]] = {}
 
-        def keys_of(keys: tuple[str, ...], obj: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-            found: list[tuple[str, str]] = []
+        def scan(keys: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+            found: list[tuple[str, str, str]] = []
             for k in keys:
                 if k[:1] == "_":
                     if (
                         k.startswith(prefix, 1)
                         and len(k) > size + 1
                         and k[size + 1].isupper()
-                        and k[1:] not in obj
+                        and k[1:] not in keys
                     ):
                         k = k[1:]
                     else:
@@ -424,27 +447,19 @@ class ProfileChecks:
                     continue
                 suffix = k[size:]
                 lowered = suffix[0].lower() + suffix[1:]
-                found.append((k, lowered if lowered in primitives else suffix))
+                found.append((k, lowered if lowered in primitives else suffix, "_" + k))
             return tuple(found)
 
-        def items(obj: dict[str, Any]) -> list[Item]:
+        def keys_of(obj: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
             keys = tuple(obj)
             found = shapes.get(keys)
             if found is None:
-                found = keys_of(keys, obj)
+                found = scan(keys)
                 if len(shapes) < _SHAPES:  # a pure memo on the key list; bounded
                     shapes[keys] = found
-            if not found:
-                return []
-            if len(found) == 1:
-                k, t = found[0]
-                return _items_of(obj, k, t)
-            out: list[Item] = []
-            for k, t in found:
-                out.extend(_items_of(obj, k, t))
-            return out
+            return found
 
-        return items
+        return keys_of
 
     # ----------------------------------------------------------------- slicing
 
@@ -456,8 +471,8 @@ class ProfileChecks:
         disc: Discriminators
         closed = False
         if pe.slicing is not None:
-            disc, rules = pe.slicing
-            closed = rules == "closed"
+            disc, rule = pe.slicing
+            closed = rule == "closed"
         elif name in _EXTENSIONS:
             disc = EXTENSION_SLICING
         else:
@@ -465,25 +480,21 @@ class ProfileChecks:
         if not pe.slices and not closed:
             return None
         at = "." + name
-        parts = [
-            (
-                self.matchers.matcher(s, disc),
-                _slice_counter(s, at, source),
-                self.item(s, source, xc, in_quantity),
-            )
-            for s in pe.slices
-        ]
+        matchers = tuple(self.matchers.matcher(s, disc) for s in pe.slices)
+        slice_rules = tuple(self.item(s, source, xc, in_quantity) for s in pe.slices)
+        bounds = tuple((s.min, s.max) for s in pe.slices)
+        counters = tuple(_slice_counter(s, at, source) for s in pe.slices)
         unmatched = "Item matches none of the slices and the slicing is closed"
 
         def sliced(items: list[Item], res: Any) -> list[Found] | None:
             out: list[Found] | None = None
-            assigned: list[list[Item]] = [[] for _ in parts]
+            hits: list[tuple[int, Item]] = []  # (slice, item) for each item that matched
             try:
                 for it in items:
                     value, t = it[0], it[4]
-                    for i, part in enumerate(parts):
-                        if part[0](value, t, res):
-                            assigned[i].append(it)
+                    for i, match in enumerate(matchers):
+                        if match(value, t, res):
+                            hits.append((i, it))
                             break
                     else:
                         if closed:
@@ -492,15 +503,21 @@ class ProfileChecks:
                             out = joined(out, [issue])
             except ProfileError:
                 return out  # a discriminator we cannot evaluate offline
-            for (_match, counter, rule), got in zip(parts, assigned, strict=True):
-                counted = counter(len(got))
-                if counted is not None:
-                    out = joined(out, counted)
+            for i, rule in enumerate(slice_rules):
+                low, high = bounds[i]
+                if low or high != -1:
+                    n = 0
+                    for j, _it in hits:
+                        if j == i:
+                            n += 1
+                    if (low and n < low) or (high != -1 and n > high):
+                        out = joined(out, counters[i](n))
                 if rule is not None:
-                    for value, ext, key, idx, t in got:
-                        found = rule(value, ext, t, res)
-                        if found is not None:
-                            out = joined(out, moved(_where(key, idx), found))
+                    for j, (value, ext, key, idx, t) in hits:
+                        if j == i:
+                            found = rule(value, ext, t, res)
+                            if found is not None:
+                                out = joined(out, moved(_where(key, idx), found))
             return out
 
         return sliced
@@ -587,6 +604,17 @@ def _reference_target(targets: frozenset[str], source: str) -> ItemRule:
     return target
 
 
+def _bounds(pe: PElem) -> tuple[int, int]:
+    """The counts of items that meet the element's cardinality rules in the profile."""
+    if not pe.counts:
+        return 0, sys.maxsize
+    low = pe.min if pe.check_min else 0
+    high = pe.max if pe.check_max else sys.maxsize
+    if pe.max == 0:
+        high = 0
+    return low, high
+
+
 def _counter(pe: PElem, name: str, source: str) -> Callable[[int], list[Found] | None]:
     """The cardinality rules of an element in the profile."""
     at = "." + name
@@ -609,17 +637,18 @@ def _counter(pe: PElem, name: str, source: str) -> Callable[[int], list[Found] |
     return counted
 
 
-def _slice_counter(s: PElem, at: str, source: str) -> Callable[[int], list[Found] | None]:
+def _slice_counter(s: PElem, at: str, source: str) -> Callable[[int], list[Found]]:
+    """The issues of a slice matched by ``n`` items, outside its cardinality."""
     low, high, label = s.min, s.max, s.slice_name
 
-    def counted(n: int) -> list[Found] | None:
-        out: list[Found] | None = None
+    def counted(n: int) -> list[Found]:
+        out: list[Found] = []
         if low and n < low:
             message = f"Slice '{label}' requires at least {low} item(s); found {n}"
-            out = [FhirIssue("error", "slice-cardinality", at, message, source)]
+            out.append(FhirIssue("error", "slice-cardinality", at, message, source))
         if high != -1 and n > high:
             message = f"Slice '{label}' allows at most {high} item(s); found {n}"
-            out = joined(out, [FhirIssue("error", "slice-cardinality", at, message, source)])
+            out.append(FhirIssue("error", "slice-cardinality", at, message, source))
         return out
 
     return counted

@@ -120,8 +120,12 @@ class ProfileRegistry:
         if not isinstance(resource, dict):
             return out
         rtype = str(resource.get("resourceType"))
+        if len(profiles) == 1 and not claimed:  # the usual case: the standard's profile
+            asked: list[tuple[str, bool]] = [(profiles[0], True)]
+        else:
+            asked = [(p, True) for p in profiles] + [(p, False) for p in claimed]
         done: set[str] = set()
-        for url, explicit in [(p, True) for p in profiles] + [(p, False) for p in claimed]:
+        for url, explicit in asked:
             if url in done:
                 continue
             done.add(url)
