@@ -19,6 +19,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from conformance.fhir.bindings import code_binding, coded_binding
 from conformance.fhir.invariants import InvariantRule, invariants_rule
 from conformance.fhir.issues import (
     BASE,
@@ -30,7 +31,7 @@ from conformance.fhir.issues import (
     moved,
 )
 from conformance.fhir.model import BACKBONE, COMPLEX, PRIMITIVE, RESOURCE, Elem, Model, base_model
-from conformance.fhir.references import LITERAL_REFERENCE
+from conformance.fhir.references import reference_target
 
 #: (object, %resource, %rootResource) -> issues relative to the object
 ObjectCheck = Callable[[dict[str, Any], Any, Any], "list[Found] | None"]
@@ -39,10 +40,6 @@ ItemCheck = Callable[[Any, dict[str, Any], Any, Any], "list[Found] | None"]
 #: (the property's value, the object holding it, %resource, %rootResource) -> issues
 #: relative to the object
 PropertyRule = Callable[[Any, dict[str, Any], Any, Any], "list[Found] | None"]
-#: one JSON value -> issues relative to it
-ValueRule = Callable[[Any], "list[Found] | None"]
-
-_QUANTITIES = ("Quantity", "SimpleQuantity", "Duration", "Age", "Count", "Distance")
 _EMPTY_OBJECT = "Element has no value and no children (ele-1)"
 
 
@@ -217,7 +214,7 @@ class BaseChecks:
         assert prim is not None
         if e.array or e.invariants:
             return None
-        if self._code_binding(e) is None:
+        if code_binding(e) is None:
             return prim.ok
         assert e.binding is not None
         ok, codes = prim.ok, e.binding.codes
@@ -230,8 +227,8 @@ class BaseChecks:
     def _extra(self, e: Elem) -> Callable[[Any, Any, Any], list[Found] | None] | None:
         """The checks of an object value beyond its own type's: the element's binding,
         reference target and invariants (None when there are none)."""
-        coded = self._coded_binding(e)
-        target = self._reference_target(e)
+        coded = coded_binding(e)
+        target = reference_target(e.name, e.targets, self.model.resource_types)
         invariants = invariants_rule(e.invariants)
         if coded is None and target is None:
             return invariants
@@ -410,7 +407,7 @@ class BaseChecks:
         assert prim is not None
         ok = prim.ok
         name, at, under = e.name, "." + e.name, "_" + e.name
-        bound = self._code_binding(e)
+        bound = code_binding(e)
         invariants = invariants_rule(e.invariants)
 
         def items(values: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
@@ -494,7 +491,7 @@ class BaseChecks:
         prim = e.prim
         assert prim is not None
         ok, name, under = prim.ok, e.name, "_" + e.name
-        bound = self._code_binding(e)
+        bound = code_binding(e)
         invariants = invariants_rule(e.invariants)
         if bound is None and invariants is None:
 
@@ -520,119 +517,6 @@ class BaseChecks:
             return out
 
         return primitive
-
-    # ------------------------------------------------------------------ bindings
-
-    def _code_binding(self, e: Elem) -> ValueRule | None:
-        """A code (or string, uri) bound to a value set: in its expansion."""
-        b = e.binding
-        if b is None or e.type not in ("code", "string", "uri"):
-            return None
-        codes, name, vs = b.codes, e.name, b.valueset
-        if b.strength == "required":
-            missing = error(
-                "binding-required",
-                "",
-                f"The code in '{name}' is not in the required value set {vs}",
-            )[0]
-
-            def required(value: Any) -> list[Found] | None:
-                return None if value in codes else [missing]
-
-            return required
-        outside = FhirIssue(
-            "warning",
-            "binding-extensible",
-            "",
-            f"The code in '{name}' is not in the extensible value set {vs}",
-            BASE,
-        )
-
-        def extensible(value: Any) -> list[Found] | None:
-            if value in codes or ":" in value:
-                return None  # another absolute URI (code system) is allowed
-            return [outside]
-
-        return extensible
-
-    def _coded_binding(self, e: Elem) -> ValueRule | None:
-        """A coded datatype bound to a value set: a coding (or unit) in its expansion."""
-        b = e.binding
-        if b is None:
-            return None
-        type_, name, vs = e.type, e.name, b.valueset
-        required = b.strength == "required"
-        if required:
-            failed = FhirIssue(
-                "error",
-                "binding-required",
-                "",
-                f"No coding in '{name}' is from the required value set {vs}",
-                BASE,
-            )
-        else:
-            failed = FhirIssue(
-                "warning",
-                "binding-extensible",
-                "",
-                f"No coding in '{name}' is from the extensible value set {vs}",
-                BASE,
-            )
-        has_coding = b.has_coding
-        if type_ == "CodeableConcept":
-
-            def concept(value: Any) -> list[Found] | None:
-                codings = value.get("coding")
-                if type(codings) is not list:
-                    codings = []
-                if any(has_coding(c) for c in codings):
-                    return None
-                if not required and (not codings or "text" in value):
-                    return None
-                if required and not codings:
-                    return None  # text-only concepts: nothing coded to check
-                return [failed]
-
-            return concept
-        if type_ == "Coding":
-
-            def coding(value: Any) -> list[Found] | None:
-                return None if has_coding(value) or "code" not in value else [failed]
-
-            return coding
-        if type_ in _QUANTITIES:
-            codes = b.codes
-
-            def unit(value: Any) -> list[Found] | None:
-                code = value.get("code")
-                return None if code is None or code in codes else [failed]
-
-            return unit
-        return None
-
-    def _reference_target(self, e: Elem) -> ValueRule | None:
-        """A Reference whose type is readable from it points at an allowed type."""
-        targets = e.targets
-        if targets is None or "Resource" in targets:
-            return None
-        known = self.model.resource_types
-        name = e.name
-
-        def target(value: Any) -> list[Found] | None:
-            ref = value.get("reference")
-            rtype = None
-            if type(ref) is str:
-                m = LITERAL_REFERENCE.fullmatch(ref)
-                if m is not None:
-                    rtype = m.group(1)
-            elif type(value.get("type")) is str:
-                rtype = value["type"]
-            if rtype is None or rtype not in known or rtype in targets:
-                return None
-            message = f"Reference '{name}' points at a {rtype}, which is not an allowed target"
-            return error("reference-target", "", message)
-
-        return target
 
 
 def _two_choices(prop: str, choice: str, other: str) -> list[Found]:

@@ -15,19 +15,14 @@ import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from conformance.fhir.bindings import profile_binding
 from conformance.fhir.invariants import invariants_rule
 from conformance.fhir.issues import FhirIssue, Found, joined, moved
-from conformance.fhir.profile_model import CORE_SD, CompiledProfile, PElem, ProfileError
-from conformance.fhir.references import LITERAL_REFERENCE
+from conformance.fhir.profile_model import CompiledProfile, PElem, ProfileError
+from conformance.fhir.references import profile_reference_target
 from conformance.fhir.slicing import EXTENSION_SLICING, Discriminators, SliceMatchers
 from conformance.fhir.terminology import Expansion
-from conformance.fhir.values import (
-    binding_ok,
-    compare,
-    fixed_matches,
-    pattern_matches,
-    ucum_equal,
-)
+from conformance.fhir.values import fixed_rule, limit_rule, pattern_rule
 
 #: (value, the primitive's _name object, the type a choice key gives, %resource) -> issues
 ItemRule = Callable[[Any, Any, "str | None", Any], "list[Found] | None"]
@@ -194,24 +189,17 @@ class ProfileChecks:
         tests: list[ItemRule] = []
         fixed = pe.fixed
         if fixed is not None:
-            tests.append(_fixed(fixed, in_quantity, source))
-        pattern = pe.pattern
-        if pattern is not None:
-            message = "Value does not match the pattern required by the profile"
-            mismatch = FhirIssue("error", "profile-pattern", "", message, source)
-
-            def patterned(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
-                return None if pattern_matches(pattern, value) else [mismatch]
-
-            tests.append(patterned)
+            tests.append(fixed_rule(fixed, in_quantity, source))
+        if pe.pattern is not None:
+            tests.append(pattern_rule(pe.pattern, source))
         for strength, vs in pe.bindings:
-            tests.append(self._binding(strength, vs, source))
+            tests.append(profile_binding(strength, vs, source, self.profiles.expansion))
         if pe.min_value is not None:
-            tests.append(_limit(pe.min_value, -1, source))
+            tests.append(limit_rule(pe.min_value, -1, source))
         if pe.max_value is not None:
-            tests.append(_limit(pe.max_value, 1, source))
+            tests.append(limit_rule(pe.max_value, 1, source))
         if pe.target_types is not None:
-            tests.append(_reference_target(pe.target_types, source))
+            tests.append(profile_reference_target(pe.target_types, source))
         constraints = invariants_rule(pe.constraints)
         if constraints is not None:
             tests.append(_constraints(constraints))
@@ -224,44 +212,6 @@ class ProfileChecks:
         elif pe.type_profiles:
             tests.append(self._any_profile(pe.type_profiles, source, xc))
         return tests
-
-    def _binding(self, strength: str, vs: str, source: str) -> ItemRule:
-        expansion: list[Expansion | None] = []
-        lenient = strength == "required" and source.startswith(CORE_SD)
-        required = FhirIssue(
-            "error",
-            "binding-required",
-            "",
-            f"Code is not in the value set {vs} required by the profile",
-            source,
-        )
-        extensible = FhirIssue(
-            "warning",
-            "binding-extensible",
-            "",
-            f"Code is not in the extensible value set {vs} of the profile",
-            source,
-        )
-
-        def bound(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
-            if not expansion:  # expanded on first use
-                expansion.append(self.profiles.expansion(vs))
-            exp = expansion[0]
-            if exp is None or binding_ok(value, strength, exp):
-                return None
-            if strength != "required":
-                return [extensible]
-            if (
-                lenient
-                and type(value) is dict
-                and "coding" not in value
-                and "code" in value
-                and "value" in value
-            ):
-                return [extensible]  # units in the core vital-signs profiles: HL7 warns
-            return [required]
-
-        return bound
 
     # ----------------------------------------------------------- type profiles
 
@@ -547,61 +497,6 @@ def _constraints(rule: Callable[[Any, Any, Any], list[Found] | None]) -> ItemRul
         return rule(value if value is not None else _object_of(value, ext), res, res)
 
     return constraint
-
-
-def _fixed(fixed: Any, in_quantity: bool, source: str) -> ItemRule:
-    """A fixed value: exactly that value (for a code inside a Quantity, UCUM codes equal
-    once {annotations} are dropped: {beats}/min is /min)."""
-    message = "Value does not match the fixed value required by the profile"
-    mismatch = FhirIssue("error", "profile-fixed-value", "", message, source)
-    if type(fixed) is str and not in_quantity:
-
-        def same(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
-            return None if value == fixed else [mismatch]
-
-        return same
-
-    def matching(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
-        if fixed_matches(fixed, value) or (in_quantity and ucum_equal(fixed, value)):
-            return None
-        return [mismatch]
-
-    return matching
-
-
-def _limit(limit: Any, beyond: int, source: str) -> ItemRule:
-    """A minimum (``beyond`` -1) or maximum (1) value."""
-    if beyond < 0:
-        code, message = "profile-min-value", "Value is below the minimum the profile allows"
-    else:
-        code, message = "profile-max-value", "Value is above the maximum the profile allows"
-    outside = FhirIssue("error", code, "", message, source)
-
-    def limited(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
-        return [outside] if compare(value, limit) == beyond else None
-
-    return limited
-
-
-def _reference_target(targets: frozenset[str], source: str) -> ItemRule:
-    issue = FhirIssue(
-        "error",
-        "reference-target",
-        "",
-        "Reference points at a resource type this profile does not allow",
-        source,
-    )
-
-    def target(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
-        if type(value) is dict:
-            ref = value.get("reference")
-            if type(ref) is str:
-                m = LITERAL_REFERENCE.fullmatch(ref)
-                if m is not None and m.group(1) not in targets:
-                    return [issue]
-        return None
-
-    return target
 
 
 def _bounds(pe: PElem) -> tuple[int, int]:

@@ -8,9 +8,10 @@ inside a Bundle (R4 §2.36.4) a reference resolves against the entries' ``fullUr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from conformance.fhir.issues import BASE, FhirIssue
+from conformance.fhir.issues import BASE, FhirIssue, Found, error
 
 #: a literal reference; group 1 is the resource type
 LITERAL_REFERENCE = re.compile(
@@ -96,3 +97,52 @@ def bundle_references(bundle: dict[str, Any], must_resolve: bool) -> list[FhirIs
 
 #: absolute references to elsewhere (not in the Bundle's own fullUrl space) are left alone
 _REMOTE = re.compile(r"https?://")
+
+
+def reference_target(
+    name: str, targets: frozenset[str] | None, known: frozenset[str]
+) -> Callable[[Any], list[Found] | None] | None:
+    """A Reference of base R4 whose type can be read from it points at one of the
+    element's target types (``known``: the resource types)."""
+    if targets is None or "Resource" in targets:
+        return None
+
+    def target(value: Any) -> list[Found] | None:
+        ref = value.get("reference")
+        rtype = None
+        if type(ref) is str:
+            m = LITERAL_REFERENCE.fullmatch(ref)
+            if m is not None:
+                rtype = m.group(1)
+        elif type(value.get("type")) is str:
+            rtype = value["type"]
+        if rtype is None or rtype not in known or rtype in targets:
+            return None
+        message = f"Reference '{name}' points at a {rtype}, which is not an allowed target"
+        return error("reference-target", "", message)
+
+    return target
+
+
+def profile_reference_target(
+    targets: frozenset[str], source: str
+) -> Callable[[Any, Any, str | None, Any], list[Found] | None]:
+    """A literal reference points at one of the types a profile's targetProfiles allow."""
+    issue = FhirIssue(
+        "error",
+        "reference-target",
+        "",
+        "Reference points at a resource type this profile does not allow",
+        source,
+    )
+
+    def target(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        if type(value) is dict:
+            ref = value.get("reference")
+            if type(ref) is str:
+                m = LITERAL_REFERENCE.fullmatch(ref)
+                if m is not None and m.group(1) not in targets:
+                    return [issue]
+        return None
+
+    return target

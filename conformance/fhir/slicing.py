@@ -15,9 +15,10 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from conformance.fhir.bindings import in_expansion
 from conformance.fhir.profile_model import PElem, ProfileError
 from conformance.fhir.terminology import Expansion
-from conformance.fhir.values import fixed_matches, in_expansion, pattern_matches
+from conformance.fhir.values import fixed_matches, pattern_matches
 
 #: (value, its type when known from a choice key, %resource) -> in the slice?
 Matcher = Callable[[Any, "str | None", Any], bool]

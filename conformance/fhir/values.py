@@ -1,16 +1,17 @@
-"""How profile rules compare FHIR values: fixed and pattern values, minimum and maximum
-values, bindings.
+"""How profile rules compare FHIR values: fixed and pattern values (R4 §5.1.0.9 fixed[x],
+pattern[x]), minimum and maximum values.
 
-The one place these comparisons live: the profile checks and slice discriminators both
-use them.
+The one place these comparisons live: the profile checks (:func:`fixed_rule`,
+:func:`pattern_rule`, :func:`limit_rule`) and the slice discriminators both use them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from conformance.fhir.terminology import Expansion
+from conformance.fhir.issues import FhirIssue, Found
 
 _NUMERIC = (int, float)
 
@@ -48,37 +49,6 @@ def _no_extra(fixed: Any, value: Any) -> bool:
     return True
 
 
-def binding_ok(value: Any, strength: str, exp: Expansion) -> bool:
-    """Whether a value meets a profile binding (True too for values it says nothing of)."""
-    if isinstance(value, str):
-        return any(value in codes for codes in exp.values())
-    if (isinstance(value, dict) and "coding" in value) or (
-        isinstance(value, dict) and "text" in value and "code" not in value
-    ):
-        codings = value.get("coding")
-        codings = codings if isinstance(codings, list) else []
-        ok = any(
-            isinstance(c, dict)
-            and isinstance(c.get("code"), str)
-            and c["code"] in exp.get(str(c.get("system")), ())
-            for c in codings
-        )
-        if not ok and not codings:
-            return True  # text only: nothing coded to check
-        if not ok and strength == "extensible" and "text" in value:
-            return True
-        return ok
-    if isinstance(value, dict) and "code" in value:
-        sys_ = value.get("system")
-        code = value.get("code")
-        if not isinstance(code, str):
-            return False  # a code that is not text meets no binding (and is a type error)
-        if sys_ is None:
-            return any(code in codes for codes in exp.values())
-        return code in exp.get(str(sys_), ())
-    return True
-
-
 def compare(value: Any, limit: Any) -> int | None:
     """-1/0/1 comparing a value with a limit; None when they are not comparable."""
     if isinstance(value, dict) and isinstance(limit, dict):
@@ -104,12 +74,52 @@ def ucum_equal(a: Any, b: Any) -> bool:
     return _UCUM_ANNOTATION.sub("", a) == _UCUM_ANNOTATION.sub("", b)
 
 
-def in_expansion(v: Any, exp: Expansion) -> bool:
-    if isinstance(v, str):
-        return any(v in c for c in exp.values())
-    if isinstance(v, dict):
-        if "coding" in v and isinstance(v["coding"], list):
-            return any(in_expansion(c, exp) for c in v["coding"])
-        code = v.get("code")
-        return isinstance(code, str) and code in exp.get(str(v.get("system")), ())
-    return False
+# ------------------------------------------------------------------ profile rules
+
+#: (value, the primitive's _name object, its type, %resource) -> issues, as profile checks
+ValueTest = Callable[[Any, Any, "str | None", Any], "list[Found] | None"]
+
+
+def fixed_rule(fixed: Any, in_quantity: bool, source: str) -> ValueTest:
+    """A fixed value: exactly that value (for a code inside a Quantity, UCUM codes equal
+    once {annotations} are dropped: {beats}/min is /min)."""
+    message = "Value does not match the fixed value required by the profile"
+    mismatch = FhirIssue("error", "profile-fixed-value", "", message, source)
+    if type(fixed) is str and not in_quantity:
+
+        def same(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+            return None if value == fixed else [mismatch]
+
+        return same
+
+    def matching(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        if fixed_matches(fixed, value) or (in_quantity and ucum_equal(fixed, value)):
+            return None
+        return [mismatch]
+
+    return matching
+
+
+def limit_rule(limit: Any, beyond: int, source: str) -> ValueTest:
+    """A minimum (``beyond`` -1) or maximum (1) value."""
+    if beyond < 0:
+        code, message = "profile-min-value", "Value is below the minimum the profile allows"
+    else:
+        code, message = "profile-max-value", "Value is above the maximum the profile allows"
+    outside = FhirIssue("error", code, "", message, source)
+
+    def limited(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        return [outside] if compare(value, limit) == beyond else None
+
+    return limited
+
+
+def pattern_rule(pattern: Any, source: str) -> ValueTest:
+    """A pattern value: everything in the pattern is in the value."""
+    message = "Value does not match the pattern required by the profile"
+    mismatch = FhirIssue("error", "profile-pattern", "", message, source)
+
+    def patterned(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        return None if pattern_matches(pattern, value) else [mismatch]
+
+    return patterned

@@ -7,8 +7,11 @@ from typing import Any
 import pytest
 from fhir_helpers import codes, errors
 
-from conformance.fhir import FhirValidator
-from conformance.fhir._model import NATIVE_INVARIANTS, base_model, compile_fhirpath, core_data
+from conformance.fhir import DefinitionSet, FhirValidator
+from conformance.fhir.data import core_data
+from conformance.fhir.invariants import compile_fhirpath
+from conformance.fhir.model import base_model
+from conformance.fhir.native_invariants import NATIVE_INVARIANTS
 
 
 @pytest.mark.parametrize(
@@ -144,19 +147,43 @@ def test_extensible_binding_warns_only_without_text(
     assert not [i for i in base.validate(patient) if i.code == "binding-extensible"]
 
 
-def test_invariant_error_never_crashes(
-    monkeypatch: pytest.MonkeyPatch, base: FhirValidator
-) -> None:
-    node = base.model.node("Patient.contact")
-    inv = next(i for i in node.invariants if i.key == "pat-1")
-
-    def broken(f: Any, r: Any, t: Any) -> bool:
-        raise ValueError("boom")
-
-    monkeypatch.setattr(inv, "check", broken)
-    issues = base.validate({"resourceType": "Patient", "contact": [{"gender": "male"}]})
-    assert [(i.code, i.severity) for i in issues if i.expression == "Patient.contact[0]"] == [
-        ("invariant-error", "warning")
+def test_invariant_error_never_crashes(base: FhirValidator) -> None:
+    # a constraint whose expression cannot be evaluated is a warning, never a crash
+    url = "http://example.org/StructureDefinition/broken-constraint"
+    profile = {
+        "resourceType": "StructureDefinition",
+        "url": url,
+        "name": "Broken",
+        "status": "draft",
+        "kind": "resource",
+        "abstract": False,
+        "type": "Patient",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "derivation": "constraint",
+        "differential": {
+            "element": [
+                {
+                    "id": "Patient.contact",
+                    "path": "Patient.contact",
+                    "constraint": [
+                        {
+                            "key": "x-1",
+                            "severity": "error",
+                            "human": "cannot be read",
+                            "expression": "name.where(",
+                        }
+                    ],
+                }
+            ]
+        },
+    }
+    v = base.with_definitions(DefinitionSet([profile]))
+    issues = v.validate({"resourceType": "Patient", "contact": [{"gender": "male"}]}, [url])
+    assert [
+        (i.code, i.severity, i.source) for i in issues if i.expression == "Patient.contact[0]"
+    ] == [
+        ("invariant", "error", "base"),  # pat-1: a contact needs details
+        ("invariant-error", "warning", url),
     ]
 
 
@@ -331,3 +358,39 @@ def test_document_bundle_references_resolve(base: FhirValidator) -> None:
 
 def test_base_is_cached() -> None:
     assert FhirValidator.base() is FhirValidator.base()
+
+
+@pytest.mark.parametrize(
+    "div",
+    [
+        '<div xmlns="http://www.w3.org/1999/xhtml"><script>x()</script></div>',
+        '<div xmlns="http://www.w3.org/1999/xhtml" onclick="x()">x</div>',
+        '<div xmlns="http://www.w3.org/1999/xhtml"><a href="javascript:x()">x</a></div>',
+        '<div xmlns="http://www.w3.org/1999/xhtml"><a href=" JavaScript:x()">x</a></div>',
+        '<div xmlns="http://www.w3.org/1999/xhtml"><a href="java&#9;script:x()">x</a></div>',
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p style="background:url(javascript:x)">x</p></div>',
+        '<div xmlns="http://www.w3.org/1999/xhtml"><img src="data:text/html,x"/></div>',
+        '<div xmlns="http://www.w3.org/1999/xhtml"><iframe src="x"></iframe></div>',
+        '<div xmlns="http://www.w3.org/1999/xhtml"><style>p {}</style></div>',
+        '<div xmlns="http://www.w3.org/1999/xhtml"><b>not closed</div>',
+        "<div>no namespace</div>",
+        '<p xmlns="http://www.w3.org/1999/xhtml">not a div</p>',
+        '<!DOCTYPE div [<!ENTITY a "b">]><div xmlns="http://www.w3.org/1999/xhtml">&a;</div>',
+    ],
+)
+def test_narrative_xhtml_rules(base: FhirValidator, div: str) -> None:
+    # R4 §2.4.0.1: basic formatting elements only, no scripts, forms, frames, styles or
+    # event handlers, well-formed XHTML with a div root
+    patient = {"resourceType": "Patient", "text": {"status": "generated", "div": div}}
+    assert [(i.code, i.expression) for i in errors(base.validate(patient))] == [
+        ("invalid-primitive", "Patient.text.div")
+    ]
+
+
+def test_narrative_xhtml_allowed(base: FhirValidator) -> None:
+    div = (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p class="x">A&nbsp;<b>b</b></p>'
+        '<table><tr><td><a href="#x">x</a></td></tr></table><img src="x.png" alt="x"/></div>'
+    )
+    patient = {"resourceType": "Patient", "text": {"status": "generated", "div": div}}
+    assert errors(base.validate(patient)) == []

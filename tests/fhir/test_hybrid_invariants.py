@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from conformance.fhir import FhirValidator
-from conformance.fhir._model import HYBRID_INVARIANTS, compile_fhirpath, core_data
+from conformance.fhir.data import core_data
+from conformance.fhir.invariants import compile_fhirpath
+from conformance.fhir.native_invariants import HYBRID_INVARIANTS
 
 CLIN = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VER = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
