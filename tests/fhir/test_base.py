@@ -368,7 +368,7 @@ def test_base_is_cached() -> None:
         '<div xmlns="http://www.w3.org/1999/xhtml"><a href="javascript:x()">x</a></div>',
         '<div xmlns="http://www.w3.org/1999/xhtml"><a href=" JavaScript:x()">x</a></div>',
         '<div xmlns="http://www.w3.org/1999/xhtml"><a href="java&#9;script:x()">x</a></div>',
-        '<div xmlns="http://www.w3.org/1999/xhtml"><p style="background:url(javascript:x)">x</p></div>',
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p style="x:url(javascript:x)">x</p></div>',
         '<div xmlns="http://www.w3.org/1999/xhtml"><img src="data:text/html,x"/></div>',
         '<div xmlns="http://www.w3.org/1999/xhtml"><iframe src="x"></iframe></div>',
         '<div xmlns="http://www.w3.org/1999/xhtml"><style>p {}</style></div>',

@@ -65,7 +65,7 @@ def test_no_import_cycle() -> None:
         stack.append(m)
         for i in sorted(graph[m]):
             if state.get(i) == 1:
-                cycle = stack[stack.index(i) :] + [i]
+                cycle = [*stack[stack.index(i) :], i]
                 pytest.fail("import cycle: " + " -> ".join(cycle))
             if i not in state:
                 walk(i)
