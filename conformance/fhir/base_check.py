@@ -32,6 +32,7 @@ from conformance.fhir.issues import (
 )
 from conformance.fhir.model import BACKBONE, COMPLEX, PRIMITIVE, RESOURCE, Elem, Model, base_model
 from conformance.fhir.references import reference_target
+from conformance.privacy import UNKNOWN_ELEMENT, unknown_name
 
 #: (object, %resource, %rootResource) -> issues relative to the object
 ObjectCheck = Callable[[dict[str, Any], Any, Any], "list[Found] | None"]
@@ -41,6 +42,7 @@ ItemCheck = Callable[[Any, dict[str, Any], Any, Any], "list[Found] | None"]
 #: relative to the object
 PropertyRule = Callable[[Any, dict[str, Any], Any, Any], "list[Found] | None"]
 _EMPTY_OBJECT = "Element has no value and no children (ele-1)"
+_UNKNOWN = "." + UNKNOWN_ELEMENT
 
 
 def _one(severity: str, code: str, message: str) -> list[Found]:
@@ -144,7 +146,7 @@ class BaseChecks:
             for group, names in node.required
         )
         invariants = invariants_rule(node.invariants)
-        extension = self._primitive_extension(primitives)
+        extension = self._primitive_extension(primitives, rules)
 
         def check(obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
             if not obj:
@@ -187,9 +189,9 @@ class BaseChecks:
                             got = extension(obj, prop, value, res, root)
                         elif prop == "resourceType" and is_resource:
                             continue
-                        else:
-                            message = f"Unknown element '{prop}' in {name}"
-                            got = error("unknown-element", "." + prop, message)
+                        else:  # the name is feed content: described, never echoed
+                            message = f"Unknown element in {name}: {unknown_name(prop, rules)}"
+                            got = error("unknown-element", _UNKNOWN, message)
                 if got is not None:
                     out = got if out is None else joined(out, got)
             for names, at, message in required:
@@ -248,7 +250,7 @@ class BaseChecks:
         return extra
 
     def _primitive_extension(
-        self, primitives: dict[str, bool]
+        self, primitives: dict[str, bool], known: dict[str, PropertyRule]
     ) -> Callable[[dict[str, Any], str, Any, Any, Any], list[Found] | None]:
         """The rule of ``_name`` properties: the id and extensions of primitive ``name``."""
         element = self._ref("Element")
@@ -259,9 +261,12 @@ class BaseChecks:
             name = prop[1:]
             at = "." + prop
             repeats = primitives.get(name)
-            if repeats is None:
-                message = f"Unknown element '{prop}': no primitive element '{name}' here"
-                return error("unknown-element", at, message)
+            if repeats is None:  # the name is feed content: described, never echoed
+                message = (
+                    f"Unknown element: {unknown_name(prop, known)}, and no primitive element "
+                    "of that name here"
+                )
+                return error("unknown-element", _UNKNOWN, message)
             if not repeats:
                 if type(value) is not dict:
                     return error("invalid-type", at, f"Element '{prop}' must be a JSON object")
