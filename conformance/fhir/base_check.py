@@ -45,10 +45,6 @@ _EMPTY_OBJECT = "Element has no value and no children (ele-1)"
 _UNKNOWN = "." + UNKNOWN_ELEMENT
 
 
-def _one(severity: str, code: str, message: str) -> list[Found]:
-    return [FhirIssue(severity, code, "", message, BASE)]
-
-
 class _Ref:
     """The check of a node, compiled when first called: types are recursive, and most
     elements of most types never occur. ``check`` is then the compiled check itself."""
@@ -70,7 +66,8 @@ class BaseChecks:
     def __init__(self, model: Model) -> None:
         self.model = model
         self._objects: dict[str, ObjectCheck] = {}
-        self._resources: dict[str, ObjectCheck] = {}  # the checks of resource types
+        #: the checks of top-level resources, by type (absolute paths)
+        self._resources: dict[str, ObjectCheck] = {}
         self._refs: dict[str, _Ref] = {}
 
     # ---------------------------------------------------------------- resources
@@ -81,10 +78,10 @@ class BaseChecks:
             rtype = resource.get("resourceType")
             check = self._resources.get(rtype) if type(rtype) is str else None
             if check is None and type(rtype) is str and rtype in self.model.resource_types:
-                check = self._resources[rtype] = self.object_check(rtype)
+                # a top-level resource's check reports at absolute paths: nothing to move
+                check = self._resources[rtype] = self._compile_object(rtype, rtype)
             if check is not None:
-                found = check(resource, resource, resource)
-                return [] if found is None else moved(str(rtype), found)
+                return check(resource, resource, resource) or []
         return self.resource(resource, None) or []
 
     def resource(self, obj: Any, root: Any) -> list[Found] | None:
@@ -104,7 +101,7 @@ class BaseChecks:
         """The check of a node, by type name (``Patient``) or backbone path."""
         check = self._objects.get(key)
         if check is None:
-            check = self._compile_object(key)
+            check = self._objects[key] = self._compile_object(key, "")
         return check
 
     def _ref(self, key: str) -> _Ref:
@@ -120,7 +117,9 @@ class BaseChecks:
             self._refs[key] = ref
         return ref
 
-    def _compile_object(self, key: str) -> ObjectCheck:
+    def _compile_object(self, key: str, base: str) -> ObjectCheck:
+        """The check of a node; its issues' paths start with ``base`` (a top-level
+        resource's type, or "": relative to the object)."""
         node = self.model.node(key)
         name = node.name
         rules: dict[str, PropertyRule] = {}
@@ -129,7 +128,7 @@ class BaseChecks:
         choices: dict[str, str] = {}
         primitives: dict[str, bool] = {}  # primitive element -> repeats
         for prop, e in node.children.items():
-            rules[prop] = self._property(e)
+            rules[prop] = self._property(e, base)
             if e.choice is not None:
                 choices[prop] = e.choice  # choices are tracked, so always take the rule
             elif e.kind == PRIMITIVE:
@@ -137,20 +136,22 @@ class BaseChecks:
                 if ok is not None:
                     quick[prop] = ok
             elif e.kind in (COMPLEX, BACKBONE) and not e.array:
-                objects[prop] = (self._ref(e.type), self._extra(e), "." + prop)
+                objects[prop] = (self._ref(e.type), self._extra(e), f"{base}.{prop}")
             if e.kind == PRIMITIVE:
                 primitives[prop] = e.array
         is_resource = node.is_resource
         required = tuple(
-            (names, f".{group}", f"Missing required element '{group}' in {name}")
+            (names, f"{base}.{group}", f"Missing required element '{group}' in {name}")
             for group, names in node.required
         )
-        invariants = invariants_rule(node.invariants)
-        extension = self._primitive_extension(primitives, rules)
+        invariants = invariants_rule(node.invariants, base)
+        extension = self._primitive_extension(primitives, rules, base)
+        empty = FhirIssue("error", "empty-element", base, _EMPTY_OBJECT, BASE)
+        unknown = base + _UNKNOWN
 
         def check(obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
             if not obj:
-                return _one("error", "empty-element", _EMPTY_OBJECT)
+                return [empty]
             out: list[Found] | None = None
             seen: dict[str, str] | None = None  # choice element -> the key that gave it
             for prop, value in obj.items():
@@ -183,7 +184,8 @@ class BaseChecks:
                                     if other is None:
                                         seen[choice] = prop
                                     else:
-                                        out = joined(out, _two_choices(prop, choice, other))
+                                        two = _two_choices(base, prop, choice, other)
+                                        out = joined(out, two)
                             got = rule(value, obj, res, root)
                         elif prop[:1] == "_":
                             got = extension(obj, prop, value, res, root)
@@ -191,7 +193,7 @@ class BaseChecks:
                             continue
                         else:  # the name is feed content: described, never echoed
                             message = f"Unknown element in {name}: {unknown_name(prop, rules)}"
-                            got = error("unknown-element", _UNKNOWN, message)
+                            got = error("unknown-element", unknown, message)
                 if got is not None:
                     out = got if out is None else joined(out, got)
             for names, at, message in required:
@@ -206,7 +208,6 @@ class BaseChecks:
                     out = joined(out, got)
             return out
 
-        self._objects[key] = check
         return check
 
     def _quick(self, e: Elem) -> Callable[[Any], bool] | None:
@@ -250,7 +251,7 @@ class BaseChecks:
         return extra
 
     def _primitive_extension(
-        self, primitives: dict[str, bool], known: dict[str, PropertyRule]
+        self, primitives: dict[str, bool], known: dict[str, PropertyRule], base: str
     ) -> Callable[[dict[str, Any], str, Any, Any, Any], list[Found] | None]:
         """The rule of ``_name`` properties: the id and extensions of primitive ``name``."""
         element = self._ref("Element")
@@ -259,31 +260,32 @@ class BaseChecks:
             obj: dict[str, Any], prop: str, value: Any, res: Any, root: Any
         ) -> list[Found] | None:
             name = prop[1:]
-            at = "." + prop
+            at = f"{base}.{prop}"
             repeats = primitives.get(name)
             if repeats is None:  # the name is feed content: described, never echoed
                 message = (
                     f"Unknown element: {unknown_name(prop, known)}, and no primitive element "
                     "of that name here"
                 )
-                return error("unknown-element", _UNKNOWN, message)
+                return error("unknown-element", base + _UNKNOWN, message)
             if not repeats:
                 if type(value) is not dict:
                     return error("invalid-type", at, f"Element '{prop}' must be a JSON object")
                 got = element.check(value, res, root)
-                return None if got is None else moved("." + name, got)
+                return None if got is None else moved(f"{base}.{name}", got)
             if type(value) is not list:
                 return error("invalid-type", at, f"Element '{prop}' must be a JSON array")
             out: list[Found] | None = None
-            base = obj.get(name)
-            if base is not None and (type(base) is not list or len(base) != len(value)):
+            values = obj.get(name)
+            if values is not None and (type(values) is not list or len(values) != len(value)):
                 message = f"Arrays '{name}' and '{prop}' must have the same length"
                 out = error("invalid-type", at, message)
             for i, item in enumerate(value):
                 if item is None:
-                    if type(base) is not list or i >= len(base) or base[i] is None:
+                    if type(values) is not list or i >= len(values) or values[i] is None:
                         message = "Primitive has neither a value nor extensions (ele-1)"
-                        out = joined(out, error("empty-element", f".{name}[{i}]", message))
+                        where = f"{base}.{name}[{i}]"
+                        out = joined(out, error("empty-element", where, message))
                     continue
                 if type(item) is not dict:
                     message = f"Element '{prop}' items must be JSON objects"
@@ -291,20 +293,21 @@ class BaseChecks:
                     continue
                 got = element.check(item, res, root)
                 if got is not None:
-                    out = joined(out, moved(f".{name}[{i}]", got))
+                    out = joined(out, moved(f"{base}.{name}[{i}]", got))
             return out
 
         return extension
 
     # ----------------------------------------------------------------- properties
 
-    def _property(self, e: Elem) -> PropertyRule:
-        """The rule of one JSON property: array shape and cardinality, then each item."""
+    def _property(self, e: Elem, base: str) -> PropertyRule:
+        """The rule of one JSON property: array shape and cardinality, then each item;
+        issues at ``base.name`` and below."""
         prop = e.name
-        at = "." + prop
+        at = f"{base}.{prop}"
         if e.array:
-            return self._repeated(e)
-        fast = self._plain_single(e)
+            return self._repeated(e, at)
+        fast = self._plain_single(e, at)
         if fast is not None:
             return fast
         item = self._item(e)
@@ -317,11 +320,10 @@ class BaseChecks:
 
         return single
 
-    def _plain_single(self, e: Elem) -> PropertyRule | None:
+    def _plain_single(self, e: Elem, at: str) -> PropertyRule | None:
         """The usual single-valued properties in one function: a primitive or an object
         with no binding, reference target or invariant of its own."""
         prop = e.name
-        at = "." + prop
         if e.invariants or e.binding is not None or e.targets is not None:
             return None
         if e.kind == PRIMITIVE:
@@ -354,15 +356,14 @@ class BaseChecks:
 
         return datatype
 
-    def _repeated(self, e: Elem) -> PropertyRule:
+    def _repeated(self, e: Elem, at: str) -> PropertyRule:
         prop = e.name
-        at = "." + prop
         item = self._item(e)
         under = "_" + prop
         most = e.max
         too_many = f"Element '{prop}' has more than {most} items"
         extensions = prop in ("extension", "modifierExtension")
-        primitive_rule = self._primitive_items(e) if e.kind == PRIMITIVE else None
+        primitive_rule = self._primitive_items(e, at) if e.kind == PRIMITIVE else None
         plain = (
             e.kind in (COMPLEX, BACKBONE)
             and e.binding is None
@@ -406,12 +407,12 @@ class BaseChecks:
 
         return repeated
 
-    def _primitive_items(self, e: Elem) -> PropertyRule:
+    def _primitive_items(self, e: Elem, at: str) -> PropertyRule:
         """The items of a repeating primitive: each value, then each one's invariants."""
         prim = e.prim
         assert prim is not None
         ok = prim.ok
-        name, at, under = e.name, "." + e.name, "_" + e.name
+        name, under = e.name, "_" + e.name
         bound = code_binding(e)
         invariants = invariants_rule(e.invariants)
 
@@ -524,9 +525,9 @@ class BaseChecks:
         return primitive
 
 
-def _two_choices(prop: str, choice: str, other: str) -> list[Found]:
+def _two_choices(base: str, prop: str, choice: str, other: str) -> list[Found]:
     message = f"Only one of the {choice}[x] choices is allowed; found '{other}' and '{prop}'"
-    return error("choice-type", "." + prop, message)
+    return error("choice-type", f"{base}.{prop}", message)
 
 
 @cache

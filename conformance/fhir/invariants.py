@@ -119,8 +119,9 @@ def invariant_rule(inv: Invariant) -> InvariantRule:
     return rule
 
 
-def invariants_rule(invariants: tuple[Invariant, ...]) -> InvariantRule | None:
-    """All the invariants of one focus as one rule (None when there are none)."""
+def invariants_rule(invariants: tuple[Invariant, ...], at: str = "") -> InvariantRule | None:
+    """All the invariants of one focus as one rule (None when there are none); issues at
+    ``at`` (relative to the focus, or where the caller knows the focus is)."""
     if not invariants:
         return None
     plan = tuple(
@@ -130,7 +131,7 @@ def invariants_rule(invariants: tuple[Invariant, ...]) -> InvariantRule | None:
             FhirIssue(
                 inv.severity,
                 "invariant",
-                "",
+                at,
                 f"Constraint {inv.key} failed: {inv.human}",
                 inv.source,
                 inv.key,
@@ -151,7 +152,7 @@ def invariants_rule(invariants: tuple[Invariant, ...]) -> InvariantRule | None:
                 found: Found = failed
             except Exception as exc:  # a broken expression must never crash validation
                 message = f"Invariant {inv.key} could not be evaluated ({type(exc).__name__})"
-                found = FhirIssue("warning", "invariant-error", "", message, inv.source)
+                found = FhirIssue("warning", "invariant-error", at, message, inv.source)
             if out is None:
                 out = [found]
             else:
