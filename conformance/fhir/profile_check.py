@@ -130,7 +130,24 @@ class ProfileChecks:
 
             return walk
         type_rule = self._type_rule(pe, source)
-        tests = self._value_tests(pe, source, xc, in_quantity)
+        before, after = self._value_tests(pe, source, xc, in_quantity)
+        constraints = invariants_rule(pe.constraints)
+        if type_rule is None and not before and not after and constraints is not None:
+            invariants = constraints
+
+            def constrained(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+                focus = value if type(value) is dict else _object_of(value, ext)
+                out = invariants(value if value is not None else focus, res, res)
+                if children is not None:
+                    got = children(focus, res)
+                    if got is not None:
+                        out = got if out is None else joined(out, got)
+                return out
+
+            return constrained
+        if constraints is not None:
+            before.append(_constraints(constraints))
+        tests = before + after
         if type_rule is None and len(tests) == 1:
             test = tests[0]
             if children is None:
@@ -184,8 +201,11 @@ class ProfileChecks:
 
         return typed
 
-    def _value_tests(self, pe: PElem, source: str, xc: bool, in_quantity: bool) -> list[ItemRule]:
-        """The value checks of ``pe``, in the order they report."""
+    def _value_tests(
+        self, pe: PElem, source: str, xc: bool, in_quantity: bool
+    ) -> tuple[list[ItemRule], list[ItemRule]]:
+        """The value checks of ``pe`` in the order they report: those before its
+        constraints (invariants) and those after."""
         tests: list[ItemRule] = []
         fixed = pe.fixed
         if fixed is not None:
@@ -200,18 +220,16 @@ class ProfileChecks:
             tests.append(limit_rule(pe.max_value, 1, source))
         if pe.target_types is not None:
             tests.append(profile_reference_target(pe.target_types, source))
-        constraints = invariants_rule(pe.constraints)
-        if constraints is not None:
-            tests.append(_constraints(constraints))
+        after: list[ItemRule] = []
         if len(pe.type_profiles) == 1:
             url = pe.type_profiles[0]
             rule = self._type_profile(url, xc)
             if xc and self.profiles.structure_definition(url) is not None:
                 rule = _unless_extension(url, rule)
-            tests.append(rule)
+            after.append(rule)
         elif pe.type_profiles:
-            tests.append(self._any_profile(pe.type_profiles, source, xc))
-        return tests
+            after.append(self._any_profile(pe.type_profiles, source, xc))
+        return tests, after
 
     # ----------------------------------------------------------- type profiles
 
@@ -277,10 +295,10 @@ class ProfileChecks:
     # ---------------------------------------------------------------- children
 
     def _children(self, pe: PElem, source: str, xc: bool) -> ObjectRule | None:
-        rules = [
+        rules = tuple(
             self._element(name, child, source, xc, pe.quantity)
             for name, child in pe.children.items()
-        ]
+        )
         if not rules:
             return None
         if len(rules) == 1:
@@ -315,70 +333,103 @@ class ProfileChecks:
                     if got is not None:
                         out = joined(out, moved(_where(key, idx), got))
             if slices is not None:
-                got = slices(items, res)
+                got = slices([it[0] for it in items], items, res)
                 if got is not None:
                     out = joined(out, got)
             return out
 
-        choice = name.endswith("[x]")
-        keys_of = self._choice_keys(name[:-3]) if choice else None
-        under = "_" + name
-        at = "." + name
+        one_ok = low <= 1 <= high
+        if name.endswith("[x]"):
+            scan = self._choice_keys(name[:-3])
+            shapes: dict[tuple[str, ...], tuple[tuple[str, str, str], ...]] = {}
 
-        def element(obj: dict[str, Any], res: Any) -> list[Found] | None:
-            if keys_of is None:
-                if under in obj:
-                    return check(_items_of(obj, name, None), res)
-                value = obj.get(name)
-                if value is None:
-                    return None if absent_ok else check([], res)
-                key, t = name, None
-                if type(value) is list:
-                    if slices is not None:
-                        return check([(x, None, name, i, None) for i, x in enumerate(value)], res)
-                    n = len(value)
-                    out = None if low <= n <= high else counted(n)
-                    if item is not None:
-                        for i, x in enumerate(value):
-                            got = item(x, None, None, res)
-                            if got is not None:
-                                out = joined(out, moved(f"{at}[{i}]", got))
-                    return out
-            else:
-                found = keys_of(obj)
+            def chosen(obj: dict[str, Any], res: Any) -> list[Found] | None:
+                keys = tuple(obj)
+                found = shapes.get(keys)
+                if found is None:
+                    found = scan(keys)
+                    if len(shapes) < _SHAPES:  # a pure memo on the key list; bounded
+                        shapes[keys] = found
                 if not found:
                     return None if absent_ok else check([], res)
-                if len(found) > 1:
-                    items: list[Item] = []
-                    for k, kt, _u in found:
-                        items.extend(_items_of(obj, k, kt))
-                    return check(items, res)
-                key, t, under_key = found[0]
-                value = obj.get(key)
-                if value is None or type(value) is list or under_key in obj:
-                    return check(_items_of(obj, key, t), res)
-            # the usual case: one value, no _name sibling
-            out = None if low <= 1 <= high else counted(1)
+                if len(found) == 1:
+                    key, t, under_key = found[0]
+                    value = obj.get(key)
+                    if value is not None and type(value) is not list and under_key not in obj:
+                        # the usual case: one value, no _name sibling
+                        out = None if one_ok else counted(1)
+                        if item is not None:
+                            got = item(value, None, t, res)
+                            if got is not None:
+                                out = joined(out, moved("." + key, got))
+                        if slices is not None:
+                            got = slices([value], [(value, None, key, -1, t)], res)
+                            if got is not None:
+                                out = joined(out, got)
+                        return out
+                items: list[Item] = []
+                for k, kt, _u in found:
+                    items.extend(_items_of(obj, k, kt))
+                return check(items, res)
+
+            return chosen
+        under = "_" + name
+        at = "." + name
+        if slices is not None:
+
+            def sliced(obj: dict[str, Any], res: Any) -> list[Found] | None:
+                value = obj.get(name)
+                if under in obj:
+                    return check(_items_of(obj, name, None), res)
+                if value is None:
+                    return None if absent_ok else check([], res)
+                if type(value) is not list:
+                    return check([(value, None, name, -1, None)], res)
+                n = len(value)
+                out = None if low <= n <= high else counted(n)
+                if item is not None:
+                    for i, x in enumerate(value):
+                        got = item(x, None, None, res)
+                        if got is not None:
+                            out = joined(out, moved(f"{at}[{i}]", got))
+                got = slices(value, None, res)
+                return out if got is None else joined(out, got)
+
+            return sliced
+
+        def plain(obj: dict[str, Any], res: Any) -> list[Found] | None:
+            value = obj.get(name)
+            if value is None:
+                if under in obj:
+                    return check(_items_of(obj, name, None), res)
+                return None if absent_ok else check([], res)
+            if under in obj:
+                return check(_items_of(obj, name, None), res)
+            if type(value) is not list:
+                out = None if one_ok else counted(1)
+                if item is not None:
+                    got = item(value, None, None, res)
+                    if got is not None:
+                        out = joined(out, moved(at, got))
+                return out
+            n = len(value)
+            out = None if low <= n <= high else counted(n)
             if item is not None:
-                got = item(value, None, t, res)
-                if got is not None:
-                    out = joined(out, moved("." + key, got))
-            if slices is not None:
-                got = slices([(value, None, key, -1, t)], res)
-                if got is not None:
-                    out = joined(out, got)
+                for i, x in enumerate(value):
+                    got = item(x, None, None, res)
+                    if got is not None:
+                        out = joined(out, moved(f"{at}[{i}]", got))
             return out
 
-        return element
+        return plain
 
     def _choice_keys(
         self, prefix: str
-    ) -> Callable[[dict[str, Any]], tuple[tuple[str, str, str], ...]]:
-        """The keys of a choice element (``value[x]``) in an object: (``valueX`` key, its
-        type, ``_valueX``), also for a ``_valueX`` with no ``valueX``."""
+    ) -> Callable[[tuple[str, ...]], tuple[tuple[str, str, str], ...]]:
+        """The keys of a choice element (``value[x]``) among an object's keys: (``valueX``
+        key, its type, ``_valueX``), also for a ``_valueX`` with no ``valueX``."""
         size = len(prefix)
         primitives = self.primitives
-        shapes: dict[tuple[str, ...], tuple[tuple[str, str, str], ...]] = {}
 
         def scan(keys: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
             found: list[tuple[str, str, str]] = []
@@ -400,22 +451,13 @@ class ProfileChecks:
                 found.append((k, lowered if lowered in primitives else suffix, "_" + k))
             return tuple(found)
 
-        def keys_of(obj: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
-            keys = tuple(obj)
-            found = shapes.get(keys)
-            if found is None:
-                found = scan(keys)
-                if len(shapes) < _SHAPES:  # a pure memo on the key list; bounded
-                    shapes[keys] = found
-            return found
-
-        return keys_of
+        return scan
 
     # ----------------------------------------------------------------- slicing
 
     def _slices(
         self, pe: PElem, name: str, source: str, xc: bool, in_quantity: bool
-    ) -> Callable[[list[Item], Any], list[Found] | None] | None:
+    ) -> Callable[[list[Any], list[Item] | None, Any], list[Found] | None] | None:
         """Items given to the first slice they match; each slice's cardinality and its
         items' checks. A discriminator that cannot be evaluated: no slice verdict."""
         disc: Discriminators
@@ -436,19 +478,21 @@ class ProfileChecks:
         counters = tuple(_slice_counter(s, at, source) for s in pe.slices)
         unmatched = "Item matches none of the slices and the slicing is closed"
 
-        def sliced(items: list[Item], res: Any) -> list[Found] | None:
+        def sliced(values: list[Any], items: list[Item] | None, res: Any) -> list[Found] | None:
+            """``values``: the items' values; ``items``: the items, or None for the values
+            of a plain array (``name[i]``, no _name objects, no choice types)."""
             out: list[Found] | None = None
-            hits: list[tuple[int, Item]] = []  # (slice, item) for each item that matched
+            hits: list[tuple[int, int]] = []  # (slice, position) for each item that matched
             try:
-                for it in items:
-                    value, t = it[0], it[4]
+                for p, value in enumerate(values):
+                    t = None if items is None else items[p][4]
                     for i, match in enumerate(matchers):
                         if match(value, t, res):
-                            hits.append((i, it))
+                            hits.append((i, p))
                             break
                     else:
                         if closed:
-                            where = _where(it[2], it[3])
+                            where = at + f"[{p}]" if items is None else _where(*items[p][2:4])
                             issue = FhirIssue("error", "slice-unmatched", where, unmatched, source)
                             out = joined(out, [issue])
             except ProfileError:
@@ -457,17 +501,24 @@ class ProfileChecks:
                 low, high = bounds[i]
                 if low or high != -1:
                     n = 0
-                    for j, _it in hits:
+                    for j, _p in hits:
                         if j == i:
                             n += 1
                     if (low and n < low) or (high != -1 and n > high):
                         out = joined(out, counters[i](n))
                 if rule is not None:
-                    for j, (value, ext, key, idx, t) in hits:
-                        if j == i:
+                    for j, p in hits:
+                        if j != i:
+                            continue
+                        if items is None:
+                            found = rule(values[p], None, None, res)
+                            where = at + f"[{p}]"
+                        else:
+                            value, ext, key, idx, t = items[p]
                             found = rule(value, ext, t, res)
-                            if found is not None:
-                                out = joined(out, moved(_where(key, idx), found))
+                            where = _where(key, idx)
+                        if found is not None:
+                            out = joined(out, moved(where, found))
             return out
 
         return sliced

@@ -85,12 +85,18 @@ def fixed_rule(fixed: Any, in_quantity: bool, source: str) -> ValueTest:
     once {annotations} are dropped: {beats}/min is /min)."""
     message = "Value does not match the fixed value required by the profile"
     mismatch = FhirIssue("error", "profile-fixed-value", "", message, source)
-    if type(fixed) is str and not in_quantity:
+    if type(fixed) is str:  # fixed_matches on a string is equality
+        if not in_quantity:
 
-        def same(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
-            return None if value == fixed else [mismatch]
+            def same(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+                return None if value == fixed else [mismatch]
 
-        return same
+            return same
+
+        def same_unit(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+            return None if value == fixed or ucum_equal(fixed, value) else [mismatch]
+
+        return same_unit
 
     def matching(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
         if fixed_matches(fixed, value) or (in_quantity and ucum_equal(fixed, value)):
