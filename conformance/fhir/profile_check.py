@@ -20,7 +20,7 @@ from conformance.fhir.invariants import invariants_rule
 from conformance.fhir.issues import FhirIssue, Found, joined, moved
 from conformance.fhir.profile_model import CompiledProfile, PElem, ProfileError
 from conformance.fhir.references import profile_reference_target
-from conformance.fhir.slicing import EXTENSION_SLICING, Discriminators, SliceMatchers
+from conformance.fhir.slicing import Item, SliceMatchers, item_path, slicing_rule
 from conformance.fhir.terminology import Expansion
 from conformance.fhir.values import fixed_rule, limit_rule, pattern_rule
 
@@ -28,11 +28,8 @@ from conformance.fhir.values import fixed_rule, limit_rule, pattern_rule
 ItemRule = Callable[[Any, Any, "str | None", Any], "list[Found] | None"]
 #: (the object holding the elements, %resource) -> issues relative to it
 ObjectRule = Callable[[dict[str, Any], Any], "list[Found] | None"]
-#: one occurrence of an element: (value, _name object, key, index or -1, type or None)
-Item = tuple[Any, Any, str, int, "str | None"]
 
 _QUANTITIES = frozenset({"Quantity", "SimpleQuantity"})
-_EXTENSIONS = ("extension", "modifierExtension")
 #: how many distinct key lists one choice element remembers
 _SHAPES = 512
 
@@ -45,10 +42,6 @@ class ProfileSource(Protocol):
     def structure_definition(self, url: str) -> dict[str, Any] | None: ...
 
     def expansion(self, url: str) -> Expansion | None: ...
-
-
-def _where(key: str, idx: int) -> str:
-    return f".{key}" if idx < 0 else f".{key}[{idx}]"
 
 
 #: the children of an item with no object (read only)
@@ -319,7 +312,11 @@ class ProfileChecks:
     ) -> ObjectRule:
         """The rule of one element of an object: its items, counted, checked, sliced."""
         item = self.item(pe, source, xc, in_quantity)
-        slices = self._slices(pe, name, source, xc, in_quantity) if pe.sliced else None
+        slices = None
+        if pe.sliced:
+            slices = slicing_rule(
+                pe, name, source, self.matchers, lambda s: self.item(s, source, xc, in_quantity)
+            )
         counted = _counter(pe, name, source)
         low, high = _bounds(pe)  # counts in low..high are fine
         absent_ok = pe.absent_ok
@@ -331,7 +328,7 @@ class ProfileChecks:
                 for value, ext, key, idx, t in items:
                     got = item(value, ext, t, res)
                     if got is not None:
-                        out = joined(out, moved(_where(key, idx), got))
+                        out = joined(out, moved(item_path(key, idx), got))
             if slices is not None:
                 got = slices([it[0] for it in items], items, res)
                 if got is not None:
@@ -455,74 +452,6 @@ class ProfileChecks:
 
     # ----------------------------------------------------------------- slicing
 
-    def _slices(
-        self, pe: PElem, name: str, source: str, xc: bool, in_quantity: bool
-    ) -> Callable[[list[Any], list[Item] | None, Any], list[Found] | None] | None:
-        """Items given to the first slice they match; each slice's cardinality and its
-        items' checks. A discriminator that cannot be evaluated: no slice verdict."""
-        disc: Discriminators
-        closed = False
-        if pe.slicing is not None:
-            disc, rule = pe.slicing
-            closed = rule == "closed"
-        elif name in _EXTENSIONS:
-            disc = EXTENSION_SLICING
-        else:
-            disc = ()
-        if not pe.slices and not closed:
-            return None
-        at = "." + name
-        matchers = tuple(self.matchers.matcher(s, disc) for s in pe.slices)
-        slice_rules = tuple(self.item(s, source, xc, in_quantity) for s in pe.slices)
-        bounds = tuple((s.min, s.max) for s in pe.slices)
-        counters = tuple(_slice_counter(s, at, source) for s in pe.slices)
-        unmatched = "Item matches none of the slices and the slicing is closed"
-
-        def sliced(values: list[Any], items: list[Item] | None, res: Any) -> list[Found] | None:
-            """``values``: the items' values; ``items``: the items, or None for the values
-            of a plain array (``name[i]``, no _name objects, no choice types)."""
-            out: list[Found] | None = None
-            hits: list[tuple[int, int]] = []  # (slice, position) for each item that matched
-            try:
-                for p, value in enumerate(values):
-                    t = None if items is None else items[p][4]
-                    for i, match in enumerate(matchers):
-                        if match(value, t, res):
-                            hits.append((i, p))
-                            break
-                    else:
-                        if closed:
-                            where = at + f"[{p}]" if items is None else _where(*items[p][2:4])
-                            issue = FhirIssue("error", "slice-unmatched", where, unmatched, source)
-                            out = joined(out, [issue])
-            except ProfileError:
-                return out  # a discriminator we cannot evaluate offline
-            for i, rule in enumerate(slice_rules):
-                low, high = bounds[i]
-                if low or high != -1:
-                    n = 0
-                    for j, _p in hits:
-                        if j == i:
-                            n += 1
-                    if (low and n < low) or (high != -1 and n > high):
-                        out = joined(out, counters[i](n))
-                if rule is not None:
-                    for j, p in hits:
-                        if j != i:
-                            continue
-                        if items is None:
-                            found = rule(values[p], None, None, res)
-                            where = at + f"[{p}]"
-                        else:
-                            value, ext, key, idx, t = items[p]
-                            found = rule(value, ext, t, res)
-                            where = _where(key, idx)
-                        if found is not None:
-                            out = joined(out, moved(where, found))
-            return out
-
-        return sliced
-
 
 def _no_issue(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
     return None
@@ -578,23 +507,6 @@ def _counter(pe: PElem, name: str, source: str) -> Callable[[int], list[Found] |
         if banned and n:
             message = f"Element '{name}' is not allowed in this profile"
             out = joined(out, [FhirIssue("error", "cardinality-max", at, message, source)])
-        return out
-
-    return counted
-
-
-def _slice_counter(s: PElem, at: str, source: str) -> Callable[[int], list[Found]]:
-    """The issues of a slice matched by ``n`` items, outside its cardinality."""
-    low, high, label = s.min, s.max, s.slice_name
-
-    def counted(n: int) -> list[Found]:
-        out: list[Found] = []
-        if low and n < low:
-            message = f"Slice '{label}' requires at least {low} item(s); found {n}"
-            out.append(FhirIssue("error", "slice-cardinality", at, message, source))
-        if high != -1 and n > high:
-            message = f"Slice '{label}' allows at most {high} item(s); found {n}"
-            out.append(FhirIssue("error", "slice-cardinality", at, message, source))
         return out
 
     return counted

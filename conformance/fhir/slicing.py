@@ -4,8 +4,9 @@ Each slice of a sliced element is compiled once into a *matcher* ``(value, type,
 -> bool`` from the slicing's discriminators (``value``, ``pattern``, ``exists``, ``type``,
 ``profile``) and the slice's own constraints at the discriminator paths. A discriminator
 that cannot be evaluated offline makes the matcher raise :class:`ProfileError`; the
-profile check then gives no slice verdict for that element. Slice cardinality and the
-checks of each slice's items are in :mod:`conformance.fhir.profile_check`.
+profile check then gives no slice verdict for that element. :func:`slicing_rule` then
+gives each item to the first slice it matches and checks each slice's cardinality and
+its items (with the item rules :mod:`conformance.fhir.profile_check` compiles).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from conformance.fhir.bindings import in_expansion
+from conformance.fhir.issues import FhirIssue, Found, joined, moved
 from conformance.fhir.profile_model import PElem, ProfileError
 from conformance.fhir.terminology import Expansion
 from conformance.fhir.values import fixed_matches, pattern_matches
@@ -300,3 +302,109 @@ def _plain_strings(s: PElem, disc: Discriminators) -> Matcher | None:
         (k1, w1), (k2, w2) = tests
         return lambda value, t, res: has(value, k1, w1) and has(value, k2, w2)
     return lambda value, t, res: all(want in walk_keys(value, keys) for keys, want in tests)
+
+
+# ------------------------------------------------------------- slice verdicts
+
+#: (value, the primitive's _name object, its type, %resource) -> issues, as profile checks
+ItemRule = Callable[[Any, Any, "str | None", Any], "list[Found] | None"]
+#: one occurrence of an element: (value, _name object, key, index or -1, type or None)
+Item = tuple[Any, Any, str, int, "str | None"]
+#: (the items' values, the items or None for a plain array, %resource) -> issues
+SlicingRule = Callable[[list[Any], "list[Item] | None", Any], "list[Found] | None"]
+_EXTENSIONS = ("extension", "modifierExtension")
+
+
+def item_path(key: str, idx: int) -> str:
+    """An item's path relative to the object holding it."""
+    return f".{key}" if idx < 0 else f".{key}[{idx}]"
+
+
+def slicing_rule(
+    pe: PElem,
+    name: str,
+    source: str,
+    matchers: SliceMatchers,
+    rule_of: Callable[[PElem], ItemRule | None],
+) -> SlicingRule | None:
+    """Items given to the first slice they match; each slice's cardinality and its
+    items' checks. A discriminator that cannot be evaluated: no slice verdict."""
+    disc: Discriminators
+    closed = False
+    if pe.slicing is not None:
+        disc, rule = pe.slicing
+        closed = rule == "closed"
+    elif name in _EXTENSIONS:
+        disc = EXTENSION_SLICING
+    else:
+        disc = ()
+    if not pe.slices and not closed:
+        return None
+    at = "." + name
+    slice_matchers = tuple(matchers.matcher(s, disc) for s in pe.slices)
+    slice_rules = tuple(rule_of(s) for s in pe.slices)
+    bounds = tuple((s.min, s.max) for s in pe.slices)
+    counters = tuple(_slice_counter(s, at, source) for s in pe.slices)
+    unmatched = "Item matches none of the slices and the slicing is closed"
+
+    def sliced(values: list[Any], items: list[Item] | None, res: Any) -> list[Found] | None:
+        """``values``: the items' values; ``items``: the items, or None for the values
+        of a plain array (``name[i]``, no _name objects, no choice types)."""
+        out: list[Found] | None = None
+        hits: list[tuple[int, int]] = []  # (slice, position) for each item that matched
+        try:
+            for p, value in enumerate(values):
+                t = None if items is None else items[p][4]
+                for i, match in enumerate(slice_matchers):
+                    if match(value, t, res):
+                        hits.append((i, p))
+                        break
+                else:
+                    if closed:
+                        where = at + f"[{p}]" if items is None else item_path(*items[p][2:4])
+                        issue = FhirIssue("error", "slice-unmatched", where, unmatched, source)
+                        out = joined(out, [issue])
+        except ProfileError:
+            return out  # a discriminator we cannot evaluate offline
+        for i, rule in enumerate(slice_rules):
+            low, high = bounds[i]
+            if low or high != -1:
+                n = 0
+                for j, _p in hits:
+                    if j == i:
+                        n += 1
+                if (low and n < low) or (high != -1 and n > high):
+                    out = joined(out, counters[i](n))
+            if rule is not None:
+                for j, p in hits:
+                    if j != i:
+                        continue
+                    if items is None:
+                        found = rule(values[p], None, None, res)
+                        where = at + f"[{p}]"
+                    else:
+                        value, ext, key, idx, t = items[p]
+                        found = rule(value, ext, t, res)
+                        where = item_path(key, idx)
+                    if found is not None:
+                        out = joined(out, moved(where, found))
+        return out
+
+    return sliced
+
+
+def _slice_counter(s: PElem, at: str, source: str) -> Callable[[int], list[Found]]:
+    """The issues of a slice matched by ``n`` items, outside its cardinality."""
+    low, high, label = s.min, s.max, s.slice_name
+
+    def counted(n: int) -> list[Found]:
+        out: list[Found] = []
+        if low and n < low:
+            message = f"Slice '{label}' requires at least {low} item(s); found {n}"
+            out.append(FhirIssue("error", "slice-cardinality", at, message, source))
+        if high != -1 and n > high:
+            message = f"Slice '{label}' allows at most {high} item(s); found {n}"
+            out.append(FhirIssue("error", "slice-cardinality", at, message, source))
+        return out
+
+    return counted

@@ -142,6 +142,9 @@ def _reaches(resource: dict[str, Any], expression: str) -> bool:
     """Every step of a path but the last leads to a value in the resource (the last
     may name a missing element: a cardinality issue)."""
     rtype = resource["resourceType"]
+    unknown = ".(unknown element)"  # an unknown element's name is never echoed
+    if expression.endswith(unknown):
+        expression = expression[: -len(unknown)] + ".x"
     if not expression.startswith(rtype):
         return False
     rest = expression[len(rtype) :]
