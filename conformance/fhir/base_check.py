@@ -144,7 +144,7 @@ class BaseChecks:
             (names, f"{base}.{group}", f"Missing required element '{group}' in {name}")
             for group, names in node.required
         )
-        invariants = invariants_rule(node.invariants, base)
+        invariants = invariants_rule(node.invariants, base, guards=self.model.guard_keys)
         extension = self._primitive_extension(primitives, rules, base)
         empty = FhirIssue("error", "empty-element", base, _EMPTY_OBJECT, BASE)
         unknown = base + _UNKNOWN
@@ -232,7 +232,7 @@ class BaseChecks:
         reference target and invariants (None when there are none)."""
         coded = coded_binding(e)
         target = reference_target(e.name, e.targets, self.model.resource_types)
-        invariants = invariants_rule(e.invariants)
+        invariants = invariants_rule(e.invariants, guards=self.model.guard_keys)
         if coded is None and target is None:
             return invariants
 
@@ -414,7 +414,7 @@ class BaseChecks:
         ok = prim.ok
         name, under = e.name, "_" + e.name
         bound = code_binding(e)
-        invariants = invariants_rule(e.invariants)
+        invariants = invariants_rule(e.invariants, guards=self.model.guard_keys)
 
         def items(values: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
             out: list[Found] | None = None
@@ -498,7 +498,7 @@ class BaseChecks:
         assert prim is not None
         ok, name, under = prim.ok, e.name, "_" + e.name
         bound = code_binding(e)
-        invariants = invariants_rule(e.invariants)
+        invariants = invariants_rule(e.invariants, guards=self.model.guard_keys)
         if bound is None and invariants is None:
 
             def plain(value: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:

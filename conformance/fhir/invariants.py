@@ -1,11 +1,15 @@
 """Invariants (ElementDefinition.constraint): compiled once into a rule that returns no
 issue when the constraint holds.
 
-An invariant is evaluated from its FHIRPath expression (compiled on first evaluation, by
-:mod:`conformance.fhir.fhirpath`). Two kinds of rules are not FHIRPath:
+An invariant is evaluated from its FHIRPath expression by :mod:`conformance.fhir.fhirpath`
+(``compile_invariant``, which corrects the R4 expressions known to be broken as the HL7
+validator does, then a *checker* for the focus's type), compiled when first evaluated. The
+only rules that are not FHIRPath:
 
 - rules the R4 text states with no FHIRPath invariant to carry them (:data:`TEXT_RULES`:
-  Bundle.entry.fullUrl absolute, ext-1, the Attachment size);
+  Bundle.entry.fullUrl absolute, the Attachment size) and ext-1, which R4 states on every
+  ``extension`` element (the shipped data leaves it out so that it is evaluated once per
+  Extension, here);
 - constraints a caller implements in Python (:class:`ConstraintImplementation`), given to
   the profile registry by whoever knows the profile; each says why it is not evaluated
   as FHIRPath. Only a constraint whose key *and* expression match is replaced, so a
@@ -16,10 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from conformance.fhir.issues import FhirIssue, Found
-from conformance.fhir.native_invariants import HYBRID_INVARIANTS, NATIVE_INVARIANTS, TRIGGERS
 
 #: (focus, %resource, %rootResource) -> does the constraint hold?
 Predicate = Callable[[Any, Any, Any], bool]
@@ -40,38 +44,37 @@ class ConstraintImplementation(NamedTuple):
 Implementations = Mapping[str, ConstraintImplementation]
 
 
-def compile_fhirpath(expression: str, base: str) -> Callable[[Any, Any, Any], list[Any]]:
-    """Compile a FHIRPath expression to ``f(focus, resource, root) -> result list``; the
-    focus is typed as ``base`` (a type name or a backbone element path). Raises on a
-    compile failure."""
-    from conformance.fhir.fhirpath import compile_expression
-
-    compiled = compile_expression(expression)
-
-    def run(focus: Any, resource: Any, root: Any) -> list[Any]:
-        return compiled(resource, focus, focus_type=base, root_resource=root)
-
-    return run
-
-
-def fhirpath_predicate(expression: str, base: str) -> Predicate:
-    """The constraint holds unless the expression evaluates to false (an empty result
-    holds: the element the constraint speaks of is absent). Compiled on first use, since
-    compiling costs more than most resources' whole validation."""
-    compiled: list[Callable[[Any, Any, Any], list[Any]]] = []
+def fhirpath_predicate(key: str, expression: str, focus_type: str) -> Predicate:
+    """Invariant ``key`` on a focus of type (or backbone path) ``focus_type``: it holds
+    unless its expression evaluates to false (an empty result holds: the element it
+    speaks of is absent). Compiled when first evaluated; a compile error is raised then
+    (and reported as an invariant that cannot be evaluated)."""
+    compiled: list[Predicate] = []
 
     def check(focus: Any, resource: Any, root: Any) -> bool:
         if not compiled:
-            compiled.append(compile_fhirpath(expression, base))
-        return compiled[0](focus, resource, root) != [False]
+            from conformance.fhir.fhirpath import compile_invariant
+
+            compiled.append(compile_invariant(key, expression).checker(focus_type))
+        return compiled[0](focus, resource, root)
 
     return check
 
 
 class Invariant:
-    """One constraint: where it comes from and its predicate (see :func:`invariant_rule`)."""
+    """One constraint: where it comes from, and how it is evaluated: by ``check`` (a Python
+    rule), else from its FHIRPath for the focus type (see :meth:`predicate`)."""
 
-    __slots__ = ("check", "expression", "human", "key", "severity", "source", "trigger")
+    __slots__ = (
+        "_checks",
+        "check",
+        "expression",
+        "focus_type",
+        "human",
+        "key",
+        "severity",
+        "source",
+    )
 
     def __init__(
         self,
@@ -79,36 +82,30 @@ class Invariant:
         severity: str,
         human: str,
         expression: str,
-        check: Predicate,
+        focus_type: str,
         source: str = "base",
-        trigger: str | None = None,
+        check: Predicate | None = None,
     ) -> None:
         self.key = key
         self.severity = severity
         self.human = human
         self.expression = expression
-        self.check = check
+        self.focus_type = focus_type  # the type (or backbone path) of its usual focus
         self.source = source
-        #: the invariant holds trivially when this key is absent from the focus object
-        self.trigger = trigger
+        self.check = check
+        self._checks: dict[str, Predicate] = {}
 
-
-def base_invariant(key: str, severity: str, human: str, expression: str, base: str) -> Invariant:
-    """An invariant of the base specification, on a focus of type (or path) ``base``."""
-    native = NATIVE_INVARIANTS.get(key)
-    trigger = TRIGGERS.get(key)
-    if native is not None:
-        return Invariant(key, severity, human, expression, native, "base", trigger)
-    fhirpath = fhirpath_predicate(expression, base)
-    hybrid = HYBRID_INVARIANTS.get(key)
-    if hybrid is None:
-        return Invariant(key, severity, human, expression, fhirpath, "base", trigger)
-
-    def check(focus: Any, resource: Any, root: Any) -> bool:
-        answer = hybrid(focus, resource, root)
-        return fhirpath(focus, resource, root) if answer is None else answer
-
-    return Invariant(key, severity, human, expression, check, "base", trigger)
+    def predicate(self, focus_type: str | None = None) -> Predicate:
+        """How to evaluate it on a focus of ``focus_type`` (default: its usual one)."""
+        if self.check is not None:
+            return self.check
+        focus_type = focus_type or self.focus_type
+        got = self._checks.get(focus_type)
+        if got is None:
+            got = self._checks[focus_type] = fhirpath_predicate(
+                self.key, self.expression, focus_type
+            )
+        return got
 
 
 def invariant_rule(inv: Invariant) -> InvariantRule:
@@ -119,15 +116,27 @@ def invariant_rule(inv: Invariant) -> InvariantRule:
     return rule
 
 
-def invariants_rule(invariants: tuple[Invariant, ...], at: str = "") -> InvariantRule | None:
+#: an invariant -> the JSON keys of its usual focus without any of which it cannot fail
+Guards = Callable[[Invariant], "tuple[str, ...] | None"]
+
+
+def invariants_rule(
+    invariants: tuple[Invariant, ...],
+    at: str = "",
+    focus_type: str | None = None,
+    guards: Guards | None = None,
+) -> InvariantRule | None:
     """All the invariants of one focus as one rule (None when there are none); issues at
-    ``at`` (relative to the focus, or where the caller knows the focus is)."""
+    ``at`` (relative to the focus, or where the caller knows the focus is). ``focus_type``:
+    the focus's type when it is not the invariants' usual one (a choice's concrete type).
+    ``guards`` (see :func:`guard_names`): an invariant is not evaluated on a focus object
+    that has none of the keys it gives."""
     if not invariants:
         return None
     plan = tuple(
         (
-            inv.trigger,
-            inv.check,
+            guards(inv) if guards is not None and focus_type is None else None,
+            inv.predicate(focus_type),
             FhirIssue(
                 inv.severity,
                 "invariant",
@@ -143,9 +152,13 @@ def invariants_rule(invariants: tuple[Invariant, ...], at: str = "") -> Invarian
 
     def rule(focus: Any, resource: Any, root: Any) -> list[Found] | None:
         out: list[Found] | None = None
-        for trigger, check, failed, inv in plan:
-            if trigger is not None and trigger not in focus:
-                continue
+        for guard, check, failed, inv in plan:
+            if guard is not None and type(focus) is dict:
+                for key in guard:
+                    if key in focus:
+                        break
+                else:
+                    continue  # none of the elements it speaks of: it cannot fail
             try:
                 if check(focus, resource, root):
                     continue
@@ -162,18 +175,100 @@ def invariants_rule(invariants: tuple[Invariant, ...], at: str = "") -> Invarian
     return rule
 
 
+# ------------------------------------------------------------------------- guards
+
+#: functions whose result is empty when their input is, without evaluating arguments
+_EMPTY_PRESERVING = frozenset(
+    {
+        "where",
+        "select",
+        "repeat",
+        "trace",
+        "ofType",
+        "first",
+        "last",
+        "tail",
+        "distinct",
+        "children",
+        "descendants",
+        "extension",
+        "single",
+    }
+)
+
+
+@lru_cache(maxsize=4096)
+def guard_names(expression: str) -> frozenset[str] | None:
+    """Element names ``N``: on a focus object with no element named in ``N``, the
+    expression evaluates to true without error (FHIRPath §6.5: ``or`` and ``implies``
+    stop at their first operand; a path from an absent element is empty). None when the
+    expression gives no such guarantee, or does not parse (it is then always evaluated).
+
+    ``contained.contained.empty()`` gives {contained}; ``code.empty() or system.exists()``
+    gives {code}; ``$this != %rootResource or ...`` gives None.
+    """
+    from conformance.fhir.fhirpath._parser import FhirPathError, parse
+
+    try:
+        return _true_when_absent(parse(expression))
+    except FhirPathError:
+        return None
+
+
+def _true_when_absent(node: Any) -> frozenset[str] | None:
+    from conformance.fhir.fhirpath import _parser as ast
+
+    if isinstance(node, ast.Binary):
+        if node.op == "or":
+            return _true_when_absent(node.left)  # true: the right is never evaluated
+        if node.op == "and":
+            left, right = _true_when_absent(node.left), _true_when_absent(node.right)
+            return None if left is None or right is None else left | right
+        if node.op == "implies":
+            return _false_when_absent(node.left)
+        return None
+    if isinstance(node, ast.Call) and node.base is not None and not node.args:
+        if node.name == "empty":
+            return _empty_when_absent(node.base)
+        if node.name == "not" and isinstance(node.base, ast.Call) and not node.base.args:
+            inner = node.base
+            if inner.name in ("exists", "hasValue") and inner.base is not None:
+                return _empty_when_absent(inner.base)
+    if isinstance(node, ast.Call) and node.base is not None and node.name == "all":
+        return _empty_when_absent(node.base)
+    return None
+
+
+def _false_when_absent(node: Any) -> frozenset[str] | None:
+    from conformance.fhir.fhirpath import _parser as ast
+
+    if isinstance(node, ast.Call) and node.name == "exists" and not node.args:
+        return None if node.base is None else _empty_when_absent(node.base)
+    return None
+
+
+def _empty_when_absent(node: Any) -> frozenset[str] | None:
+    """Names whose absence from the focus makes the path ``node`` empty."""
+    from conformance.fhir.fhirpath import _parser as ast
+
+    if isinstance(node, ast.Ident):
+        # a leading capital would be a type name (the focus itself), not an element
+        return frozenset({node.name}) if node.name[:1].islower() else None
+    if isinstance(node, ast.Member):
+        return _empty_when_absent(node.base)
+    if isinstance(node, ast.Call) and node.base is not None and node.name in _EMPTY_PRESERVING:
+        return _empty_when_absent(node.base)
+    if isinstance(node, ast.TypeOp) and node.op == "as":
+        return _empty_when_absent(node.operand)
+    if isinstance(node, ast.Binary) and node.op == "|":
+        left, right = _empty_when_absent(node.left), _empty_when_absent(node.right)
+        return None if left is None or right is None else left | right
+    return None
+
+
 # ------------------------------------------------------------- rules of the R4 text
 
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
-
-
-def _has_value_key(obj: Mapping[str, Any], prefix: str) -> bool:
-    n = len(prefix)
-    return any(k.startswith(prefix) and len(k) > n and k[n].isupper() for k in obj)
-
-
-def _ext1(f: Any, r: Any, t: Any) -> bool:
-    return ("extension" in f) != _has_value_key(f, "value")
 
 
 def _bundle_full_url(f: Any, r: Any, t: Any) -> bool:
@@ -191,7 +286,8 @@ def _attachment_size(f: Any, r: Any, t: Any) -> bool:
     return len(s) // 4 * 3 - (s.endswith("=") + s.endswith("==")) == size
 
 
-#: rules the R4 text states but no FHIRPath invariant carries, by the node they apply to
+#: rules the R4 text states with no FHIRPath to carry them, and ext-1 (see the module
+#: docstring; its expression is R4's, StructureDefinition-Extension), by node
 TEXT_RULES: dict[str, tuple[Invariant, ...]] = {
     "Bundle.entry": (
         Invariant(
@@ -199,12 +295,18 @@ TEXT_RULES: dict[str, tuple[Invariant, ...]] = {
             "error",
             "fullUrl must be an absolute URL",
             "",
-            _bundle_full_url,
-            trigger="fullUrl",
+            "Bundle.entry",
+            check=_bundle_full_url,
         ),
     ),
     "Extension": (
-        Invariant("ext-1", "error", "Must have either extensions or value[x], not both", "", _ext1),
+        Invariant(
+            "ext-1",
+            "error",
+            "Must have either extensions or value[x], not both",
+            "extension.exists() != value.exists()",
+            "Extension",
+        ),
     ),
     "Attachment": (
         Invariant(
@@ -212,8 +314,8 @@ TEXT_RULES: dict[str, tuple[Invariant, ...]] = {
             "error",
             "The stated size must match the size of the data",
             "",
-            _attachment_size,
-            trigger="size",
+            "Attachment",
+            check=_attachment_size,
         ),
     ),
 }

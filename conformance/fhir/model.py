@@ -13,13 +13,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from conformance.fhir.core_constraints import CORE_IMPLEMENTATIONS
 from conformance.fhir.data import core_data, core_expansion
-from conformance.fhir.invariants import (
-    SKIPPED_INVARIANTS,
-    TEXT_RULES,
-    Invariant,
-    base_invariant,
-)
+from conformance.fhir.invariants import SKIPPED_INVARIANTS, TEXT_RULES, Invariant, guard_names
 from conformance.fhir.primitives import Prim
 from conformance.fhir.terminology import Expansion
 
@@ -151,11 +147,36 @@ class Model:
             n = self._build(key)
         return n
 
+    def guard_keys(self, inv: Invariant) -> tuple[str, ...] | None:
+        """The JSON keys of the invariant's usual focus without any of which it cannot fail
+        (see :func:`~conformance.fhir.invariants.guard_names`); None when not known. Asked
+        once the focus's node is built (when its checks are compiled)."""
+        from conformance.fhir.fhirpath import fix_invariant
+
+        names = guard_names(fix_invariant(inv.key, inv.expression))
+        if names is None:
+            return None
+        type_name = inv.focus_type.split(".", 1)[0]
+        if type_name not in self.types or (
+            "." in inv.focus_type and not self.has_children(inv.focus_type)
+        ):
+            return None
+        children = self.node(inv.focus_type).children.values()
+        keys: list[str] = []
+        for name in sorted(names):
+            found = [e.name for e in children if name in (e.name, e.choice)]
+            if not found:
+                return None  # not an element of the focus: leave it to FHIRPath
+            keys.extend(k for n in found for k in (n, "_" + n))
+        return tuple(keys)
+
     def _invariant(self, idx: int, base: str) -> Invariant:
         inv = self._invs.get((idx, base))
         if inv is None:
             key, severity, human, expr = self._inv_rows[idx]
-            inv = base_invariant(key, severity, human, expr, base)
+            impl = CORE_IMPLEMENTATIONS.get(key)
+            check = impl.check if impl is not None and impl.expression == expr else None
+            inv = Invariant(key, severity, human, expr, base, check=check)
             self._invs[(idx, base)] = inv
         return inv
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from conformance.fhir.bindings import profile_binding
-from conformance.fhir.invariants import invariants_rule
+from conformance.fhir.invariants import Guards, Invariant, invariants_rule
 from conformance.fhir.issues import FhirIssue, Found, joined, moved
 from conformance.fhir.profile_model import CompiledProfile, PElem, ProfileError
 from conformance.fhir.references import profile_reference_target
@@ -73,11 +73,17 @@ class ProfileChecks:
     """
 
     def __init__(
-        self, profiles: ProfileSource, matchers: SliceMatchers, primitives: frozenset[str]
+        self,
+        profiles: ProfileSource,
+        matchers: SliceMatchers,
+        primitives: frozenset[str],
+        guards: Guards | None = None,
     ) -> None:
         self.profiles = profiles
         self.matchers = matchers
         self.primitives = primitives
+        #: see conformance.fhir.invariants.invariants_rule
+        self.guards = guards
         self._items: dict[tuple[int, bool], ItemRule | None] = {}
         self._roots: dict[tuple[str, bool], RootRule] = {}
 
@@ -124,7 +130,8 @@ class ProfileChecks:
             return walk
         type_rule = self._type_rule(pe, source)
         before, after = self._value_tests(pe, source, xc, in_quantity)
-        constraints = invariants_rule(pe.constraints)
+        choice = pe.name.endswith("[x]")
+        constraints = None if choice else invariants_rule(pe.constraints, guards=self.guards)
         if type_rule is None and not before and not after and constraints is not None:
             invariants = constraints
 
@@ -140,6 +147,8 @@ class ProfileChecks:
             return constrained
         if constraints is not None:
             before.append(_constraints(constraints))
+        elif choice and pe.constraints:
+            before.append(_typed_constraints(pe.constraints))
         tests = before + after
         if type_rule is None and len(tests) == 1:
             test = tests[0]
@@ -474,6 +483,22 @@ def _constraints(rule: Callable[[Any, Any, Any], list[Found] | None]) -> ItemRul
     with no value), with the resource as ``%resource`` and ``%rootResource``."""
 
     def constraint(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        return rule(value if value is not None else _object_of(value, ext), res, res)
+
+    return constraint
+
+
+def _typed_constraints(invariants: tuple[Invariant, ...]) -> ItemRule:
+    """The invariants of a choice element, each item's evaluated for its own type
+    (``effectiveDateTime`` as a dateTime)."""
+    rules: dict[str | None, Callable[[Any, Any, Any], list[Found] | None]] = {}
+
+    def constraint(value: Any, ext: Any, t: str | None, res: Any) -> list[Found] | None:
+        rule = rules.get(t)
+        if rule is None:
+            made = invariants_rule(invariants, focus_type=t)
+            assert made is not None
+            rule = rules[t] = made
         return rule(value if value is not None else _object_of(value, ext), res, res)
 
     return constraint

@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from conformance.fhir.core_constraints import CORE_IMPLEMENTATIONS
 from conformance.fhir.data import core_data
-from conformance.fhir.invariants import Implementations, Invariant, Predicate, fhirpath_predicate
+from conformance.fhir.invariants import Implementations, Invariant, Predicate
 from conformance.fhir.model import Model
-from conformance.fhir.native_invariants import CORE_PROFILE_NATIVE, NATIVE_INVARIANTS
 from conformance.fhir.terminology import strip_version
 
 CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
@@ -272,8 +272,11 @@ class ProfileCompiler:
     def __init__(self, model: Model, lookup: Lookup, implementations: Implementations) -> None:
         self.model = model
         self.lookup = lookup
-        self.implementations = implementations
-        self._core_keys = {(k, e) for k, _, _, e in core_data()["invariants"]}
+        #: constraints evaluated in Python: the core ones, and those the caller gives
+        self.implementations: Implementations = {**CORE_IMPLEMENTATIONS, **implementations}
+        rows = core_data()["invariants"]
+        self._core_keys = {(k, e) for k, _, _, e in rows}
+        self._base_keys = frozenset(k for k, _, _, _ in rows)
 
     def is_core_type(self, url: str) -> bool:
         return url.startswith(CORE_SD) and url[len(CORE_SD) :] in self.model.types
@@ -530,15 +533,12 @@ class ProfileCompiler:
         if (
             (key, expr) in self._core_keys
             or key in ("ele-1", "ext-1")
-            or (key in NATIVE_INVARIANTS and str(c.get("source", "")).startswith(CORE_SD))
+            or (key in self._base_keys and str(c.get("source", "")).startswith(CORE_SD))
         ):
             return None
         severity, human = str(c.get("severity", "error")), str(c.get("human", ""))
-        check: Predicate | None = CORE_PROFILE_NATIVE.get(key) if url.startswith(CORE_SD) else None
-        if check is None:
-            impl = self.implementations.get(key)
-            if impl is not None and impl.expression == expr:
-                check = impl.check
-        if check is None:
-            check = fhirpath_predicate(expr, fp_base)
-        return Invariant(key, severity, human, expr, check, url)
+        check: Predicate | None = None
+        impl = self.implementations.get(key)
+        if impl is not None and impl.expression == expr:
+            check = impl.check
+        return Invariant(key, severity, human, expr, fp_base, url, check)

@@ -57,7 +57,10 @@ class ProfileRegistry:
         self._uses: dict[tuple[str, bool], _Use] = {}
         self._compiler = ProfileCompiler(model, self.structure_definition, self.implementations)
         self.checks = ProfileChecks(
-            self, SliceMatchers(self.expansion, self.conforms), frozenset(model.prims)
+            self,
+            SliceMatchers(self.expansion, self.conforms),
+            frozenset(model.prims),
+            model.guard_keys,
         )
 
     # -- lookups

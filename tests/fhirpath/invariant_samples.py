@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conformance.fhir._model import core_data, core_profiles
+from conformance.fhir.data import core_data, core_profiles
 
 Check = Callable[[Any, Any, Any], Any]
 
