@@ -55,9 +55,18 @@ class _Ref:
         self.check = check
 
 
-#: a single object property: (the check of its type, the element's own checks of the
-#: object or None, its relative path)
-_Single = tuple[_Ref, "Callable[[Any, Any, Any], list[Found] | None] | None", str]
+#: how an object check treats one property: (a quick acceptance of a valid primitive, or
+#: None; the check of a single object value's type, or None, and the element's own checks
+#: of that object, or None; the property's path; its full rule; the choice element it
+#: belongs to, or None)
+_Entry = tuple[
+    "Callable[[Any], bool] | None",
+    "_Ref | None",
+    "Callable[[Any, Any, Any], list[Found] | None] | None",
+    str,
+    PropertyRule,
+    "str | None",
+]
 
 
 class BaseChecks:
@@ -123,20 +132,19 @@ class BaseChecks:
         node = self.model.node(key)
         name = node.name
         rules: dict[str, PropertyRule] = {}
-        quick: dict[str, Callable[[Any], bool]] = {}  # valid primitive values, accepted
-        objects: dict[str, _Single] = {}  # single object values: their checks
-        choices: dict[str, str] = {}
+        table: dict[str, _Entry] = {}
         primitives: dict[str, bool] = {}  # primitive element -> repeats
         for prop, e in node.children.items():
-            rules[prop] = self._property(e, base)
-            if e.choice is not None:
-                choices[prop] = e.choice  # choices are tracked, so always take the rule
+            rule = rules[prop] = self._property(e, base)
+            at = f"{base}.{prop}"
+            if e.choice is not None:  # choices are tracked, so always take the rule
+                table[prop] = (None, None, None, at, rule, e.choice)
             elif e.kind == PRIMITIVE:
-                ok = self._quick(e)
-                if ok is not None:
-                    quick[prop] = ok
+                table[prop] = (self._quick(e), None, None, at, rule, None)
             elif e.kind in (COMPLEX, BACKBONE) and not e.array:
-                objects[prop] = (self._ref(e.type), self._extra(e), f"{base}.{prop}")
+                table[prop] = (None, self._ref(e.type), self._extra(e), at, rule, None)
+            else:
+                table[prop] = (None, None, None, at, rule, None)
             if e.kind == PRIMITIVE:
                 primitives[prop] = e.array
         is_resource = node.is_resource
@@ -155,15 +163,14 @@ class BaseChecks:
             out: list[Found] | None = None
             seen: dict[str, str] | None = None  # choice element -> the key that gave it
             for prop, value in obj.items():
-                ok = quick.get(prop)
-                if ok is not None:
-                    if ok(value):
-                        continue
-                    got = rules[prop](value, obj, res, root)
-                else:
-                    single = objects.get(prop)
-                    if single is not None and type(value) is dict:
-                        ref, extra, at = single
+                entry = table.get(prop)
+                if entry is not None:
+                    quick, ref, extra, at, rule, choice = entry
+                    if quick is not None:
+                        if quick(value):
+                            continue
+                        got = rule(value, obj, res, root)
+                    elif ref is not None and type(value) is dict:
                         got = ref.check(value, res, root)
                         if extra is not None:
                             more = extra(value, res, root)
@@ -173,27 +180,23 @@ class BaseChecks:
                             continue
                         got = moved(at, got)
                     else:
-                        rule = rules.get(prop)
-                        if rule is not None:
-                            choice = choices.get(prop)
-                            if choice is not None:
-                                if seen is None:
-                                    seen = {choice: prop}
+                        if choice is not None:
+                            if seen is None:
+                                seen = {choice: prop}
+                            else:
+                                other = seen.get(choice)
+                                if other is None:
+                                    seen[choice] = prop
                                 else:
-                                    other = seen.get(choice)
-                                    if other is None:
-                                        seen[choice] = prop
-                                    else:
-                                        two = _two_choices(base, prop, choice, other)
-                                        out = joined(out, two)
-                            got = rule(value, obj, res, root)
-                        elif prop[:1] == "_":
-                            got = extension(obj, prop, value, res, root)
-                        elif prop == "resourceType" and is_resource:
-                            continue
-                        else:  # the name is feed content: described, never echoed
-                            message = f"Unknown element in {name}: {unknown_name(prop, rules)}"
-                            got = error("unknown-element", unknown, message)
+                                    out = joined(out, _two_choices(base, prop, choice, other))
+                        got = rule(value, obj, res, root)
+                elif prop[:1] == "_":
+                    got = extension(obj, prop, value, res, root)
+                elif prop == "resourceType" and is_resource:
+                    continue
+                else:  # the name is feed content: described, never echoed
+                    message = f"Unknown element in {name}: {unknown_name(prop, rules)}"
+                    got = error("unknown-element", unknown, message)
                 if got is not None:
                     out = got if out is None else joined(out, got)
             for names, at, message in required:
