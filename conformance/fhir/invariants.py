@@ -116,8 +116,9 @@ def invariant_rule(inv: Invariant) -> InvariantRule:
     return rule
 
 
-#: an invariant -> the JSON keys of its usual focus without any of which it cannot fail
-Guards = Callable[[Invariant], "tuple[str, ...] | None"]
+#: an invariant -> sets of JSON keys of its usual focus: without any key of one set, the
+#: invariant cannot fail (see :func:`guard_names`)
+Guards = Callable[[Invariant], "tuple[tuple[str, ...], ...] | None"]
 
 
 def invariants_rule(
@@ -153,12 +154,8 @@ def invariants_rule(
     def rule(focus: Any, resource: Any, root: Any) -> list[Found] | None:
         out: list[Found] | None = None
         for guard, check, failed, inv in plan:
-            if guard is not None and type(focus) is dict:
-                for key in guard:
-                    if key in focus:
-                        break
-                else:
-                    continue  # none of the elements it speaks of: it cannot fail
+            if guard is not None and type(focus) is dict and _guarded(guard, focus):
+                continue  # none of the elements it needs to fail: it holds
             try:
                 if check(focus, resource, root):
                     continue
@@ -173,6 +170,17 @@ def invariants_rule(
         return out
 
     return rule
+
+
+def _guarded(guard: tuple[tuple[str, ...], ...], focus: dict[str, Any]) -> bool:
+    """The focus has no key of one of the guard's sets."""
+    for keys in guard:
+        for key in keys:
+            if key in focus:
+                break
+        else:
+            return True
+    return False
 
 
 # ------------------------------------------------------------------------- guards
@@ -198,45 +206,87 @@ _EMPTY_PRESERVING = frozenset(
 
 
 @lru_cache(maxsize=4096)
-def guard_names(expression: str) -> frozenset[str] | None:
-    """Element names ``N``: on a focus object with no element named in ``N``, the
-    expression evaluates to true without error (FHIRPath §6.5: ``or`` and ``implies``
-    stop at their first operand; a path from an absent element is empty). None when the
-    expression gives no such guarantee, or does not parse (it is then always evaluated).
+def guard_names(expression: str) -> tuple[frozenset[str], ...] | None:
+    """Sets of element names, each such that, on a focus object with no element named in
+    it, the expression evaluates to true without error; None when there is none (or the
+    expression does not parse): it is then always evaluated.
 
-    ``contained.contained.empty()`` gives {contained}; ``code.empty() or system.exists()``
-    gives {code}; ``$this != %rootResource or ...`` gives None.
+    FHIRPath §6.5: ``or`` stops at its first true operand, ``implies`` at a false one, a
+    path from an absent element is empty, ``empty()`` and ``all()`` of empty are true.
+    An ``or`` operand counts only when the operands before it cannot raise.
+    ``contained.contained.empty()`` gives ({contained},); ``value.empty() or
+    component.code.where(...).empty()`` gives ({value}, {component}); ``$this !=
+    %rootResource or ...`` gives None.
     """
     from conformance.fhir.fhirpath._parser import FhirPathError, parse
 
     try:
-        return _true_when_absent(parse(expression))
+        found = _true_when_absent(parse(expression))
     except FhirPathError:
         return None
+    return tuple(found) or None
 
 
-def _true_when_absent(node: Any) -> frozenset[str] | None:
+def _true_when_absent(node: Any) -> list[frozenset[str]]:
     from conformance.fhir.fhirpath import _parser as ast
 
     if isinstance(node, ast.Binary):
         if node.op == "or":
-            return _true_when_absent(node.left)  # true: the right is never evaluated
+            out: list[frozenset[str]] = []
+            for operand in _operands(node, "or"):
+                out.extend(_true_when_absent(operand))
+                if not _safe_boolean(operand):
+                    break  # a later operand is reached only if this one did not raise
+            return out
         if node.op == "and":
             left, right = _true_when_absent(node.left), _true_when_absent(node.right)
-            return None if left is None or right is None else left | right
+            return [left[0] | right[0]] if left and right else []
         if node.op == "implies":
-            return _false_when_absent(node.left)
-        return None
-    if isinstance(node, ast.Call) and node.base is not None and not node.args:
-        if node.name == "empty":
-            return _empty_when_absent(node.base)
-        if node.name == "not" and isinstance(node.base, ast.Call) and not node.base.args:
+            premise = _false_when_absent(node.left)
+            return [] if premise is None else [premise]
+        return []
+    if isinstance(node, ast.Call) and node.base is not None:
+        keys: frozenset[str] | None = None
+        if (node.name == "empty" and not node.args) or node.name == "all":
+            keys = _empty_when_absent(node.base)
+        elif node.name == "not" and not node.args:
             inner = node.base
-            if inner.name in ("exists", "hasValue") and inner.base is not None:
-                return _empty_when_absent(inner.base)
-    if isinstance(node, ast.Call) and node.base is not None and node.name == "all":
-        return _empty_when_absent(node.base)
-    return None
+            if isinstance(inner, ast.Call) and inner.name in ("exists", "hasValue"):
+                if not inner.args and inner.base is not None:
+                    keys = _empty_when_absent(inner.base)
+        return [] if keys is None else [keys]
+    return []
+
+
+def _operands(node: Any, op: str) -> list[Any]:
+    """The operands of a chain ``a op b op c`` (parsed left-associative), in order."""
+    from conformance.fhir.fhirpath import _parser as ast
+
+    if isinstance(node, ast.Binary) and node.op == op:
+        return [*_operands(node.left, op), *_operands(node.right, op)]
+    return [node]
+
+
+def _safe_boolean(node: Any) -> bool:
+    """The expression gives one Boolean (or empty) and cannot raise, whatever the focus."""
+    from conformance.fhir.fhirpath import _parser as ast
+
+    if isinstance(node, ast.Call) and node.base is not None and not node.args:
+        if node.name in ("empty", "exists", "hasValue"):
+            return _plain_path(node.base)
+        if node.name == "not":
+            return _safe_boolean(node.base)
+    if isinstance(node, ast.Binary) and node.op in ("and", "or"):
+        return _safe_boolean(node.left) and _safe_boolean(node.right)
+    return False
+
+
+def _plain_path(node: Any) -> bool:
+    from conformance.fhir.fhirpath import _parser as ast
+
+    if isinstance(node, ast.Ident):
+        return node.name[:1].islower()
+    return isinstance(node, ast.Member) and _plain_path(node.base)
 
 
 def _false_when_absent(node: Any) -> frozenset[str] | None:

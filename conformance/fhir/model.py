@@ -147,14 +147,14 @@ class Model:
             n = self._build(key)
         return n
 
-    def guard_keys(self, inv: Invariant) -> tuple[str, ...] | None:
-        """The JSON keys of the invariant's usual focus without any of which it cannot fail
-        (see :func:`~conformance.fhir.invariants.guard_names`); None when not known. Asked
-        once the focus's node is built (when its checks are compiled)."""
+    def guard_keys(self, inv: Invariant) -> tuple[tuple[str, ...], ...] | None:
+        """Sets of JSON keys of the invariant's usual focus: on a focus with no key of one
+        set, it holds (see :func:`~conformance.fhir.invariants.guard_names`); None when
+        not known. Asked once the focus's node is built (when its checks are compiled)."""
         from conformance.fhir.fhirpath import fix_invariant
 
-        names = guard_names(fix_invariant(inv.key, inv.expression))
-        if names is None:
+        alternatives = guard_names(fix_invariant(inv.key, inv.expression))
+        if alternatives is None:
             return None
         type_name = inv.focus_type.split(".", 1)[0]
         if type_name not in self.types or (
@@ -162,13 +162,17 @@ class Model:
         ):
             return None
         children = self.node(inv.focus_type).children.values()
-        keys: list[str] = []
-        for name in sorted(names):
-            found = [e.name for e in children if name in (e.name, e.choice)]
-            if not found:
-                return None  # not an element of the focus: leave it to FHIRPath
-            keys.extend(k for n in found for k in (n, "_" + n))
-        return tuple(keys)
+        out: list[tuple[str, ...]] = []
+        for names in alternatives:
+            keys: list[str] = []
+            for name in sorted(names):
+                found = [e.name for e in children if name in (e.name, e.choice)]
+                if not found:
+                    break  # not an element of the focus: this set says nothing
+                keys.extend(k for n in found for k in (n, "_" + n))
+            else:
+                out.append(tuple(keys))
+        return tuple(out) or None
 
     def _invariant(self, idx: int, base: str) -> Invariant:
         inv = self._invs.get((idx, base))
