@@ -11,6 +11,7 @@ from conformance.checks.base import (
     CheckParamError,
     CompileEnv,
     Emit,
+    FinishContext,
     Measure,
     RecordCheck,
     RunContext,
@@ -154,7 +155,7 @@ class _Links:
     passed: int = 0
 
 
-class OdsLink(Check):
+class OdsLink(Check[_Links]):
     """A subject names an organisation or site by ODS code (MDSS-ORG-03, -04, -05).
 
     The subject passes when one of its ``element`` references carries an identifier of
@@ -187,7 +188,7 @@ class OdsLink(Check):
         else:
             self.applies_to = self.applies_to | {target}
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Links:
         return _Links()
 
     def _refs(self, resource: dict[str, Any]) -> list[dict[str, Any]]:
@@ -205,7 +206,7 @@ class OdsLink(Check):
             out.append(item)
         return out
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Links, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type
@@ -268,14 +269,14 @@ class OdsLink(Check):
             rid,
         )
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Links, other: _Links) -> _Links:
         state.known |= other.known
         state.pending.extend(other.pending)
         state.checked += other.checked
         state.passed += other.passed
         return state
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Links, context: FinishContext, emit: Emit) -> Measure:
         known = state.known
         passed = state.passed
         for targets, location, rid in state.pending:
@@ -289,11 +290,11 @@ class OdsLink(Check):
 # ------------------------------------------------------------------------- factories
 
 
-def ods_system(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def ods_system(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return OdsSystemSpelling(req)
 
 
-def ods_code(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def ods_code(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     frames = dict(DEFAULT_FRAMES)
     frames.update(param(params, "frames", dict, {}))
     for element, frame in frames.items():
@@ -307,7 +308,7 @@ def ods_code(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Ch
     return check
 
 
-def encounter_provider(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def encounter_provider(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return OdsLink(
         req,
         "Encounter",
@@ -320,7 +321,7 @@ def encounter_provider(req: Requirement, params: Mapping[str, Any], env: Compile
     )
 
 
-def encounter_site(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def encounter_site(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return OdsLink(
         req,
         "Encounter",
@@ -333,7 +334,7 @@ def encounter_site(req: Requirement, params: Mapping[str, Any], env: CompileEnv)
     )
 
 
-def gp_practice(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def gp_practice(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return OdsLink(
         req,
         "Patient",

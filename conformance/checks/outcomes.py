@@ -10,7 +10,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.checks.base import Check, CompileEnv, Emit, Measure, RecordCheck, RunContext
+from conformance.checks.base import (
+    Check,
+    CompileEnv,
+    Emit,
+    FinishContext,
+    Measure,
+    RecordCheck,
+    RunContext,
+)
 from conformance.checks.references import is_patient_reference
 from conformance.findings import Location, Problem
 from conformance.readers.base import Record
@@ -77,7 +85,7 @@ class _Pairs:
     """(patient, questionnaire) -> [first date, paired, location, resource id]."""
 
 
-class PromPairs(Check):
+class PromPairs(Check[_Pairs]):
     """MDSS-OUT-02: patients' outcome measures come as baseline and follow-up pairs.
 
     A patient is *paired* when, for some questionnaire, the feed holds two completed
@@ -91,10 +99,10 @@ class PromPairs(Check):
         if self.applies_to is None:
             self.applies_to = frozenset({_QR})
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Pairs:
         return _Pairs()
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Pairs, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         if resource.get("status") != "completed":
@@ -112,7 +120,7 @@ class PromPairs(Check):
         elif not entry[1] and entry[0] != day:
             entry[1] = True
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Pairs, other: _Pairs) -> _Pairs:
         for key, theirs in other.series.items():
             mine = state.series.get(key)
             if mine is None:
@@ -121,7 +129,7 @@ class PromPairs(Check):
                 mine[1] = True
         return state
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Pairs, context: FinishContext, emit: Emit) -> Measure:
         patients: dict[str, bool] = {}
         unpaired: list[tuple[Location, str | None]] = []
         for (patient, _), (_, paired, location, rid) in state.series.items():
@@ -152,14 +160,14 @@ class PromPairs(Check):
         return Measure(paired, total, note=note)
 
 
-def prom_response(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def prom_response(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     check = PromResponse(req)
     if check.applies_to is None:
         check.applies_to = frozenset({_QR})
     return check
 
 
-def prom_pairs(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def prom_pairs(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return PromPairs(req)
 
 

@@ -11,7 +11,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
-from conformance.checks.base import Check, CompileEnv, Emit, Measure, RecordCheck, RunContext, param
+from conformance.checks.base import (
+    Check,
+    CompileEnv,
+    Emit,
+    FinishContext,
+    Measure,
+    RecordCheck,
+    RunContext,
+    param,
+)
 from conformance.findings import Location, Problem, Severity
 from conformance.nhs.systems import NHS_NUMBER_SYSTEM, SNOMED_SYSTEM
 from conformance.readers.base import Record
@@ -147,7 +156,7 @@ class _Resolve:
     resolved: int = 0
 
 
-class ReferencesResolve(Check):
+class ReferencesResolve(Check[_Resolve]):
     """MDSS-REF-01: relative, contained and Bundle references resolve inside the feed.
 
     Measured per reference. A reference whose target is not yet seen waits in ``pending``
@@ -157,10 +166,10 @@ class ReferencesResolve(Check):
     information and not counted.
     """
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Resolve:
         return _Resolve()
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Resolve, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type
@@ -243,7 +252,7 @@ class ReferencesResolve(Check):
                     state.examples.setdefault(key, []).append((record.location, where, rtype, rid))
                     state.example_count += 1
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Resolve, other: _Resolve) -> _Resolve:
         state.checked += other.checked
         state.resolved += other.resolved
         seen = state.seen
@@ -264,7 +273,7 @@ class ReferencesResolve(Check):
             _arrived(state, key)
         return state
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Resolve, context: FinishContext, emit: Emit) -> Measure:
         pending = state.pending
         unresolved = sum(pending.values())
         examples = [
@@ -402,11 +411,11 @@ _SUBJECT_ELEMENTS: Final = {
 }
 
 
-def references_resolve(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def references_resolve(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return ReferencesResolve(req)
 
 
-def subject_patient(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def subject_patient(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     elements = dict(_SUBJECT_ELEMENTS)
     elements.update(param(params, "elements", dict, {}))
     check = SubjectPatient(req, elements)
@@ -415,7 +424,7 @@ def subject_patient(req: Requirement, params: Mapping[str, Any], env: CompileEnv
     return check
 
 
-def encounter_link(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def encounter_link(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     check = EncounterLink(req, param(params, "element", str, "encounter"))
     if check.applies_to is None:
         check.applies_to = frozenset({"Observation", "Condition", "Procedure"})

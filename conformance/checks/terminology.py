@@ -11,9 +11,11 @@ from conformance.checks.base import (
     CheckParamError,
     CompileEnv,
     Emit,
+    FinishContext,
     Measure,
     RecordCheck,
     RunContext,
+    Tally,
     param,
 )
 from conformance.checks.references import reference_target, scan
@@ -98,7 +100,7 @@ DEFAULT_CLINICAL_ELEMENTS: Final = {
 DEFAULT_CLINICAL_SYSTEMS: Final = {"Observation": (SNOMED_SYSTEM, LOINC_SYSTEM)}
 
 
-class ClinicalCoded(Check):
+class ClinicalCoded(Check[Tally]):
     """MDSS-TERM-04: clinical concepts are coded in SNOMED CT (or LOINC for observations).
 
     A resource is judged when it has at least one of its clinical elements; it passes
@@ -122,7 +124,7 @@ class ClinicalCoded(Check):
         if self.applies_to is None:
             self.applies_to = frozenset(elements)
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: Tally, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type or ""
@@ -186,7 +188,7 @@ def _dmd_coded(concept: Any) -> bool:
     )
 
 
-class MedicationDmd(Check):
+class MedicationDmd(Check[_Medications]):
     """MDSS-TERM-05: medications are coded with dm+d, directly or in the referenced Medication.
 
     A ``medicationReference`` to a contained Medication is judged at once; one to a
@@ -198,10 +200,10 @@ class MedicationDmd(Check):
         super().__init__(requirement)
         self.applies_to = frozenset({"MedicationRequest", "Medication"})
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Medications:
         return _Medications()
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Medications, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         if record.resource_type == "Medication":
@@ -273,14 +275,14 @@ class MedicationDmd(Check):
             rid,
         )
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Medications, other: _Medications) -> _Medications:
         state.coded |= other.coded
         state.pending.extend(other.pending)
         state.checked += other.checked
         state.passed += other.passed
         return state
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Medications, context: FinishContext, emit: Emit) -> Measure:
         passed = state.passed
         for target, location, rid in state.pending:
             if target in state.coded:
@@ -293,12 +295,12 @@ class MedicationDmd(Check):
 # ------------------------------------------------------------------------- factories
 
 
-def snomed_valid(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def snomed_valid(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return SnomedValid(req)
 
 
 def _binding(code: str) -> Any:
-    def factory(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+    def factory(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
         from conformance.checks.structure import fhir_validator
 
         return BindingCheck(req, fhir_validator(env), code)
@@ -318,13 +320,13 @@ def _names(params: Mapping[str, Any], key: str, default: Mapping[str, tuple[str,
     return out
 
 
-def clinical_coded(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def clinical_coded(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     elements = _names(params, "elements", DEFAULT_CLINICAL_ELEMENTS)
     systems = _names(params, "systems", DEFAULT_CLINICAL_SYSTEMS)
     return ClinicalCoded(req, elements, systems)
 
 
-def medication_dmd(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def medication_dmd(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return MedicationDmd(req)
 
 

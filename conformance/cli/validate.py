@@ -158,7 +158,7 @@ def run(args: argparse.Namespace, io: Io) -> int:
 
 
 def run_validate(opts: ValidateOptions, io: Io) -> int:
-    from conformance.engine.run import Engine, RunOptions
+    from conformance.engine.run import Engine, RunSpec
     from conformance.limits import parse_limits
     from conformance.reporters.base import RenderOptions
     from conformance.reporters.registry import reporter_for
@@ -185,14 +185,14 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
 
         history = HistoryStore(opts.db)  # for MDSS-TIME-04 (submission continuity)
     engine = Engine(
-        RunOptions(
+        RunSpec(
             standard=opts.standard,
             limits=limits,
-            progress=progress,
             environment=opts.environment,
             jobs=opts.jobs,
-            history=history,
-        )
+        ),
+        progress=progress,
+        history=history,
     )
     reporter = reporter_for(engine.plugins, opts.format)
     in_main_thread = True

@@ -1,11 +1,13 @@
 """Parallel validation on one machine: inputs split across worker processes.
 
-Whole files are tasks; a large plain NDJSON file is also cut into byte ranges on line
-boundaries, each range a task that knows the line number it starts at. Workers compile
-the standard once, run the record-level checks over their tasks and send back their
-*share* (finding counts and examples, the checks' mergeable states, record counts). The
-parent merges the shares in input order, then runs the feed-level ``finish`` once, so the
-scorecard is identical to a serial run's.
+Whole files are tasks; a plain NDJSON file larger than its fair part of the work is also
+cut into byte ranges on line boundaries, each range a task that knows the line number it
+starts at. Workers are forked from the process that opened (and warmed) the run's
+:class:`~conformance.engine.session.Session`, so they start with the compiled standard
+and never compile it again; where processes cannot be forked, each worker opens the
+session from its pinned spec. Workers run the record-level checks over their tasks and
+send back their :class:`~conformance.engine.accumulate.Share`; the parent merges the
+shares in input order and finishes once, so the scorecard is identical to a serial run's.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from conformance.checks.base import RunContext
+from conformance.engine.accumulate import Share
+from conformance.engine.session import Session
+from conformance.engine.spec import RunSpec
 from conformance.errors import ConformanceError
-from conformance.feed import FeedInfo
-from conformance.limits import Limits
 from conformance.readers.base import Source
 from conformance.readers.discovery import InputItem
 from conformance.readers.opening import GZIP_MAGIC, HEAD_BYTES
@@ -47,14 +49,6 @@ class ByteRange:
 class Task:
     item: InputItem
     range: ByteRange | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SplitFile:
-    """A file cut into ranges, with the digest the parent computed while cutting it."""
-
-    name: str
-    sha256: str
 
 
 def _is_plain(path: Path) -> bool:
@@ -168,65 +162,58 @@ def range_source(item: InputItem, byte_range: ByteRange) -> Source:
 
 # --------------------------------------------------------------------------- workers
 
-_WORKER: dict[str, Any] = {}
+_SESSIONS: dict[str, Session] = {}
+"""Sessions of the parallel runs in progress, by token: forked workers inherit them."""
+_SESSION: list[Session] = []
+"""This worker's session (set by :func:`_start_worker`)."""
 
 
-def _init_worker(options: Any, standard_folder: Path, feed: FeedInfo) -> None:
-    from conformance.engine.accumulate import CompiledStandard
-    from conformance.engine.run import Engine, compile_standard
-
-    engine = Engine(options)
-    standard = engine.registry.load_folder(standard_folder)
-    compiled: CompiledStandard = compile_standard(standard, engine.plugins)
-    _WORKER.update(
-        engine=engine,
-        compiled=compiled,
-        feed=feed,
-        context=RunContext(feed, standard, extras=dict(options.context_extras)),
-    )
+def fork_available() -> bool:
+    """Whether workers can be forked (and so inherit the parent's session)."""
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _work(task: Task) -> dict[str, Any]:
-    from conformance.engine.accumulate import Accumulator
+def _start_worker(token: str, spec: RunSpec | None) -> None:
+    """A worker's set-up: the inherited session when forked, else one opened from ``spec``."""
+    session = _SESSIONS[token] if spec is None else Session.open(spec)
+    _SESSION[:] = [session]
 
-    engine = _WORKER["engine"]
-    limits: Limits = engine.options.limits
-    acc = Accumulator(_WORKER["compiled"], _WORKER["context"], limits)
+
+def _work(task: Task) -> Share:
+    session = _SESSION[0]
+    acc = session.accumulator()
     source = range_source(task.item, task.range) if task.range is not None else None
-    acc.read_item(task.item, _WORKER["feed"], engine.readers, limits, source=source)
-    share = acc.share()
-    share["plugin_failures"] = list(engine.plugins.failures)
-    engine.plugins.failures.clear()
-    return share
+    session.read(task.item, acc, source=source)
+    acc.share.plugin_failures = session.new_failures()
+    return acc.share
 
 
 class WorkerDied(ConformanceError):
     """A worker process ended without a result (killed, out of memory, crashed)."""
 
 
-def run_parallel(
-    tasks: Sequence[Task], jobs: int, options: Any, standard_folder: Path, feed: FeedInfo
-) -> Iterator[dict[str, Any]]:
+def run_parallel(session: Session, tasks: Sequence[Task], jobs: int) -> Iterator[Share]:
     """Yield each task's share, in task order.
 
-    A worker that dies is an error naming the input it was reading, never a hang: the
-    executor notices a vanished process (a plain ``multiprocessing.Pool`` would wait for
-    it forever). At most ``2 * jobs`` tasks are in flight, so finished shares never pile up
-    in the parent faster than it merges them.
+    Where processes can be forked, the session is warmed first (see :meth:`Session.warm`)
+    and the workers inherit it; elsewhere each worker opens its own from the session's
+    pinned spec. A worker that dies is an error naming the input it was reading, never a
+    hang: the executor notices a vanished process (a plain ``multiprocessing.Pool`` would
+    wait for it forever). At most ``2 * jobs`` tasks are in flight, so finished shares
+    never pile up in the parent faster than it merges them.
     """
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    # Workers need picklable options: no progress callback, no live plugin manager.
-    from dataclasses import replace
-
-    worker_options = replace(options, progress=None, plugins=None, history=None)
+    token = session.spec.token
+    forked = fork_available()
+    if forked:
+        session.warm()
+        _SESSIONS[token] = session
     executor = ProcessPoolExecutor(
         max_workers=jobs,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(worker_options, standard_folder, feed),
+        mp_context=multiprocessing.get_context("fork" if forked else "spawn"),
+        initializer=_start_worker,
+        initargs=(token, None if forked else session.spec),
     )
-    window: deque[tuple[Task, Future[dict[str, Any]]]] = deque()
+    window: deque[tuple[Task, Future[Share]]] = deque()
     pending = iter(tasks)
     try:
         for task in itertools.islice(pending, 2 * jobs):
@@ -245,6 +232,7 @@ def run_parallel(
             yield share
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+        _SESSIONS.pop(token, None)
 
 
 def default_jobs(items: Sequence[InputItem]) -> int:

@@ -99,15 +99,15 @@ def validate_files(
     sc = _context(spark)
     listing = list_inputs(sc, list(inputs), limits)
     try:
-        spec = make_spec(
-            listing.feed,
-            standard,
-            limits=limits,
-            environment=environment,
-            source_issues=listing.issues,
-        )
+        spec = make_spec(listing.feed, standard, limits=limits, environment=environment)
         shares = _run_files(sc, spec, listing.files, min_partitions)
-        return finish(spec, shares, elapsed=time.perf_counter() - started, started_at=started_at)
+        return finish(
+            spec,
+            shares,
+            source_issues=listing.issues,
+            elapsed=time.perf_counter() - started,
+            started_at=started_at,
+        )
     finally:
         listing.cleanup()
 

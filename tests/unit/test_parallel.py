@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from conformance.engine.parallel import cut_points
-from conformance.engine.run import validate
+from conformance.engine.accumulate import Share
+from conformance.engine.run import Engine, RunSpec, validate
 from conformance.samples import generate_feed
 from tests.conftest import REPO
 
@@ -40,11 +41,9 @@ def test_parallel_equals_serial_on_a_generated_feed_with_defects(tmp_path: Path)
     defects = {"MDSS-ID-02": 0.05, "MDSS-ID-08": 0.05, "MDSS-STR-01": 0.01, "MDSS-ID-05": 0.05}
     feed = generate_feed(tmp_path / "feed", patients=300, seed=7, defects=defects)
     serial = validate([feed.root], IDENTITY, jobs=1).data
-    from conformance.engine.run import Engine, RunOptions
-
     # Tiny chunks force the NDJSON files to be split into many byte ranges.
-    options = RunOptions(standard=str(IDENTITY), jobs=2, chunk_bytes=64 * 1024)
-    parallel = Engine(options).run([feed.root]).data
+    spec = RunSpec(standard=str(IDENTITY), jobs=2, chunk_bytes=64 * 1024)
+    parallel = Engine(spec).run([feed.root]).data
     assert _without_run(parallel) == _without_run(serial)
     assert serial["counts"]["records_unparseable"] > 0
 
@@ -52,14 +51,12 @@ def test_parallel_equals_serial_on_a_generated_feed_with_defects(tmp_path: Path)
 @pytest.mark.slow
 def test_parallel_equals_serial_on_the_failing_sample(tmp_path: Path) -> None:
     feed = REPO / "sample_feeds" / "qop-failing"
-    from conformance.engine.run import Engine, RunOptions
-
     serial = validate([feed], jobs=1).data
-    parallel = Engine(RunOptions(jobs=2, chunk_bytes=256 * 1024)).run([feed]).data
+    parallel = Engine(RunSpec(jobs=2, chunk_bytes=256 * 1024)).run([feed]).data
     assert _without_run(parallel) == _without_run(serial)
 
 
-def _dying_work(task: Any) -> dict[str, Any]:
+def _dying_work(task: Any) -> Share:
     """A worker that dies (as if killed) when it reaches the Observations."""
     import os
 
@@ -75,11 +72,10 @@ def test_a_dead_worker_is_an_error_not_a_hang(
 ) -> None:
     """A worker killed mid-run ends the run with a clear error naming the input."""
     from conformance.engine import parallel
-    from conformance.engine.run import Engine, RunOptions
 
     feed = generate_feed(tmp_path / "feed", patients=40, seed=3)
     monkeypatch.setattr(parallel, "_real_work", parallel._work, raising=False)
     monkeypatch.setattr(parallel, "_work", _dying_work)
-    options = RunOptions(standard=str(IDENTITY), jobs=2, chunk_bytes=1 << 30)
+    spec = RunSpec(standard=str(IDENTITY), jobs=2, chunk_bytes=1 << 30)
     with pytest.raises(parallel.WorkerDied, match=r"Observation\.ndjson"):
-        Engine(options).run([feed.root])
+        Engine(spec).run([feed.root])

@@ -1,0 +1,135 @@
+"""Turn a run's shares, merged in input order, into its scorecard.
+
+Serial, parallel and distributed runs all end here: the shares are merged (in input
+order, so the result is a serial run's), the accounting invariant is checked, source
+problems become findings, every check's feed-level ``finish`` runs once with a
+:class:`~conformance.checks.base.FinishContext`, and the scorecard is built.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conformance.checks.base import FinishContext, Measure
+from conformance.engine.accumulate import Accumulator, Share
+from conformance.engine.session import Session
+from conformance.errors import InputError
+from conformance.findings import Finding, Location, Problem
+from conformance.limits import Limits
+from conformance.readers.discovery import InputItem, open_source
+from conformance.readers.locate import bundle_entry_lines
+from conformance.scorecard.build import build_scorecard
+from conformance.scorecard.model import Scorecard
+
+__all__ = ["finish"]
+
+
+def finish(
+    session: Session,
+    shares: Iterable[Share],
+    *,
+    complete: bool = True,
+    files: Mapping[str, Path] | None = None,
+    started: float | None = None,
+    started_at: datetime | None = None,
+) -> Scorecard:
+    """Merge ``shares`` (in input order) and build the run's scorecard.
+
+    ``shares`` may be a stream (a parallel run's, as workers finish): an interrupt
+    (Ctrl-C, SIGTERM) while it is consumed ends the merging, and the scorecard of what was
+    merged is marked incomplete, as it is when ``complete`` is False. ``files`` names the
+    local file of each input (by its name in findings), to give findings inside Bundle
+    entries their line. ``started`` (a ``time.perf_counter()`` value) and ``started_at``
+    only go into the scorecard's ``run`` section.
+    """
+    started = time.perf_counter() if started is None else started
+    started_at = (started_at or datetime.now(UTC)).replace(microsecond=0)
+    acc: Accumulator | None = None
+    try:
+        for share in shares:
+            if acc is None:
+                acc = session.accumulator(share)
+                continue
+            acc.merge(share)
+            summaries = acc.share.summaries
+            if session.progress is not None and summaries:
+                session.progress(acc.share.read, summaries[-1].file)
+    except KeyboardInterrupt:
+        complete = False
+    if acc is None:
+        acc = session.accumulator()
+    acc.check_counts()
+    merged = acc.share
+    for summary in merged.summaries:
+        if summary.file in merged.digests:
+            summary.sha256 = merged.digests[summary.file]
+
+    for issue in merged.source_issues:
+        acc.input_emit(Problem(issue.code, issue.message, severity=issue.severity), issue.location)
+    run = session.context
+    context = FinishContext(
+        run.feed,
+        run.standard,
+        run.history,
+        source_issues=tuple(merged.source_issues),
+        inputs=tuple(merged.summaries),
+    )
+    failures = session.new_failures()
+    failures.extend(f for f in merged.plugin_failures if f not in failures)
+    measures: dict[str, Measure | None] = {}
+    checks = session.compiled.checks
+    for check, state, emit in zip(checks, merged.states, acc.emitters, strict=True):
+        try:
+            measures[check.requirement.id] = check.finish(state, context, emit)
+        except Exception as exc:
+            merged.crashes[check.requirement.id] += 1
+            emit(Problem("check-error", f"the check failed ({type(exc).__name__})"), Location())
+            measures[check.requirement.id] = None
+    _locate_bundle_entries(acc, files or {})
+    failures.extend(f for f in session.new_failures() if f not in failures)
+    return build_scorecard(
+        standard=session.standard,
+        feed=session.feed,
+        measures=measures,
+        collector=merged.collector,
+        inputs=merged.summaries,
+        counts={
+            "records_read": merged.read,
+            "records_validated": merged.read - merged.unparseable,
+            "records_unparseable": merged.unparseable,
+            "by_resource_type": dict(sorted(merged.by_type.items())),
+        },
+        complete=complete,
+        plugin_failures=[{"plugin": f.plugin, "hook": f.hook, "error": f.error} for f in failures],
+        crashes=dict(merged.crashes),
+        started_at=started_at.isoformat().replace("+00:00", "Z"),
+        duration=time.perf_counter() - started,
+    )
+
+
+def _locate_bundle_entries(acc: Accumulator, files: Mapping[str, Path]) -> None:
+    """Give kept findings inside Bundle entries the entry's line (for SARIF, annotations)."""
+    wanted: dict[str, list[Finding]] = {}
+    for findings in acc.share.collector.kept.values():
+        for finding in findings:
+            loc = finding.location
+            if loc.entry is not None and loc.line is None and loc.file is not None:
+                wanted.setdefault(loc.file, []).append(finding)
+    for name, found in wanted.items():
+        path = files.get(name)
+        if path is None:
+            continue
+        try:
+            source = open_source(InputItem(path, name), Limits())
+            with source.opener() as stream:
+                lines = bundle_entry_lines(stream.read())
+        except (OSError, EOFError, InputError):
+            continue
+        for finding in found:
+            entry = finding.location.entry
+            if entry is not None and entry < len(lines):
+                finding.location = replace(finding.location, line=lines[entry])
