@@ -14,13 +14,16 @@ from conformance.checks.base import (
     Emit,
     FinishContext,
     Measure,
+    Place,
     RecordCheck,
     RunContext,
     Tally,
+    located,
     param,
+    place_of,
 )
 from conformance.checks.fhirutil import NHS_NUMBER_SYSTEM, codings, extensions, identifiers
-from conformance.findings import Location, Problem, Severity
+from conformance.findings import Problem, Severity
 from conformance.nhs import ukcore
 from conformance.nhs.nhs_number import (
     is_sentinel_nhs_number,
@@ -354,9 +357,10 @@ class PostcodeValid(RecordCheck):
 
 @dataclass(slots=True)
 class _Unique:
-    first_seen: dict[str, tuple[str, Location]] = field(default_factory=dict)
+    first_seen: dict[str, tuple[str, Place]] = field(default_factory=dict)
     """NHS Number -> (resource id, where first seen). Compact: one entry per number."""
-    duplicates: list[tuple[str, str, Location]] = field(default_factory=list)
+    duplicates: list[tuple[str, str, Place, str | None]] = field(default_factory=list)
+    """(NHS Number, resource id, where, expression) of each later holder of a number."""
     patients: int = 0
 
 
@@ -376,11 +380,10 @@ class NhsNumberUnique(Check[_Unique]):
                 continue  # placeholders are MDSS-ID-03's concern, not duplicates
             seen = state.first_seen.get(value)
             if seen is None:
-                state.first_seen[value] = (rid, record.location)
+                state.first_seen[value] = (rid, place_of(record.location))
             elif seen[0] != rid:
-                state.duplicates.append(
-                    (value, rid, record.location.at(f"Patient.identifier[{index}].value"))
-                )
+                where = f"Patient.identifier[{index}].value"
+                state.duplicates.append((value, rid, place_of(record.location), where))
 
     def merge(self, state: _Unique, other: _Unique) -> _Unique:
         state.patients += other.patients
@@ -390,16 +393,16 @@ class NhsNumberUnique(Check[_Unique]):
             if mine is None:
                 state.first_seen[value] = seen
             elif mine[0] != seen[0]:
-                state.duplicates.append((value, seen[0], seen[1]))
+                state.duplicates.append((value, seen[0], seen[1], None))
         return state
 
     def finish(self, state: _Unique, context: FinishContext, emit: Emit) -> Measure:
         shared: set[str] = set()
         # Sorted by place, so the examples kept are the same however the feed was split.
         ordered = sorted(
-            state.duplicates, key=lambda d: (d[2].file or "", d[2].line or 0, d[2].entry or 0)
+            state.duplicates, key=lambda d: (d[2][0] or "", d[2][1] or 0, d[2][3] or 0)
         )
-        for value, _rid, location in ordered:
+        for value, _rid, place, where in ordered:
             shared.add(value)
             emit(
                 Problem(
@@ -409,7 +412,7 @@ class NhsNumberUnique(Check[_Unique]):
                     value,
                     "nhs-number",
                 ),
-                location,
+                located(place, where),
                 "Patient",
             )
         # Patients whose number is shared do not pass (the first holder and each duplicate).

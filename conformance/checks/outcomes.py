@@ -16,11 +16,14 @@ from conformance.checks.base import (
     Emit,
     FinishContext,
     Measure,
+    Place,
     RecordCheck,
     RunContext,
+    located,
+    place_of,
 )
 from conformance.checks.references import is_patient_reference
-from conformance.findings import Location, Problem
+from conformance.findings import Problem
 from conformance.readers.base import Record
 from conformance.standards.model import Requirement
 
@@ -116,7 +119,7 @@ class PromPairs(Check[_Pairs]):
         day = authored[:10]
         entry = state.series.get(key)
         if entry is None:
-            state.series[key] = [day, False, record.location, record.resource_id]
+            state.series[key] = [day, False, place_of(record.location), record.resource_id]
         elif not entry[1] and entry[0] != day:
             entry[1] = True
 
@@ -131,23 +134,23 @@ class PromPairs(Check[_Pairs]):
 
     def finish(self, state: _Pairs, context: FinishContext, emit: Emit) -> Measure:
         patients: dict[str, bool] = {}
-        unpaired: list[tuple[Location, str | None]] = []
-        for (patient, _), (_, paired, location, rid) in state.series.items():
+        unpaired: list[tuple[Place, str | None]] = []
+        for (patient, _), (_, paired, place, rid) in state.series.items():
             patients[patient] = patients.get(patient, False) or paired
             if not paired:
-                unpaired.append((location, rid))
+                unpaired.append((place, rid))
         if not patients:
             return Measure(
                 status="not-applicable", note="no completed QuestionnaireResponses in the feed"
             )
-        for location, rid in unpaired:
+        for place, rid in unpaired:
             emit(
                 Problem(
                     "outcome-unpaired",
                     "this outcome measure has no second completed response (baseline and "
                     "follow-up) for the same patient and questionnaire on another date",
                 ),
-                location,
+                located(place),
                 _QR,
                 rid,
             )

@@ -31,12 +31,6 @@ class CompiledStandard:
     parse_check: Check[Any] | None
     """The check that accounts for unparseable records (``wants_unparseable``), if any."""
 
-    def warm(self) -> None:
-        """Compile now what the checks would compile on their first records (see
-        :meth:`Check.warm`): done before parallel workers start, so they inherit it."""
-        for check in self.checks:
-            check.warm()
-
 
 def check_factories(plugins: Plugins) -> dict[str, CheckFactory]:
     """Every check type the plugins register; a type registered twice is an error."""

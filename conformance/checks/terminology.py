@@ -18,7 +18,7 @@ from conformance.checks.base import (
     Tally,
     param,
 )
-from conformance.checks.references import reference_target, scan
+from conformance.checks.references import expression, reference_target, scan
 from conformance.findings import Location, Problem
 from conformance.nhs.snomed import sctid_problem
 from conformance.nhs.systems import DMD_SYSTEM, LOINC_SYSTEM, SNOMED_SYSTEM
@@ -44,8 +44,8 @@ class SnomedValid(RecordCheck):
 
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
         memo = self._memo
-        for path, node in scan(resource).snomed:
-            code = node.get("code")
+        for node in scan(resource).snomed:
+            code = node[3].get("code")
             if code is None:
                 continue
             if type(code) is not str:
@@ -60,7 +60,7 @@ class SnomedValid(RecordCheck):
                 yield Problem(
                     f"snomed-{problem}",
                     f"the SNOMED CT code {{value}} is not a valid concept id ({problem})",
-                    f"{path}.code",
+                    f"{expression(node)}.code",
                     str(code),
                     "code",
                 )

@@ -23,7 +23,7 @@ from conformance.checks.base import (
     Tally,
     param,
 )
-from conformance.checks.references import scan
+from conformance.checks.references import expression, scan
 from conformance.feed import FeedInfo
 from conformance.findings import Location, Problem
 from conformance.readers.base import Record
@@ -185,11 +185,12 @@ class DatesPlausible(Check[_Dated]):
                     rtype,
                     record.resource_id,
                 )
-        for path, node in scan(resource).periods:
-            start = node.get("start")
-            end = node.get("end")
+        for node in scan(resource).periods:
+            start = node[3].get("start")
+            end = node[3].get("end")
             if type(start) is str and type(end) is str and out_of_order(start, end):
                 ok = False
+                path = expression(node)
                 emit(
                     Problem(
                         "period-end-before-start",

@@ -9,6 +9,7 @@ share (or merges later ones into it), with the checks bound to it.
 
 from __future__ import annotations
 
+import itertools
 import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -150,8 +151,12 @@ class Accumulator:
         progress: Progress | None = None,
         every: int = 5000,
         source: Source | None = None,
+        first: int | None = None,
     ) -> InputSummary | None:
-        """Read one input (or a byte range of it, when ``source`` is given) and check it."""
+        """Read one input (or a byte range of it, when ``source`` is given) and check it.
+
+        ``first`` stops after that many records (a sample: the counts are then partial).
+        """
         share = self.share
         if source is None:
             try:
@@ -181,7 +186,10 @@ class Accumulator:
         unparseable_route = self.unparseable_route
         by_type = share.by_type
         crashes = share.crashes
-        for record in reader.read(source, share.source_issues.append):
+        records = reader.read(source, share.source_issues.append)
+        if first is not None:
+            records = itertools.islice(records, first)
+        for record in records:
             if record.error is not None:
                 kind = None
                 targets = unparseable_route

@@ -36,6 +36,10 @@ from conformance.readers.opening import GZIP_MAGIC, HEAD_BYTES
 SPLIT_SUFFIXES = (".ndjson", ".jsonl")
 AUTO_PARALLEL_BYTES = 32 * 1024 * 1024
 """Below this much input a single process is faster than starting workers."""
+TASKS_PER_JOB = 4
+"""About how many tasks each worker gets, so that work evens out between workers."""
+MIN_CHUNK_BYTES = 1024 * 1024
+"""Files are not cut into ranges smaller than this (each task has a fixed cost)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,24 +103,40 @@ def cut_points(path: Path, parts: int) -> tuple[list[ByteRange], str]:
 def plan(
     items: Sequence[InputItem], jobs: int, chunk_bytes: int
 ) -> tuple[list[Task], dict[str, str]]:
-    """Tasks in input order, and the digests of the files that were split."""
+    """Tasks in input order, and the digests of the files that were split.
+
+    A plain NDJSON file is cut into ranges when it is larger than ``chunk_bytes`` or than
+    its fair part of the work (a ``TASKS_PER_JOB``-th of each worker's share of all the
+    input, but at least ``MIN_CHUNK_BYTES``), so that one big file does not keep one
+    worker busy while the others wait.
+    """
+    sizes = [_size(item) for item in items]
+    fair = max(MIN_CHUNK_BYTES, sum(sizes) // (jobs * TASKS_PER_JOB))
+    chunk = max(1, min(chunk_bytes, fair))
     tasks: list[Task] = []
     digests: dict[str, str] = {}
-    for item in items:
+    for item, size in zip(items, sizes, strict=True):
         path = item.path
         if (
             path is not None
             and path.name.lower().endswith(SPLIT_SUFFIXES)
-            and path.stat().st_size > chunk_bytes
+            and size > chunk
             and _is_plain(path)
         ):
-            parts = max(2, min(jobs * 4, path.stat().st_size // chunk_bytes + 1))
+            parts = max(2, min(jobs * TASKS_PER_JOB, size // chunk + 1))
             ranges, sha = cut_points(path, parts)
             digests[item.name] = sha
             tasks.extend(Task(item, r) for r in ranges)
         else:
             tasks.append(Task(item))
     return tasks, digests
+
+
+def _size(item: InputItem) -> int:
+    try:
+        return item.path.stat().st_size if item.path is not None else 0
+    except OSError:
+        return 0  # reported when the worker opens it
 
 
 class _RangeRaw(io.RawIOBase):
@@ -188,6 +208,13 @@ def _work(task: Task) -> Share:
     return acc.share
 
 
+def _distinct_items(tasks: Sequence[Task]) -> list[InputItem]:
+    items: dict[str, InputItem] = {}
+    for task in tasks:
+        items.setdefault(task.item.name, task.item)
+    return list(items.values())
+
+
 class WorkerDied(ConformanceError):
     """A worker process ended without a result (killed, out of memory, crashed)."""
 
@@ -197,15 +224,15 @@ def run_parallel(session: Session, tasks: Sequence[Task], jobs: int) -> Iterator
 
     Where processes can be forked, the session is warmed first (see :meth:`Session.warm`)
     and the workers inherit it; elsewhere each worker opens its own from the session's
-    pinned spec. A worker that dies is an error naming the input it was reading, never a
-    hang: the executor notices a vanished process (a plain ``multiprocessing.Pool`` would
-    wait for it forever). At most ``2 * jobs`` tasks are in flight, so finished shares
-    never pile up in the parent faster than it merges them.
+    pinned spec (and warms as it reads). A worker that dies is an error naming the input it
+    was reading, never a hang: the executor notices a vanished process (a plain
+    ``multiprocessing.Pool`` would wait for it forever). At most ``2 * jobs`` tasks are in
+    flight, so finished shares never pile up in the parent faster than it merges them.
     """
     token = session.spec.token
     forked = fork_available()
     if forked:
-        session.warm()
+        session.warm(_distinct_items(tasks))
         _SESSIONS[token] = session
     executor = ProcessPoolExecutor(
         max_workers=jobs,
@@ -236,14 +263,9 @@ def run_parallel(session: Session, tasks: Sequence[Task], jobs: int) -> Iterator
 
 
 def default_jobs(items: Sequence[InputItem]) -> int:
-    total = 0
-    for item in items:
-        if item.path is not None:
-            try:
-                total += item.path.stat().st_size
-            except OSError:
-                continue
-        else:
-            return 1  # standard input streams through one process
+    """All cores when the input is large enough to repay starting workers, else 1."""
+    if any(item.path is None for item in items):
+        return 1  # standard input streams through one process
+    total = sum(_size(item) for item in items)
     cores = os.cpu_count() or 1
     return cores if total >= AUTO_PARALLEL_BYTES else 1

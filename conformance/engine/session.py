@@ -24,6 +24,9 @@ from conformance.readers.discovery import InputItem
 from conformance.standards.model import Standard
 from conformance.standards.registry import StandardRegistry
 
+WARM_RECORDS = 25
+"""Records of each input checked (and thrown away) to warm a session before forking."""
+
 
 @dataclass(slots=True)
 class Session:
@@ -119,6 +122,15 @@ class Session:
         self._failures_seen += len(failures)
         return failures
 
-    def warm(self) -> None:
-        """Compile ahead what the checks would compile on their first records."""
-        self.compiled.warm()
+    def warm(self, items: Sequence[InputItem], records: int = WARM_RECORDS) -> None:
+        """Compile now what the checks compile on first use, before workers are forked.
+
+        Checks compile lazily what their records need (profiles, FHIRPath invariants,
+        table schemas...): the first ``records`` records of each input are checked in a
+        share that is thrown away, so that forked workers inherit all that and none
+        compiles it again. Checks keep their per-feed state in shares, never on
+        themselves, so this changes no result.
+        """
+        acc = self.accumulator()
+        for item in items:
+            acc.read_item(item, self.feed, self.readers, self.spec.limits, first=records)

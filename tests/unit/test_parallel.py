@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.parallel import cut_points
 from conformance.engine.accumulate import Share
+from conformance.engine.parallel import cut_points
 from conformance.engine.run import Engine, RunSpec, validate
 from conformance.samples import generate_feed
 from tests.conftest import REPO
