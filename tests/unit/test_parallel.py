@@ -79,3 +79,76 @@ def test_a_dead_worker_is_an_error_not_a_hang(
     spec = RunSpec(standard=str(IDENTITY), jobs=2, chunk_bytes=1 << 30)
     with pytest.raises(parallel.WorkerDied, match=r"Observation\.ndjson"):
         Engine(spec).run([feed.root])
+
+
+def test_a_file_bigger_than_its_fair_part_is_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below ``chunk_bytes`` a file is still cut when it holds most of the work."""
+    from conformance.engine import parallel
+    from conformance.readers.discovery import InputItem
+
+    monkeypatch.setattr(parallel, "MIN_CHUNK_BYTES", 1000)
+    big, small = tmp_path / "big.ndjson", tmp_path / "small.ndjson"
+    big.write_bytes(b"".join(b'{"n": %d}\n' % i for i in range(2000)))
+    small.write_bytes(b'{"n": 1}\n' * 50)
+    items = [InputItem(big, "big.ndjson"), InputItem(small, "small.ndjson")]
+    tasks, digests = parallel.plan(items, jobs=2, chunk_bytes=1 << 30)
+    cut = [t for t in tasks if t.item.name == "big.ndjson"]
+    assert len(cut) == 2 * parallel.TASKS_PER_JOB  # the cap: jobs x tasks per job
+    assert [t.range is None for t in tasks if t.item.name == "small.ndjson"] == [True]
+    assert digests == {"big.ndjson": hashlib.sha256(big.read_bytes()).hexdigest()}
+    # A file no bigger than its fair part stays whole.
+    tasks, digests = parallel.plan(items[1:], jobs=2, chunk_bytes=1 << 30)
+    assert [t.range for t in tasks] == [None] and digests == {}
+
+
+def test_shares_carry_plain_data(tmp_path: Path) -> None:
+    """Check states travel as plain tuples: no Location objects to pickle and rebuild."""
+    import pickle
+
+    from conformance.engine.session import Session
+    from conformance.engine.spec import RunSpec
+    from conformance.readers.discovery import InputItem
+
+    feed = generate_feed(tmp_path / "feed", patients=5, seed=3)
+    session = Session.open(RunSpec(standard="mdss@1.0.0"))
+    acc = session.accumulator()
+    observations = feed.root / "Observation.ndjson"  # its patients are in another file
+    session.read(InputItem(observations, "Observation.ndjson"), acc)
+    names = [c.requirement.id for c in session.compiled.checks]
+    waiting = acc.share.states[names.index("MDSS-REF-01")]
+    assert waiting.example_count > 0  # references to patients not seen yet, with places
+    assert b"Location" not in pickle.dumps(acc.share.states)
+
+
+def test_plugins_given_as_objects_run_in_parallel_with_their_failures_once(
+    tmp_path: Path,
+) -> None:
+    """Forked workers inherit the run's plugins, so given plugins no longer force --jobs 1."""
+    from collections.abc import Sequence
+
+    from conformance.engine.parallel import fork_available
+    from conformance.plugin import hookimpl
+    from conformance.plugin.manager import build_plugins
+
+    if not fork_available():
+        pytest.skip("workers cannot be forked here")
+
+    class Broken:
+        __name__ = "broken-plugin"
+
+        @hookimpl
+        def conformance_readers(self) -> Sequence[type[Any]]:
+            raise RuntimeError("boom")
+
+    feed = generate_feed(tmp_path / "feed", patients=20, seed=5)
+    serial = validate([feed.root], IDENTITY, jobs=1).data
+    plugins = build_plugins(extra=[Broken()], load_entry_points=False)
+    spec = RunSpec(standard=str(IDENTITY), jobs=2, chunk_bytes=64 * 1024)
+    card = Engine(spec, plugins=plugins).run([feed.root]).data
+    assert card["plugins"]["failures"] == [
+        {"plugin": "broken-plugin", "hook": "conformance_readers", "error": "RuntimeError: boom"}
+    ]
+    del card["plugins"], serial["plugins"]
+    assert _without_run(card) == _without_run(serial)
