@@ -9,8 +9,7 @@ problems become findings, every check's feed-level ``finish`` runs once with a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from conformance.checks.base import FinishContext, Measure
 from conformance.engine.accumulate import Accumulator, Share
 from conformance.engine.session import Session
 from conformance.errors import InputError
-from conformance.findings import Finding, Location, Problem
+from conformance.findings import Location, Problem
 from conformance.limits import Limits
 from conformance.readers.discovery import InputItem, open_source
 from conformance.readers.locate import bundle_entry_lines
@@ -89,7 +88,7 @@ def finish(
             merged.crashes[check.requirement.id] += 1
             emit(Problem("check-error", f"the check failed ({type(exc).__name__})"), Location())
             measures[check.requirement.id] = None
-    _locate_bundle_entries(acc, files or {})
+    merged.collector.place_entries(_entry_lines(files or {}))
     failures.extend(f for f in session.new_failures() if f not in failures)
     return build_scorecard(
         standard=session.standard,
@@ -111,25 +110,18 @@ def finish(
     )
 
 
-def _locate_bundle_entries(acc: Accumulator, files: Mapping[str, Path]) -> None:
-    """Give kept findings inside Bundle entries the entry's line (for SARIF, annotations)."""
-    wanted: dict[str, list[Finding]] = {}
-    for findings in acc.share.collector.kept.values():
-        for finding in findings:
-            loc = finding.location
-            if loc.entry is not None and loc.line is None and loc.file is not None:
-                wanted.setdefault(loc.file, []).append(finding)
-    for name, found in wanted.items():
+def _entry_lines(files: Mapping[str, Path]) -> Callable[[str], list[int] | None]:
+    """The line of each Bundle entry of a local input file (None when it cannot be read)."""
+
+    def lines(name: str) -> list[int] | None:
         path = files.get(name)
         if path is None:
-            continue
+            return None
         try:
             source = open_source(InputItem(path, name), Limits())
             with source.opener() as stream:
-                lines = bundle_entry_lines(stream.read())
+                return bundle_entry_lines(stream.read())
         except (OSError, EOFError, InputError):
-            continue
-        for finding in found:
-            entry = finding.location.entry
-            if entry is not None and entry < len(lines):
-                finding.location = replace(finding.location, line=lines[entry])
+            return None
+
+    return lines
