@@ -13,10 +13,13 @@ from conformance.checks.base import (
     Emit,
     FinishContext,
     Measure,
+    Place,
     RecordCheck,
     RunContext,
     Tally,
+    located,
     param,
+    place_of,
 )
 from conformance.checks.references import expression, reference_target, scan
 from conformance.findings import Location, Problem
@@ -174,7 +177,8 @@ class ClinicalCoded(Check[Tally]):
 class _Medications:
     coded: set[str] = field(default_factory=set)
     """``Medication/id`` of Medications in the feed coded with dm+d."""
-    pending: list[tuple[str, Location, str | None]] = field(default_factory=list)
+    pending: list[tuple[str, Place, str | None]] = field(default_factory=list)
+    """MedicationRequests naming a Medication not seen yet: (target, place, request id)."""
     checked: int = 0
     passed: int = 0
 
@@ -247,7 +251,7 @@ class MedicationDmd(Check[_Medications]):
             if target in state.coded:
                 state.passed += 1
             else:
-                state.pending.append((target, record.location.at(where), record.resource_id))
+                state.pending.append((target, place_of(record.location), record.resource_id))
             return
         if ref is None:
             emit(
@@ -284,11 +288,12 @@ class MedicationDmd(Check[_Medications]):
 
     def finish(self, state: _Medications, context: FinishContext, emit: Emit) -> Measure:
         passed = state.passed
-        for target, location, rid in state.pending:
+        where = "MedicationRequest.medicationReference"
+        for target, place, rid in state.pending:
             if target in state.coded:
                 passed += 1
             else:
-                self._fail(emit, location, rid)
+                self._fail(emit, located(place, where), rid)
         return Measure(passed, state.checked)
 
 
