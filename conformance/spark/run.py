@@ -8,9 +8,10 @@ an executor's memory at once and must stay under Spark's 2 GiB record limit; a f
 not split, so parallelism is per file (Bulk Data exports are usually many files; split
 bigger ones). Archives must be extracted first.
 
-Workers rebuild the compiled standard from the picklable :class:`RunSpec` once per
-Python worker process (cheaper to ship than a compiled standard), and the driver merges
-the shares in input order, so the scorecard is the one a local run gives.
+Workers open the run's session (the compiled standard) from the picklable
+:class:`RunSpec` once per Python worker process (cheaper to ship than a compiled
+standard), and the driver merges the shares in input order, so the scorecard is the one
+a local run gives.
 """
 
 from __future__ import annotations
