@@ -106,6 +106,15 @@ Target = tuple[Visit, object, Emit, str]
 class Accumulator:
     """Fills one :class:`Share` by reading inputs, or merges later shares into it."""
 
+    emitters: list[Emit]
+    """Each check's emitter, bound to the share's collector."""
+    targets: list[Target]
+    dispatch: dict[str, list[Target]]
+    """The checks each kind of record goes to (resource type or ``table:NAME``)."""
+    unparseable_route: list[Target]
+    input_emit: Emit
+    """Reports input problems (under the parse requirement, else ``INPUT``)."""
+
     def __init__(self, compiled: CompiledStandard, share: Share) -> None:
         self.compiled = compiled
         self.share = share
@@ -114,14 +123,14 @@ class Accumulator:
     def _bind(self) -> None:
         checks = self.compiled.checks
         collector = self.share.collector
-        self.emitters: list[Emit] = [
+        self.emitters = [
             collector.emitter(c.requirement.id, c.requirement.level.severity) for c in checks
         ]
-        self.targets: list[Target] = [
+        self.targets = [
             (c.visit, s, e, c.requirement.id)
             for c, s, e in zip(checks, self.share.states, self.emitters, strict=True)
         ]
-        self.dispatch: dict[str, list[Target]] = {}
+        self.dispatch = {}
         self.unparseable_route = [
             t for c, t in zip(checks, self.targets, strict=True) if c.wants_unparseable
         ]
