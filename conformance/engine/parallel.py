@@ -208,10 +208,15 @@ def _work(task: Task) -> Share:
     return acc.share
 
 
-def _distinct_items(tasks: Sequence[Task]) -> list[InputItem]:
+def _warm_items(tasks: Sequence[Task]) -> list[InputItem]:
+    """The inputs whose first records are cheap to read: streamed line by line (NDJSON,
+    maybe compressed), or small (a JSON or XML document is parsed whole)."""
     items: dict[str, InputItem] = {}
     for task in tasks:
-        items.setdefault(task.item.name, task.item)
+        item = task.item
+        name = item.name.lower().removesuffix(".gz")
+        if name.endswith(SPLIT_SUFFIXES) or _size(item) <= MIN_CHUNK_BYTES:
+            items.setdefault(item.name, item)
     return list(items.values())
 
 
@@ -232,7 +237,7 @@ def run_parallel(session: Session, tasks: Sequence[Task], jobs: int) -> Iterator
     token = session.spec.token
     forked = fork_available()
     if forked:
-        session.warm(_distinct_items(tasks))
+        session.warm(_warm_items(tasks))
         _SESSIONS[token] = session
     executor = ProcessPoolExecutor(
         max_workers=jobs,
