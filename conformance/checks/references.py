@@ -148,6 +148,12 @@ EXAMPLE_LIMIT = 10_000
 """Unresolved references remembered with their place (the counts are always exact)."""
 
 
+_BLAKE2B: Final = hashlib.blake2b
+_KEYS: dict[str, bytes] = {}
+"""Recent targets' keys: references to one patient or encounter repeat (a pure memo)."""
+_KEYS_LIMIT: Final = 4096
+
+
 def target_key(target: str) -> bytes:
     """A compact, stable 8-byte key for a reference target.
 
@@ -156,7 +162,13 @@ def target_key(target: str) -> bytes:
     parallel workers' states merge. Two targets sharing a key (odds about 1 in 10^7 for a
     million targets) would count a dangling reference as resolved.
     """
-    return hashlib.blake2b(target.encode(), digest_size=8).digest()
+    key = _KEYS.get(target)
+    if key is None:
+        key = _BLAKE2B(target.encode(), digest_size=8).digest()
+        if len(_KEYS) >= _KEYS_LIMIT:
+            _KEYS.clear()
+        _KEYS[target] = key
+    return key
 
 
 @dataclass(slots=True)
