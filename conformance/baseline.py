@@ -12,10 +12,16 @@ fails only when the feed gets worse. Worse means any of:
   is not in the baseline. Fingerprints are compared only for requirements whose every
   finding the baseline kept: when examples were capped a missing fingerprint proves
   nothing, and the counts decide.
+
+The ``file`` of a fingerprint is relative to the feed root, so a baseline saved from
+``feeds/qop`` matches a run on ``./feeds/qop``, on its absolute path or from another
+folder. Scorecards name files relative to ``feed.root`` already; for older ones (no
+``feed.root``) the folder of the manifest, else the folder common to the inputs, is cut.
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,8 +77,13 @@ class BaselineComparison:
         return "\n".join(lines) + "\n"
 
 
-def load_baseline(path: Path) -> dict[str, Any]:
-    """Read a saved JSON scorecard; a missing or malformed file is a usage error."""
+def _is_scorecard(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("requirements"), list)
+
+
+def load_baseline(path: Path) -> list[dict[str, Any]]:
+    """Read a saved JSON scorecard, or a list of them (a multi-feed ``--format json``
+    output); a missing or malformed file is a usage error."""
     try:
         data = orjson.loads(path.read_bytes())
     except FileNotFoundError:
@@ -81,20 +92,66 @@ def load_baseline(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from None
     except orjson.JSONDecodeError as exc:
         raise UsageError(f"{path}: the baseline is not JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
+    cards = data if isinstance(data, list) and data else [data]
+    if not all(_is_scorecard(card) for card in cards):
         raise UsageError(f"{path}: not a conformance JSON scorecard (save one with --format json)")
-    return data
+    return cards
 
 
-def fingerprint(finding: Mapping[str, Any]) -> Fingerprint:
+def feed_key(card: Mapping[str, Any]) -> tuple[str, ...]:
+    """Which feed a scorecard is about, for matching baselines: the manifest's feed id, ICS
+    and sender, else the last part of the feed root."""
+    feed = card.get("feed") or {}
+    ident = tuple(str(feed.get(k) or "") for k in ("id", "ics", "sender"))
+    if any(ident):
+        return ident
+    root = str(feed.get("root") or legacy_root(card) or "")
+    return ("", "", "", posixpath.basename(root.replace("\\", "/").rstrip("/")))
+
+
+def baseline_for(
+    baselines: list[dict[str, Any]], card: Mapping[str, Any], runs: int
+) -> dict[str, Any] | None:
+    """The baseline to compare ``card`` with: the only one when one feed meets one
+    baseline, else the one about the same feed (None: this feed has no baseline)."""
+    if runs == 1 and len(baselines) == 1:
+        return baselines[0]
+    key = feed_key(card)
+    return next((b for b in baselines if feed_key(b) == key), None)
+
+
+def legacy_root(card: Mapping[str, Any]) -> str | None:
+    """The display prefix of a scorecard made before files were named relative to the
+    feed root (no ``feed.root``): None when names are relative already."""
+    feed = card.get("feed") or {}
+    if "root" in feed:
+        return None
+    manifest = feed.get("manifest")
+    if isinstance(manifest, str) and "/" in manifest:
+        return posixpath.dirname(manifest)
+    folders = [
+        posixpath.dirname(str(i.get("file", "")))
+        for i in card.get("inputs", ())
+        if isinstance(i, dict) and i.get("file") != "<stdin>"
+    ]
+    if not folders or len({posixpath.isabs(f) for f in folders}) > 1:
+        return None
+    return posixpath.commonpath(folders) or None
+
+
+def fingerprint(finding: Mapping[str, Any], root: str | None = None) -> Fingerprint:
+    """What identifies a finding across runs; ``root``: a legacy display prefix to cut."""
     loc = finding.get("location") or {}
     place = next(
         (f"{key}:{loc[key]}" for key in ("line", "entry", "row") if loc.get(key) is not None), ""
     )
+    file = str(loc.get("file", ""))
+    if root is not None and file.startswith(root.rstrip("/") + "/"):
+        file = file[len(root.rstrip("/")) + 1 :]
     return (
         str(finding.get("requirement", "")),
         str(finding.get("code", "")),
-        str(loc.get("file", "")),
+        file,
         place,
         str(loc.get("expression", "")),
     )
@@ -146,14 +203,15 @@ def compare(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> Baseline
     kept = Counter(str(f.get("requirement")) for f in old_findings)
     complete = {rid for rid, req in old_reqs.items() if kept.get(rid, 0) >= _total_findings(req)}
     complete |= {rid for rid in new_reqs if rid not in old_reqs}
-    known = Counter(fingerprint(f) for f in old_findings)
+    old_root, new_root = legacy_root(baseline), legacy_root(current)
+    known = Counter(fingerprint(f, old_root) for f in old_findings)
     for finding in current.get("findings", ()):
         if not isinstance(finding, dict):
             continue
         rid = str(finding.get("requirement"))
         if rid not in complete:
             continue
-        fp = fingerprint(finding)
+        fp = fingerprint(finding, new_root)
         if known[fp] > 0:
             known[fp] -= 1
             continue

@@ -46,6 +46,9 @@ class FeedInfo:
     manifest_problems: list[str] = field(default_factory=list)
     files: list[ManifestFile] = field(default_factory=list)
     root: Path | None = None
+    source: str | None = None
+    """Where the feed was found, as given (its folder or archive; for loose files the
+    folder common to them). File names in findings are relative to it."""
     _lines: dict[tuple[str | int, ...], int] | None = None
 
     def manifest_line(self, *path: str | int) -> int | None:
@@ -71,6 +74,8 @@ class FeedInfo:
                 out[key] = scrub(val)
         if self.period_start or self.period_end:
             out["period"] = {"start": self.period_start, "end": self.period_end}
+        if self.source is not None:
+            out["root"] = scrub(self.source)
         return out
 
 

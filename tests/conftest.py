@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,12 @@ import orjson
 import pytest
 
 from conformance.cli.main import Io, run
+from conformance.codes import STRICT_ENV
+
+# Every finding code a run emits must be registered (conformance/codes/catalogue/ or a
+# plugin's conformance_finding_codes): in the test suite an unregistered one fails the run,
+# in worker processes and command-line subprocesses too (they inherit the environment).
+os.environ[STRICT_ENV] = "1"
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent

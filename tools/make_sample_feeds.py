@@ -5,7 +5,9 @@
 
 Every feed is synthetic (999 test-range NHS Numbers, made-up people) and marked
 ``environment: test``. Each feed folder gets a README.md (ignored by the validator as
-documentation); the exact list of injected defects goes to ``sample_feeds/expected/``.
+documentation) that ends with what ``conformance validate`` prints for it, from a real
+run (so ``--check`` also fails when the validator's output changed); the exact list of
+injected defects goes to ``sample_feeds/expected/``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -28,6 +31,11 @@ from conformance.samples import (  # noqa: E402
     generate_feed,
     iter_patient_bundles,
 )
+
+OUTPUT_HEADING = "## What `conformance validate` prints"
+SINGLE_COMMAND = ("single", ("--environment", "test"))
+"""The loose-files sample is validated with ``--environment test``: its NHS Numbers are
+from the 999 test range, which only a test feed may carry (MDSS-ID-03)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,8 @@ FEEDS = (
         "RXX",
         200,
         101,
-        "**pass**: no findings at all (every MUST and SHOULD met).",
+        "**pass**: every MUST and SHOULD met (the only findings are warnings about the "
+        "patients who legitimately have no NHS Number).",
         "A clean monthly feed: no defects injected. About 1% of patients legitimately have "
         "no NHS Number and carry an NHSNumberUnavailableReason extension instead.",
     ),
@@ -126,6 +135,57 @@ def _readme(spec: FeedSpec, feed: GeneratedFeed) -> str:
     return "\n".join(lines)
 
 
+def output_section(card: dict[str, Any], command: str) -> str:
+    """What ``command`` prints, in words and numbers read from its scorecard."""
+    from conformance.scorecard.model import FailOn, Scorecard
+
+    reqs = card["requirements"]
+    not_met = [r for r in reqs if r["status"] in ("fail", "partial")]
+    by_level = ", ".join(
+        f"{sum(1 for r in not_met if r['level'] == level)} {level}"
+        for level in ("MUST", "SHOULD", "MAY")
+        if any(r["level"] == level for r in not_met)
+    )
+    met = sum(1 for r in reqs if r["status"] == "pass")
+    na = sum(1 for r in reqs if r["status"] == "not-applicable")
+    code = 1 if Scorecard(card).fails(FailOn.MUST) else 0
+    std = card["standard"]
+    lines = [
+        OUTPUT_HEADING,
+        "",
+        f"From a run of `{command}` (generated; a test checks it is current):",
+        "",
+        f"- Verdict: **{card['verdict']}**, score **{card['score']:.1f}**, exit code **{code}**",
+        f"- Requirements of {std['id']}@{std['version']}: {len(reqs)}; {met} met, "
+        f"{len(not_met)} not met"
+        + (f" ({by_level})" if by_level else "")
+        + f", {na} not applicable",
+        f"- Records: {card['counts']['records_read']} read, "
+        f"{card['counts']['records_unparseable']} unparseable",
+        f"- Findings: {card['counts']['findings']}",
+    ]
+    counts = [
+        (r["id"], c, n) for r in reqs for c, n in sorted(r["codes"].items(), key=lambda x: -x[1])
+    ]
+    counts += [
+        (rid, c, n)
+        for rid, codes in card.get("input_problems", {}).items()
+        for c, n in codes.items()
+    ]
+    if counts:
+        lines += ["", "| requirement | code | findings |", "| --- | --- | ---: |"]
+        lines += [f"| {rid} | `{c}` | {n} |" for rid, c, n in counts]
+    return "\n".join(lines) + "\n"
+
+
+def _validated(folder: Path, *args: str) -> dict[str, Any]:
+    from conformance import validate
+
+    environment = args[args.index("--environment") + 1] if "--environment" in args else None
+    data: dict[str, Any] = validate([folder], environment=environment, jobs=1).data
+    return data
+
+
 def _dump(data: object) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -147,7 +207,9 @@ def build(out: Path) -> None:
             sender=spec.sender,
             environment="test",
         )
-        (target / "README.md").write_text(_readme(spec, feed), encoding="utf-8")
+        command = f"conformance validate sample_feeds/{spec.name}"
+        text = _readme(spec, feed) + "\n" + output_section(_validated(target), command)
+        (target / "README.md").write_text(text, encoding="utf-8")
         listed = [asdict(d) for d in feed.injected]
         (expected / f"{spec.name}.json").write_text(_dump(listed), encoding="utf-8")
 
@@ -157,12 +219,16 @@ def build(out: Path) -> None:
     patient = bundle["entry"][0]["resource"]
     (single / "patient.json").write_text(_dump(patient), encoding="utf-8")
     (single / "bundle.json").write_text(_dump(bundle), encoding="utf-8")
+    name, args = SINGLE_COMMAND
+    command = " ".join(["conformance validate", f"sample_feeds/{name}", *args])
     (single / "README.md").write_text(
         "# single\n\nOne valid synthetic Patient (`patient.json`) and a small pretty-printed "
         "collection Bundle (`bundle.json`: one patient's resources plus the Organization and "
         "Location resources they reference; every reference resolves inside it). Both "
-        "should pass base R4 and the MDSS profiles; as loose files there is no manifest, "
-        "so only the provenance requirements fail.\n",
+        "pass base R4 and the MDSS profiles. As loose files they have no manifest, so the "
+        "provenance requirements fail; and their NHS Numbers are from the 999 test range, "
+        "which MDSS-ID-03 accepts only in a test feed, hence `--environment test`.\n\n"
+        + output_section(_validated(single, *args), command),
         encoding="utf-8",
     )
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from conformance.reporters.common import NOT_MET, period_label
+from conformance.scorecard.score import current_score
 from conformance.standards.registry import version_key
 
 BOARD_VERSION: Final = "1.0.0"
@@ -86,7 +87,7 @@ def _choose(
 ) -> dict[tuple[tuple[str, str], tuple[str, str]], _Card]:
     """The scorecard that counts for each unit and period."""
     chosen: dict[tuple[tuple[str, str], tuple[str, str]], _Card] = {}
-    for data in scorecards:
+    for data in map(current_score, scorecards):  # one score formula for every period
         card = _Card(_unit(data), _period(data), data)
         key = (card.unit, card.period)
         held = chosen.get(key)

@@ -1,9 +1,9 @@
-"""The check types a run knows, and a standard compiled with them.
+"""A standard compiled with the check types a run knows.
 
-:func:`check_factories` gathers the check types the plugins register (the built-ins
-included, through the same hook); :func:`compile_standard` turns every requirement of a
-standard into its compiled :class:`~conformance.checks.base.Check`, once per run. It takes
-the factories as a plain mapping, so any registry of check types can feed it.
+:func:`compile_standard` turns every requirement of a standard into its compiled
+:class:`~conformance.checks.base.Check`, once per run. It takes the check factories as a
+plain mapping, so any registry of check types can feed it; :func:`compile_with_plugins`
+feeds it the run's plugin registry (the built-ins included, through the same hook).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.checks.base import Check, CheckFactory, CheckParamError, CompileEnv
-from conformance.errors import PluginError, StandardError
+from conformance.errors import StandardError
 from conformance.standards.model import Standard
 
 if TYPE_CHECKING:
@@ -33,19 +33,9 @@ class CompiledStandard:
 
 
 def check_factories(plugins: Plugins) -> dict[str, CheckFactory]:
-    """Every check type the plugins register; a type registered twice is an error."""
-    factories: dict[str, CheckFactory] = {}
-    owners: dict[str, str] = {}
-    for plugin_name, mapping in plugins.call("conformance_check_types"):
-        for type_name, factory in mapping.items():
-            if type_name in factories:
-                raise PluginError(
-                    f"check type '{type_name}' is registered by both {owners[type_name]} "
-                    f"and {plugin_name}"
-                )
-            factories[type_name] = factory
-            owners[type_name] = plugin_name
-    return factories
+    """Every check type the plugins register (a type registered twice is an error of the
+    plugin registry, :attr:`conformance.plugin.registry.Registry.check_types`)."""
+    return dict(plugins.registry.check_types)
 
 
 def compile_standard(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -89,7 +90,53 @@ class BindingCheck(RecordCheck):
         code = self.code
         for issue in self.shared.issues(resource):
             if issue.code == code:
-                yield Problem(code, issue.message, issue.expression)
+                given = rejected_value(resource, issue.expression)
+                if given is None:
+                    yield Problem(code, issue.message, issue.expression)
+                else:  # the code itself only with --show-values (terminal, opt-in)
+                    message = f"{issue.message}; given {{value}}"
+                    yield Problem(code, message, issue.expression, given, "rejected code")
+
+
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
+
+
+def rejected_value(resource: dict[str, Any], expression: str | None) -> str | None:
+    """The coded value at ``expression`` (``Patient.maritalStatus.coding[0]``) as text:
+    a code, or ``system|code`` for each Coding; None when the path cannot be followed."""
+    if not expression:
+        return None
+    steps = expression.split(".")
+    if steps[0] == resource.get("resourceType"):
+        steps = steps[1:]
+    nodes: list[Any] = [resource]
+    for step in steps:
+        match = _STEP.match(step)
+        if match is None:
+            return None
+        name, index = match.group(1), match.group(2)
+        found: list[Any] = []
+        for node in nodes:
+            value = node.get(name) if isinstance(node, dict) else None
+            items = value if isinstance(value, list) else [] if value is None else [value]
+            found += items if index is None else items[int(index) : int(index) + 1]
+        nodes = found
+    texts = [t for node in nodes for t in _coded_texts(node)]
+    return ", ".join(texts) if texts else None
+
+
+def _coded_texts(node: Any) -> list[str]:
+    if isinstance(node, (str, int, float)) and not isinstance(node, bool):
+        return [str(node)]
+    if not isinstance(node, dict):
+        return []
+    if "coding" in node and isinstance(node["coding"], list):
+        return [t for coding in node["coding"] for t in _coded_texts(coding)]
+    code = node.get("code")
+    if not isinstance(code, str):
+        return []
+    system = node.get("system")
+    return [f"{system}|{code}" if isinstance(system, str) else code]
 
 
 # --------------------------------------------------------------------------- TERM-04

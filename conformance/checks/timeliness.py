@@ -300,8 +300,9 @@ class SubmissionHistory(Check[Tally]):
     """MDSS-TIME-04: every monthly submission of the last ``periods`` periods was received.
 
     Needs the run's history store (``context.history``) with
-    ``submissions(ics, sender, standard_id) -> list of periods``; without one the
-    requirement is not applicable. The feed being validated counts as received.
+    ``submissions(ics, sender, standard_id) -> list of periods``; without one, or until
+    the history reaches back to the first of those periods (a sender's first recorded
+    feeds), the requirement is not applicable. The feed being validated counts as received.
     """
 
     def __init__(self, requirement: Requirement, periods: int) -> None:
@@ -339,6 +340,15 @@ class SubmissionHistory(Check[Tally]):
             expected.append((index // 12, index % 12 + 1))
         missing = [f"{y:04d}-{m:02d}" for y, m in reversed(expected) if (y, m) not in received]
         got = self.periods - len(missing)
+        first = min(received)
+        if first > expected[-1]:
+            # The history starts inside the window: it cannot show the periods before it.
+            held = sum(1 for period in expected if period >= first)
+            return Measure(
+                status="not-applicable",
+                note=f"the history starts at {first[0]:04d}-{first[1]:02d}: it holds {held} "
+                f"of the {self.periods} periods this needs",
+            )
         note = f"{got} of the last {self.periods} monthly submissions received"
         if missing:
             note += "; missing " + ", ".join(missing)

@@ -26,7 +26,9 @@ def register(sub: Any) -> None:
         action="store_true",
         help="take the scorecards from the default history database",
     )
-    board.add_argument("--format", "-f", choices=("html", "csv", "json"), default="html")
+    board.add_argument(
+        "--format", "-f", choices=("html", "csv", "json"), default="html", type=str.lower
+    )
     board.add_argument("--output", "-o", type=Path, metavar="FILE", help="write it here")
     board.set_defaults(handler=run)
 
@@ -37,12 +39,18 @@ def run(args: argparse.Namespace, io: Io) -> int:
 
     cards = [load_scorecard(path) for path in args.scorecards]
     if args.db is not None or args.history:
+        from conformance.cli.history import existing_db
         from conformance.history import HistoryStore
 
-        if args.db is not None and not args.db.exists():
-            raise UsageError(f"{args.db}: no such history database")
-        with HistoryStore(args.db) as store:
-            cards.extend(store.scorecards())
+        db = existing_db(args.db)
+        with HistoryStore(db) as store:
+            recorded = store.scorecards()
+        if not recorded and not cards:
+            raise UsageError(
+                f"{db}: the history database holds no scorecards yet (record some with "
+                "'conformance validate --record')"
+            )
+        cards.extend(recorded)
     if not cards:
         raise UsageError("board needs scorecards: give SCORECARD files, --db PATH or --history")
     if args.format == "html" and args.output is not None:

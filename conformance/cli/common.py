@@ -11,6 +11,14 @@ import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
+EXIT_CODES_HELP = (
+    "Exit codes: 0 conformant under --fail-on (default: every MUST met), 1 not conformant "
+    "(with --baseline: a regression), 2 usage or input error, 3 internal error (a bug in "
+    "conformance; please report it), 130 interrupted. With several feeds: the worst of "
+    "their codes."
+)
+"""The exit codes, as ``--help`` prints them (the README's table says the same)."""
+
 
 @dataclass(slots=True)
 class Io:

@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
     lst.add_argument("--ics", metavar="ODS")
     lst.add_argument("--sender", metavar="ODS")
     lst.add_argument("--standard", metavar="ID", help="standard id, e.g. mdss")
-    lst.add_argument("--format", "-f", choices=("table", "json"), default="table")
+    lst.add_argument("--format", "-f", choices=("table", "json"), default="table", type=str.lower)
     show = command("show", "render one recorded scorecard")
     show.add_argument("id", type=int, metavar="ID")
     show.add_argument("--format", "-f", default="terminal", metavar="FORMAT")
@@ -69,6 +69,19 @@ def _table(entries: list[Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def existing_db(db: Path | None) -> Path:
+    """The history database to read: it must exist (reading never creates one)."""
+    from conformance.history import default_db_path
+
+    path = db if db is not None else default_db_path()
+    if not path.is_file():
+        raise UsageError(
+            f"{path}: no history database there (record scorecards with "
+            "'conformance validate --record' or 'conformance history add')"
+        )
+    return path
+
+
 def run(args: argparse.Namespace, io: Io) -> int:
     import orjson
 
@@ -77,7 +90,12 @@ def run(args: argparse.Namespace, io: Io) -> int:
     command = args.history_command
     if command is None:
         raise UsageError("history needs a subcommand: list, show, add, remove or submissions")
-    with HistoryStore(args.db) as store:
+    db = args.db if command == "add" else existing_db(args.db)  # only 'add' creates one
+    if command == "add":  # read every scorecard before the database is created or changed
+        from conformance.cli.scorecard import load_scorecard
+
+        cards = [load_scorecard(path) for path in args.scorecards]
+    with HistoryStore(db) as store:
         if command == "list":
             entries = store.entries(ics=args.ics, sender=args.sender, standard_id=args.standard)
             if args.format == "json":
@@ -96,13 +114,12 @@ def run(args: argparse.Namespace, io: Io) -> int:
             from conformance.plugin.manager import build_plugins
             from conformance.reporters.base import RenderOptions
             from conformance.reporters.registry import reporter_for
+            from conformance.scorecard.model import scorecard_data
 
-            reporter = reporter_for(build_plugins(), args.format)
-            write_output(reporter.render(store.get(args.id), RenderOptions()), args.output, io)
+            reporter = reporter_for(build_plugins(), args.format.lower())
+            shown = scorecard_data(store.get(args.id))
+            write_output(reporter.render(shown, RenderOptions()), args.output, io)
         elif command == "add":
-            from conformance.cli.scorecard import load_scorecard
-
-            cards = [load_scorecard(path) for path in args.scorecards]
             for path, card in zip(args.scorecards, cards, strict=True):
                 io.stdout.write(f"{store.record(card)}\t{path}\n")
         elif command == "remove":

@@ -36,7 +36,7 @@ def run_plugins(args: argparse.Namespace, io: Io) -> int:
         ("conformance_reporters", "formats", lambda r: [c.name for c in r]),
         ("conformance_standard_paths", "standard folders", lambda r: [str(p) for p in r]),
     ):
-        for name, result in plugins.call(hook):
+        for name, result in plugins.call_each(hook):
             items = describe(result)
             if items:
                 registered.setdefault(name, []).append(f"{kind}: {', '.join(items)}")

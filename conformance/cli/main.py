@@ -11,7 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from conformance.cli.common import Io
+from conformance.__about__ import __version__
+from conformance.cli.common import EXIT_CODES_HELP, Io
 from conformance.engine.accumulate import AccountingError
 from conformance.errors import ConformanceError, ExitCode
 
@@ -24,6 +25,8 @@ COMMAND_MODULES = (
     "conformance.cli.scorecard",
     "conformance.cli.history",
     "conformance.cli.board",
+    "conformance.cli.codes",
+    "conformance.cli.samples",
 )
 
 __all__ = ["Io", "build_parser", "main", "run"]
@@ -34,9 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Validate ICS data feeds against a minimum data-sharing standard "
         "and emit interoperability scorecards.",
-        epilog="Exit codes: 0 conformant under --fail-on, 1 not conformant, 2 usage or input "
-        "error, 130 interrupted.",
+        epilog=EXIT_CODES_HELP,
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(sub)

@@ -70,14 +70,15 @@ def run(args: argparse.Namespace, io: Io) -> int:
     from conformance.plugin.manager import build_plugins
     from conformance.reporters.base import RenderOptions
     from conformance.reporters.registry import reporter_for
+    from conformance.scorecard.model import scorecard_data
 
     if args.scorecard_command != "render":
         raise UsageError("scorecard needs a subcommand: render SCORECARD --format F")
     if args.top_findings < 0:
         raise UsageError("--top-findings must be 0 or more")
-    reporter = reporter_for(build_plugins(), args.format)
+    reporter = reporter_for(build_plugins(), args.format.lower())
     data = load_scorecard(args.scorecard)
-    text = reporter.render(data, RenderOptions(top_findings=args.top_findings))
+    text = reporter.render(scorecard_data(data), RenderOptions(top_findings=args.top_findings))
     write_output(text, args.output, io)
     if args.output is not None:
         io.stderr.write(f"{args.format} rendering written to {args.output}\n")

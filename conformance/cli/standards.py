@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
     )
     diff.add_argument("old", metavar="A", help="the earlier standard (REF or folder)")
     diff.add_argument("new", metavar="B", help="the later standard (REF or folder)")
-    diff.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    diff.add_argument("--format", "-f", choices=("text", "json"), default="text", type=str.lower)
     new = std_sub.add_parser("new", help="scaffold a local extension of a standard")
     new.add_argument("id", metavar="ID", help="the new standard's id, e.g. qwo-local")
     new.add_argument(

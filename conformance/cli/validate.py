@@ -1,4 +1,8 @@
-"""``conformance validate``: validate a feed and print or write its scorecard."""
+"""``conformance validate``: validate feeds and print or write one scorecard per feed.
+
+Several feeds on one command line are validated one by one (see
+:mod:`conformance.cli.feeds`); the exit code is the worst of theirs.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from conformance.cli.common import Io
+from conformance.cli.common import EXIT_CODES_HELP, Io
+from conformance.cli.feeds import LOOSE_LABEL as LOOSE
 from conformance.errors import ExitCode, UsageError
+from conformance.scorecard.model import Scorecard
 
 
 @dataclass(slots=True)
@@ -32,15 +38,25 @@ class ValidateOptions:
     db: Path | None = None
     limits: list[str] | None = None
     """``NAME=VALUE`` settings for :func:`conformance.limits.parse_limits`."""
+    output_dir: Path | None = None
+    quiet: bool = False
 
 
 def register(sub: Any) -> None:
-    val = sub.add_parser("validate", help="validate a feed and print its scorecard")
+    val = sub.add_parser(
+        "validate",
+        help="validate feeds and print a scorecard per feed",
+        description="Validate feeds against a standard: one scorecard per feed (a folder with "
+        "a manifest.json, or an archive of one), one for the loose files.",
+        epilog=EXIT_CODES_HELP,
+    )
     val.add_argument(
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="files, folders (searched recursively) or - for standard input",
+        help="feed folders (with a manifest.json) or archives of them, each validated on "
+        "its own; folders holding feeds; loose files (validated together); - for "
+        "standard input",
     )
     val.add_argument(
         "--standard",
@@ -56,7 +72,27 @@ def register(sub: Any) -> None:
         metavar="FORMAT",
         help="output format (see 'conformance formats'; default terminal)",
     )
-    val.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here")
+    val.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="write the report here (several feeds: --format json writes a list of "
+        "scorecards; terminal, markdown and github write one report after another)",
+    )
+    val.add_argument(
+        "--output-dir",
+        type=Path,
+        metavar="DIR",
+        help="write one report per feed here, plus summary.json (any format)",
+    )
+    val.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print nothing but errors (reports still go to --output or --output-dir); "
+        "the exit code tells the verdict",
+    )
     val.add_argument(
         "--fail-on",
         choices=("must", "should", "never"),
@@ -125,6 +161,8 @@ def options_from(args: argparse.Namespace) -> ValidateOptions:
         record=args.record,
         db=args.db,
         limits=args.limit,
+        output_dir=args.output_dir,
+        quiet=args.quiet,
     )
 
 
@@ -157,28 +195,92 @@ def run(args: argparse.Namespace, io: Io) -> int:
     return run_validate(options_from(args), io)
 
 
-def run_validate(opts: ValidateOptions, io: Io) -> int:
-    from conformance.engine.run import Engine, RunSpec
-    from conformance.limits import parse_limits
-    from conformance.reporters.base import RenderOptions
-    from conformance.reporters.registry import reporter_for
-    from conformance.scorecard.model import FailOn
+TEXT_FORMATS = frozenset({"terminal", "markdown", "github"})
+"""Formats whose renderings of several feeds can follow one another in one stream."""
 
-    if opts.show_values and (opts.format != "terminal" or opts.output is not None):
+
+@dataclass(slots=True)
+class FeedRun:
+    """One run of the engine (one feed, or the loose files) and what it decided."""
+
+    label: str
+    card: Scorecard
+    exit_code: int
+    notes: str = ""
+    """The baseline comparison (for stderr)."""
+
+
+def run_validate(opts: ValidateOptions, io: Io) -> int:
+    from conformance.cli.feeds import group_inputs
+    from conformance.limits import parse_limits
+    from conformance.plugin.manager import build_plugins
+    from conformance.reporters.registry import reporter_for
+
+    opts.format = opts.format.lower()
+    to_file = opts.output is not None or opts.output_dir is not None
+    if opts.show_values and (opts.format != "terminal" or to_file):
         raise UsageError("--show-values works only with --format terminal written to the screen")
-    baseline = None
+    if opts.output is not None and opts.output_dir is not None:
+        raise UsageError("give --output FILE or --output-dir DIR, not both")
+    baselines = None
     if opts.baseline is not None:
         from conformance.baseline import load_baseline
 
-        baseline = load_baseline(opts.baseline)
+        baselines = load_baseline(opts.baseline)
     limits = parse_limits(opts.limits or ())
     if opts.max_findings is not None:
         if opts.max_findings < 0:
             raise UsageError("--max-findings must be 0 or more")
         limits = replace(limits, findings_per_requirement=opts.max_findings)
-    progress = _Progress(io.stderr) if opts.progress and io.stderr.isatty() else None
     if opts.jobs is not None and opts.jobs < 0:
         raise UsageError("--jobs must be 0 (all cores) or more")
+    reporter = reporter_for(build_plugins(), opts.format)
+    groups, skipped = group_inputs(opts.inputs)
+    several = len(groups) > 1
+    if several and opts.output_dir is None and opts.format not in TEXT_FORMATS | {"json"}:
+        raise UsageError(
+            f"{len(groups)} feeds give {len(groups)} {opts.format} reports: "
+            "use --output-dir DIR (one file per feed, plus summary.json)"
+        )
+    for path in skipped:
+        io.stderr.write(f"{path}: a link out of the folder given: not followed\n")
+    runs: list[FeedRun] = []
+    in_main_thread = True
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (e.g. called from a worker): no handler
+        in_main_thread = False
+    try:
+        for group in groups:
+            card = _run_engine(group.inputs, opts, limits, io)
+            code, notes = _decide(card, opts, baselines, len(groups))
+            runs.append(FeedRun(group.label, card, code, notes))
+            if not card.data["complete"]:
+                break  # interrupted: the feeds not yet read are not reported
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    _write_reports(runs, reporter, opts, io, several)
+    if not opts.quiet:
+        for item in runs:
+            if item.notes:
+                prefix = f"{item.label}: " if several else ""
+                io.stderr.write("".join(f"{prefix}{line}\n" for line in item.notes.splitlines()))
+    return worst_exit_code(r.exit_code for r in runs)
+
+
+def worst_exit_code(codes: Any) -> int:
+    """The exit code of several runs: interrupted beats everything, then the highest."""
+    codes = list(codes)
+    if ExitCode.INTERRUPTED in codes:
+        return ExitCode.INTERRUPTED
+    return max(codes, default=ExitCode.OK)
+
+
+def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -> Scorecard:
+    from conformance.engine.run import Engine, RunSpec
+
+    progress = _Progress(io.stderr) if opts.progress and io.stderr.isatty() else None
     history = None
     if opts.record or opts.db is not None:
         from conformance.history import HistoryStore
@@ -194,53 +296,193 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
         progress=progress,
         history=history,
     )
-    reporter = reporter_for(engine.plugins, opts.format)
-    in_main_thread = True
     try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (e.g. called from a worker): no handler
-        in_main_thread = False
-    try:
-        card = engine.run(opts.inputs)
+        card = engine.run(inputs)
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
         if progress is not None:
             progress.close()
+        if history is not None:
+            history.close()
     if opts.record and card.data["complete"]:
         from conformance.history import record_scorecard
 
-        assert history is not None
-        history.close()
         entry_id = record_scorecard(card.data, opts.db)
-        io.stderr.write(f"recorded in the history as {entry_id}\n")
-    elif history is not None:
-        history.close()
-    data: dict[str, Any] = card.data
+        if not opts.quiet:
+            io.stderr.write(f"recorded in the history as {entry_id}\n")
+    return card
+
+
+def _decide(
+    card: Scorecard, opts: ValidateOptions, baselines: list[dict[str, Any]] | None, runs: int
+) -> tuple[int, str]:
+    """The run's exit code, and the baseline comparison to show."""
+    from conformance.scorecard.model import FailOn
+
+    if not card.data["complete"]:
+        return ExitCode.INTERRUPTED, ""
+    if baselines is not None:
+        from conformance.baseline import baseline_for, compare
+
+        baseline = baseline_for(baselines, card.data, runs)
+        if baseline is not None:
+            comparison = compare(baseline, card.data)
+            code = ExitCode.OK if comparison.ok else ExitCode.NOT_CONFORMANT
+            return code, comparison.render()
+        note = "no baseline for this feed: judged by --fail-on\n"
+        return (ExitCode.NOT_CONFORMANT if card.fails(FailOn(opts.fail_on)) else ExitCode.OK), note
+    return (ExitCode.NOT_CONFORMANT if card.fails(FailOn(opts.fail_on)) else ExitCode.OK), ""
+
+
+def _render(card: Scorecard, reporter: Any, opts: ValidateOptions, color: bool) -> str:
+    from conformance.reporters.base import RenderOptions
+    from conformance.scorecard.model import scorecard_data
+
+    data = card.data
     if opts.show_values:
-        data = dict(data)
-        data["findings"] = [
+        unmasked = [
             {**shown, "message_unmasked": f.render_message(show_values=True)}
             for shown, f in zip(data["findings"], card.findings, strict=True)
         ]
-    color = opts.output is None and io.stdout.isatty() and "NO_COLOR" not in os.environ
-    text = reporter.render(data, RenderOptions(show_values=opts.show_values, color=color))
-    if opts.output is not None:
-        try:
-            opts.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{opts.output}: cannot write: {exc.strerror or exc}") from None
-        io.stderr.write(
-            f"{card.data['verdict']} (score {card.score:.1f}); report written to {opts.output}\n"
-        )
-    else:
-        io.stdout.write(text)
-    if not card.data["complete"]:
-        return ExitCode.INTERRUPTED
-    if baseline is not None:
-        from conformance.baseline import compare
+        data = scorecard_data({**data, "findings": unmasked})
+    text: str = reporter.render(data, RenderOptions(show_values=opts.show_values, color=color))
+    return text
 
-        comparison = compare(baseline, card.data)
-        io.stderr.write(comparison.render())
-        return ExitCode.OK if comparison.ok else ExitCode.NOT_CONFORMANT
-    return ExitCode.NOT_CONFORMANT if card.fails(FailOn(opts.fail_on)) else ExitCode.OK
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _write_reports(
+    runs: list[FeedRun], reporter: Any, opts: ValidateOptions, io: Io, several: bool
+) -> None:
+    if opts.output_dir is not None:
+        _write_directory(runs, reporter, opts, io)
+        return
+    if opts.quiet and opts.output is None:
+        return
+    color = opts.output is None and io.stdout.isatty() and "NO_COLOR" not in os.environ
+    if not several:
+        text = _render(runs[0].card, reporter, opts, color) if runs else ""
+    elif opts.format == "json":
+        import orjson
+
+        cards = [r.card.data for r in runs]
+        text = orjson.dumps(cards, option=orjson.OPT_INDENT_2).decode() + "\n"
+    else:
+        text = _several(runs, reporter, opts, color)
+    if opts.output is None:
+        io.stdout.write(text)
+        return
+    _write_text(opts.output, text)
+    if not opts.quiet:
+        for item in runs:
+            where = f"{item.label}: " if several else ""
+            io.stderr.write(f"{where}{item.card.data['verdict']} (score {item.card.score:.1f})\n")
+        io.stderr.write(f"report written to {opts.output}\n")
+
+
+def _several(runs: list[FeedRun], reporter: Any, opts: ValidateOptions, color: bool) -> str:
+    """Several feeds in one text stream: each feed's report under its name, then a summary."""
+    parts: list[str] = []
+    total = len(runs)
+    for index, item in enumerate(runs, 1):
+        text = _render(item.card, reporter, opts, color)
+        if opts.format == "github":
+            parts.append(f"::group::{item.label}\n{text}::endgroup::\n")
+        elif opts.format == "markdown":
+            parts.append(f"# {item.label} ({index} of {total})\n\n{text}")
+        else:
+            parts.append(f"=== {item.label} ({index} of {total}) ===\n{text}")
+    if opts.format == "terminal":
+        parts.append(summary_text(runs))
+    elif opts.format == "markdown":
+        parts.append(summary_markdown(runs))
+    return "\n".join(parts)
+
+
+def _summary_rows(runs: list[FeedRun]) -> list[tuple[str, str, str, str]]:
+    return [
+        (r.card.data["verdict"], f"{r.card.score:.1f}", str(int(r.exit_code)), r.label)
+        for r in runs
+    ]
+
+
+def summary_text(runs: list[FeedRun]) -> str:
+    rows = _summary_rows(runs)
+    width = max(len(v) for v, _, _, _ in [*rows, ("VERDICT", "", "", "")])
+    lines = [f"Summary of {len(runs)} runs", f"  {'VERDICT':<{width}}  SCORE  EXIT  FEED"]
+    lines += [f"  {v:<{width}}  {s:>5}  {e:>4}  {label}" for v, s, e, label in rows]
+    code = worst_exit_code(r.exit_code for r in runs)
+    lines.append(f"Exit code {code}: the worst of the runs")
+    return "\n".join(lines) + "\n"
+
+
+def summary_markdown(runs: list[FeedRun]) -> str:
+    lines = ["## Summary", "", "| Verdict | Score | Exit | Feed |", "| --- | ---: | ---: | --- |"]
+    lines += [f"| {v} | {s} | {e} | `{label}` |" for v, s, e, label in _summary_rows(runs)]
+    return "\n".join(lines) + "\n"
+
+
+def _file_stem(item: FeedRun, used: set[str]) -> str:
+    feed = item.card.data.get("feed", {})
+    base = str(feed.get("id") or os.path.basename(item.label.rstrip("/\\")) or "feed")
+    if base.lower().endswith((".zip", ".tgz", ".tar")):
+        base = base.rsplit(".", 1)[0]
+    if base.lower().endswith(".tar.gz"):
+        base = base[: -len(".tar.gz")]
+    stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in base).strip(".-") or "feed"
+    if item.label == LOOSE:
+        stem = "loose-files"
+    candidate, n = stem, 2
+    while candidate in used or candidate == "summary":
+        candidate, n = f"{stem}-{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def _write_directory(runs: list[FeedRun], reporter: Any, opts: ValidateOptions, io: Io) -> None:
+    """One report per run in ``--output-dir``, plus ``summary.json``."""
+    import orjson
+
+    assert opts.output_dir is not None
+    try:
+        opts.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{opts.output_dir}: cannot create: {exc.strerror or exc}") from None
+    used: set[str] = set()
+    entries = []
+    for item in runs:
+        name = _file_stem(item, used) + reporter.extension
+        _write_text(opts.output_dir / name, _render(item.card, reporter, opts, False))
+        data = item.card.data
+        entries.append(
+            {
+                "label": item.label,
+                "root": data["feed"].get("root"),
+                "feed": {
+                    k: data["feed"][k]
+                    for k in ("id", "ics", "sender", "period")
+                    if k in data["feed"]
+                },
+                "verdict": data["verdict"],
+                "score": data["score"],
+                "complete": data["complete"],
+                "exit_code": int(item.exit_code),
+                "report": name,
+            }
+        )
+    summary = {
+        "exit_code": int(worst_exit_code(r.exit_code for r in runs)),
+        "format": opts.format,
+        "runs": entries,
+    }
+    text = orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n"
+    _write_text(opts.output_dir / "summary.json", text)
+    if not opts.quiet:
+        io.stderr.write(
+            "".join(f"{e['label']}: {e['verdict']} (score {e['score']:.1f})\n" for e in entries)
+            + f"{len(entries)} report(s) and summary.json written to {opts.output_dir}\n"
+        )

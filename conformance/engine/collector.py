@@ -8,7 +8,7 @@ many times faster. :meth:`FindingCollector.all_kept` gives them as findings.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from conformance.checks.base import Emit
@@ -31,6 +31,10 @@ Kept = tuple[
 ]
 """One kept finding of a requirement, as plain data (its fields in :class:`Finding` order,
 the location's spread out)."""
+
+LineFinder = Callable[[str, int | None, str | None, int | None], int | None]
+"""The line of a kept finding the reader could not give, from its file, line, expression
+and Bundle entry; None leaves the finding as it is."""
 
 
 class FindingCollector:
@@ -92,23 +96,16 @@ class FindingCollector:
     def total(self, requirement: str) -> int:
         return sum(self.by_severity.get(requirement, Counter()).values())
 
-    def place_entries(self, entry_lines: Callable[[str], Sequence[int] | None]) -> None:
-        """Give kept findings inside a Bundle's entries the line their entry starts on.
-
-        ``entry_lines(file)`` gives the line of each entry of ``file``, or None when they
-        cannot be known; it is called once per file that needs it.
-        """
-        lines_of: dict[str, Sequence[int] | None] = {}
+    def place_lines(self, find: LineFinder) -> None:
+        """Give kept findings the line ``find`` says they are on (see :data:`LineFinder`)."""
         for kept in self.kept.values():
             for index, found in enumerate(kept):
-                file, line, entry = found[3], found[4], found[6]
-                if file is None or entry is None or line is not None:
+                file = found[3]
+                if file is None:
                     continue
-                if file not in lines_of:
-                    lines_of[file] = entry_lines(file)
-                lines = lines_of[file]
-                if lines is not None and entry < len(lines):
-                    kept[index] = (*found[:4], lines[entry], *found[5:])
+                placed = find(file, found[4], found[8], found[6])
+                if placed is not None:
+                    kept[index] = (*found[:4], placed, *found[5:])
 
     def all_kept(self, order: Callable[[Finding], Any] | None = None) -> list[Finding]:
         found = [

@@ -9,18 +9,25 @@ problems become findings, every check's feed-level ``finish`` runs once with a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance.checks.base import FinishContext, Measure
 from conformance.engine.accumulate import Accumulator, Share
+from conformance.engine.collector import LineFinder
 from conformance.engine.session import Session
 from conformance.errors import InputError
 from conformance.findings import Location, Problem
 from conformance.limits import Limits
 from conformance.readers.discovery import InputItem, open_source
-from conformance.readers.locate import bundle_entry_lines
+from conformance.readers.locate import (
+    XmlPath,
+    bundle_entry_lines,
+    is_xml,
+    xml_element_lines,
+    xml_line,
+)
 from conformance.scorecard.build import build_scorecard
 from conformance.scorecard.model import Scorecard
 
@@ -88,7 +95,8 @@ def finish(
             merged.crashes[check.requirement.id] += 1
             emit(Problem("check-error", f"the check failed ({type(exc).__name__})"), Location())
             measures[check.requirement.id] = None
-    merged.collector.place_entries(_entry_lines(files or {}))
+    session.plugins.registry.audit_codes(merged.collector.by_code, session.standard)
+    merged.collector.place_lines(_line_finder(files or {}))
     failures.extend(f for f in session.new_failures() if f not in failures)
     return build_scorecard(
         standard=session.standard,
@@ -110,18 +118,37 @@ def finish(
     )
 
 
-def _entry_lines(files: Mapping[str, Path]) -> Callable[[str], list[int] | None]:
-    """The line of each Bundle entry of a local input file (None when it cannot be read)."""
+def _line_finder(files: Mapping[str, Path]) -> LineFinder:
+    """Where a kept finding is in a local input file: the line of its Bundle entry (JSON),
+    or of its element (FHIR XML); each file is read once, and only if a finding needs it."""
+    read: dict[str, bytes | None] = {}
+    entries: dict[str, list[int]] = {}
+    elements: dict[str, dict[XmlPath, int]] = {}
 
-    def lines(name: str) -> list[int] | None:
-        path = files.get(name)
-        if path is None:
-            return None
-        try:
-            source = open_source(InputItem(path, name), Limits())
-            with source.opener() as stream:
-                return bundle_entry_lines(stream.read())
-        except (OSError, EOFError, InputError):
-            return None
+    def data(name: str) -> bytes | None:
+        if name not in read:
+            read[name] = None
+            path = files.get(name)
+            if path is not None:
+                try:
+                    with open_source(InputItem(path, name), Limits()).opener() as stream:
+                        read[name] = stream.read()
+                except (OSError, EOFError, InputError):
+                    pass
+        return read[name]
 
-    return lines
+    def find(name: str, line: int | None, expression: str | None, entry: int | None) -> int | None:
+        if expression is not None and is_xml(name):
+            if name not in elements:
+                got = data(name)
+                elements[name] = xml_element_lines(got) if got is not None else {}
+            return xml_line(elements[name], expression, entry)
+        if entry is None or line is not None:
+            return None
+        if name not in entries:
+            got = data(name)
+            entries[name] = bundle_entry_lines(got) if got is not None else []
+        lines = entries[name]
+        return lines[entry] if entry < len(lines) else None
+
+    return find

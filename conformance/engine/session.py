@@ -62,21 +62,14 @@ class Session:
         feed = spec.feed if spec.feed is not None else FeedInfo()
         if spec.environment is not None:
             feed = replace(feed, environment=spec.environment)
-        extra_roots = [
-            Path(p) for _, paths in plugins.call("conformance_standard_paths") for p in paths
-        ]
-        registry = StandardRegistry.default(extra_roots)
+        registry = StandardRegistry.default(plugins.registry.standard_paths)
         if standard is None:
             folder = Path(spec.standard_folder) if spec.standard_folder else None
             if folder is not None and (folder / "standard.yaml").is_file():
                 standard = registry.load_folder(folder)
             else:
                 standard = registry.resolve(spec.standard or feed.conforms_to or DEFAULT_STANDARD)
-        readers: list[Reader] = [
-            reader(spec.limits)
-            for _, classes in plugins.call("conformance_readers")
-            for reader in classes
-        ]
+        readers = [reader(spec.limits) for reader in plugins.registry.readers.values()]
         compiled = compile_with_plugins(standard, plugins)
         pinned = replace(spec, standard=standard.ref, standard_folder=str(standard.path), feed=feed)
         context = RunContext(feed, standard, history)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +105,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
 
-def _insert_results(conn: sqlite3.Connection, row_id: int, card: dict[str, Any]) -> None:
+def _insert_results(conn: sqlite3.Connection, row_id: int, card: Mapping[str, Any]) -> None:
     conn.executemany(
         "INSERT INTO requirement_results (scorecard_id, requirement, level, status, rate, "
         "threshold) VALUES (?, ?, ?, ?, ?, ?)",
@@ -179,7 +179,7 @@ def _entry(row: Sequence[Any]) -> Entry:
     )
 
 
-def submission_key(card: dict[str, Any]) -> tuple[str, str, str, str, str, str, str]:
+def submission_key(card: Mapping[str, Any]) -> tuple[str, str, str, str, str, str, str]:
     feed = card.get("feed") or {}
     period = feed.get("period") or {}
     std = card["standard"]
@@ -270,7 +270,7 @@ class HistoryStore:
 
     # -- the API
 
-    def record(self, card: dict[str, Any]) -> int:
+    def record(self, card: Mapping[str, Any]) -> int:
         """Add a scorecard (replacing one with the same submission key); return its id."""
         if not card.get("complete", False):
             raise HistoryError("an incomplete (interrupted) run is not recorded in the history")
@@ -357,7 +357,7 @@ class HistoryStore:
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
 
-def record_scorecard(card: dict[str, Any], db: Path | str | None = None) -> int:
+def record_scorecard(card: Mapping[str, Any], db: Path | str | None = None) -> int:
     """Record one scorecard in the history at ``db`` (default: :func:`default_db_path`)."""
     with HistoryStore(db) as store:
         return store.record(card)

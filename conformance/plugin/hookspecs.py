@@ -15,6 +15,7 @@ from conformance.plugin import hookspec
 
 if TYPE_CHECKING:
     from conformance.checks.base import CheckFactory
+    from conformance.codes import FindingCode
     from conformance.readers.base import Reader
     from conformance.reporters.base import Reporter
     from conformance.standards.model import Standard
@@ -79,6 +80,21 @@ def conformance_check_types() -> Mapping[str, CheckFactory]:
 @hookspec
 def conformance_reporters() -> Sequence[type[Reporter]]:
     """Return reporter classes; each renders a scorecard in one ``--format``, by ``name``."""
+    raise NotImplementedError
+
+
+@hookspec
+def conformance_finding_codes() -> Sequence[FindingCode]:
+    """Return the finding codes the plugin's checks and readers emit.
+
+    Called once per run, when the run's catalogue of codes is first needed (at the end of
+    a run, and by ``conformance codes``). Every code a finding carries must be registered
+    by exactly one plugin: a run that emits an unregistered code reports it under
+    ``plugins.failures``; two plugins registering the same code is an error. A code is
+    never withdrawn: a renamed code stays registered with ``deprecated=True`` and
+    ``replaced_by`` naming its successor, so that baselines and old scorecards still
+    resolve.
+    """
     raise NotImplementedError
 
 

@@ -12,9 +12,12 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
 
 from conformance.findings import Location, Severity
+
+if TYPE_CHECKING:
+    from conformance.limits import Limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,9 @@ class Reader(Protocol):
 
     name: ClassVar[str]
     """Short name, e.g. ``ndjson``."""
+
+    def __init__(self, limits: Limits) -> None:
+        """Readers are made once per run, with the run's limits."""
 
     def claims(self, source: Source) -> int:
         """How sure this reader is that it can read ``source``: 0 (no) to 100 (certain)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conformance.errors import InputError
@@ -41,6 +41,9 @@ class Inputs:
     issues: list[SourceIssue] = field(default_factory=list)
     temporary: list[Path] = field(default_factory=list)
     """Folders that archives were extracted into; removed by :meth:`cleanup`."""
+    root: str | None = None
+    """The folder (or archive) that item names are relative to, as given: the input itself
+    for one folder or archive, else the folder common to the inputs (None for stdin alone)."""
 
     def cleanup(self) -> None:
         for folder in self.temporary:
@@ -80,30 +83,63 @@ _LINK_OUT = "a symbolic link pointing outside the input folder was not followed"
 
 
 def _join(display: str, relative: str) -> str:
-    return f"{display.rstrip('/')}/{relative}"
+    return relative if display == "." else f"{display.rstrip('/')}/{relative}"
+
+
+def _common_root(inputs: Sequence[str]) -> str | None:
+    """The folder names are relative to: a folder or archive given alone is its own root;
+    otherwise the deepest folder holding every input (so names stay distinct)."""
+    bases = []
+    for raw in inputs:
+        if raw == STDIN:
+            continue
+        path = Path(raw)
+        whole = path.is_dir() or (path.is_file() and is_archive(path))
+        bases.append(os.path.normpath(raw if whole else os.path.dirname(raw) or "."))
+    if not bases:
+        return None
+    if len({os.path.isabs(b) for b in bases}) > 1:
+        bases = [os.path.abspath(b) for b in bases]
+    return os.path.commonpath(bases) or "."
+
+
+def _relative_to(root: str | None, raw: str) -> str:
+    """``raw`` relative to ``root`` (``.`` when it is the root), with forward slashes."""
+    if root is None:
+        return raw
+    if os.path.isabs(root) != os.path.isabs(raw):
+        raw = os.path.abspath(raw)
+    return Path(os.path.relpath(os.path.normpath(raw), root)).as_posix()
 
 
 def find_inputs(inputs: Sequence[str], limits: Limits) -> Inputs:
-    """Expand the inputs; a missing path is an :class:`InputError` (nothing to validate)."""
+    """Expand the inputs; a missing path is an :class:`InputError` (nothing to validate).
+
+    Items are named relative to :attr:`Inputs.root`, so a feed's findings carry the same
+    names however its path was written (``feed``, ``./feed``, absolute, another folder).
+    """
     found = Inputs()
     try:
+        for raw in inputs:
+            if raw != STDIN and not Path(raw).exists():
+                raise InputError(f"{raw}: no such file or folder")
+        found.root = _common_root(inputs)
         for raw in inputs:
             if raw == STDIN:
                 found.items.append(InputItem(None, "<stdin>"))
                 continue
             path = Path(raw)
-            if not path.exists():
-                raise InputError(f"{raw}: no such file or folder")
+            display = _relative_to(found.root, raw)
             if path.is_file() and is_archive(path):
                 temp = Path(tempfile.mkdtemp(prefix="conformance-"))
                 found.temporary.append(temp)
                 root, problems = extract_archive(path, temp, limits)
-                found.issues.extend(problems)
-                _add_folder(found, root, raw, limits)
+                found.issues.extend(_renamed(problems, str(path), display))
+                _add_folder(found, root, display, limits)
             elif path.is_dir():
-                _add_folder(found, path, raw, limits)
+                _add_folder(found, path, display, limits)
             elif path.is_file():
-                found.items.append(InputItem(path, raw))
+                found.items.append(InputItem(path, display))
             else:
                 raise InputError(f"{raw}: not a regular file or folder")
             if len(found.items) > limits.max_files:
@@ -112,13 +148,14 @@ def find_inputs(inputs: Sequence[str], limits: Limits) -> Inputs:
                     SourceIssue(
                         "limit-exceeded",
                         f"more than {limits.max_files} files in the inputs; the rest were not read",
-                        Location(raw),
+                        Location(display),
                     )
                 )
                 break
     except BaseException:
         found.cleanup()
         raise
+    found.feed.source = found.root
     return found
 
 
@@ -136,6 +173,20 @@ def _add_folder(found: Inputs, root: Path, display: str, limits: Limits) -> None
         )
         if len(found.items) > limits.max_files:
             return
+
+
+def _renamed(issues: list[SourceIssue], old: str, display: str) -> list[SourceIssue]:
+    """Archive problems named like the archive's members (relative to the run's root)."""
+    out = []
+    for issue in issues:
+        name = issue.location.file
+        if name is not None and name.startswith(old):
+            member = name[len(old) :].lstrip("/")
+            file = (_join(display, member) if member else display).removeprefix("./")
+            location = replace(issue.location, file=None if file == "." else file)
+            issue = replace(issue, location=location)
+        out.append(issue)
+    return out
 
 
 def open_source(item: InputItem, limits: Limits) -> Source:

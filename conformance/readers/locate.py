@@ -131,3 +131,101 @@ def line_of(lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]
         if found is not None:
             return found
     return None
+
+
+# ------------------------------------------------------------------------ FHIR XML
+
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+XmlPath = tuple[str | int, ...]
+
+
+def xml_element_lines(data: bytes) -> dict[XmlPath, int]:
+    """1-based line of every element of a FHIR XML document, by its FHIR JSON path.
+
+    Every element is keyed with its index among same-named siblings, as if it repeated
+    (``("identifier", 0, "value", 0)``); the element naming a resource inside
+    ``resource`` or ``contained`` adds no step, as in JSON. XHTML inside ``div`` is not
+    entered. DTDs are refused, as the reader refuses them. Empty when not well-formed.
+    """
+    from xml.parsers import expat
+
+    lines: dict[XmlPath, int] = {}
+    parser = expat.ParserCreate(namespace_separator=" ")
+    stack: list[tuple[XmlPath, dict[str, int], bool]] = []  # path, sibling counts, in xhtml
+
+    def refuse(*_args: Any) -> None:
+        raise ValueError("DTD")
+
+    def start(tag: str, _attrs: dict[str, str]) -> None:
+        namespace, _, name = tag.rpartition(" ")
+        if not stack:
+            stack.append(((), {}, False))
+            lines[()] = parser.CurrentLineNumber
+            return
+        path, siblings, in_xhtml = stack[-1]
+        if in_xhtml:
+            stack.append((path, {}, True))
+            return
+        if name[:1].isupper():  # a resource named inside resource / contained: no step
+            stack.append((path, siblings, False))
+            return
+        index = siblings.get(name, 0)
+        siblings[name] = index + 1
+        child = (*path, name, index)
+        lines.setdefault(child, parser.CurrentLineNumber)
+        stack.append((child, {}, namespace == XHTML_NS))
+
+    def end(_tag: str) -> None:
+        stack.pop()
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(data, True)
+    except (expat.ExpatError, ValueError, LookupError):
+        return lines
+    return lines
+
+
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
+
+
+def expression_path(expression: str) -> XmlPath:
+    """The keys and indices of a finding's element expression (``Patient.identifier[0]
+    .value`` -> ``("identifier", 0, "value", 0)``), up to the first step that is not a
+    plain element (a function call such as ``identifier(system)``)."""
+    steps: list[str] = []
+    depth = 0
+    current = ""
+    for ch in expression:
+        if ch == "." and depth == 0:
+            steps.append(current)
+            current = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        current += ch
+    steps.append(current)
+    if steps and steps[0][:1].isupper():
+        steps = steps[1:]  # the resource type
+    path: list[str | int] = []
+    for step in steps:
+        match = _STEP.fullmatch(step)
+        if match is None:
+            break
+        path += [match.group(1), int(match.group(2) or 0)]
+    return tuple(path)
+
+
+def xml_line(lines: dict[XmlPath, int], expression: str | None, entry: int | None) -> int | None:
+    """The line of a finding's element in a FHIR XML document (or of its nearest ancestor
+    the document has); ``entry``: the Bundle entry whose resource the expression is in."""
+    prefix: XmlPath = () if entry is None else ("entry", entry, "resource", 0)
+    path = (*prefix, *(expression_path(expression) if expression else ()))
+    return line_of(lines, path)
+
+
+def is_xml(name: str) -> bool:
+    return name.lower().endswith((".xml", ".xml.gz"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
+
+from conformance.scorecard.model import ScorecardData
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,6 @@ class Reporter(Protocol):
     extension: ClassVar[str]
     """Suggested file extension, e.g. ``.md``."""
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         """Return the rendering of the canonical scorecard ``scorecard``."""
         ...

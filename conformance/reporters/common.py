@@ -7,7 +7,8 @@ standard it names), so every format shows the same masked values in the same ord
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import posixpath
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ STATUS_LABEL = {
 STATUS_SYMBOL = {"pass": "✓", "partial": "◐", "fail": "✗", "not-applicable": "\u2013", "error": "!"}
 
 
-def location_text(loc: dict[str, Any], *, with_expression: bool = True) -> str:
+def location_text(loc: Mapping[str, Any], *, with_expression: bool = True) -> str:
     """``file:line row R entry[E] expression``: the same shape as the terminal output."""
     text = str(loc.get("file", "<feed>"))
     if "line" in loc:
@@ -39,6 +40,27 @@ def location_text(loc: dict[str, Any], *, with_expression: bool = True) -> str:
     return text
 
 
+def feed_path(card: Mapping[str, Any], file: str) -> str:
+    """A file the scorecard names, as a path from where the run started: scorecards name
+    files relative to ``feed.root`` (older ones, without it, hold the path as given)."""
+    root = (card.get("feed") or {}).get("root")
+    if not root or root == "." or file.startswith("<"):
+        return file
+    return posixpath.normpath(posixpath.join(str(root).replace("\\", "/"), file))
+
+
+def fallback_path(card: Mapping[str, Any]) -> str | None:
+    """Where a finding without a file points: the manifest, else the feed root, else the
+    first input (``<stdin>``); None only when the run had no input."""
+    feed = card.get("feed") or {}
+    if feed.get("manifest"):
+        return feed_path(card, str(feed["manifest"]))
+    if feed.get("root"):
+        return str(feed["root"]).replace("\\", "/")
+    inputs = card.get("inputs") or []
+    return str(inputs[0]["file"]) if inputs else None
+
+
 def percent(rate: float | None, digits: int = 1) -> str:
     return "\u2013" if rate is None else f"{100.0 * rate:.{digits}f}%"
 
@@ -48,15 +70,15 @@ def threshold_text(threshold: float) -> str:
     return f"{value:.0f}%" if value == int(value) else f"{value:.1f}%"
 
 
-def requirement_index(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def requirement_index(card: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in card["requirements"]}
 
 
-def finding_count(req: dict[str, Any]) -> int:
+def finding_count(req: Mapping[str, Any]) -> int:
     return int(sum(req["findings"].values()))
 
 
-def top_findings(card: dict[str, Any], limit: int | None) -> list[dict[str, Any]]:
+def top_findings(card: Mapping[str, Any], limit: int | None) -> list[dict[str, Any]]:
     """The findings to show first: most severe first, then MUSTs, interleaving requirements.
 
     Interleaving (one finding of each requirement in turn) keeps a requirement with a
@@ -83,14 +105,14 @@ def top_findings(card: dict[str, Any], limit: int | None) -> list[dict[str, Any]
     return chosen if limit is None else chosen[:limit]
 
 
-def findings_by_requirement(card: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def findings_by_requirement(card: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for f in card["findings"]:
         out.setdefault(f["requirement"], []).append(f)
     return out
 
 
-def feed_title(card: dict[str, Any]) -> str:
+def feed_title(card: Mapping[str, Any]) -> str:
     """A short name for the feed: ICS / sender, else the feed id, else the first input."""
     feed = card.get("feed", {})
     parts = [str(feed[k]) for k in ("ics", "sender") if feed.get(k)]
@@ -129,7 +151,7 @@ def period_label(start: str | None, end: str | None) -> str:
     return f"{start or '…'} to {end or '…'}"
 
 
-def feed_period_label(card: dict[str, Any]) -> str:
+def feed_period_label(card: Mapping[str, Any]) -> str:
     period = card.get("feed", {}).get("period") or {}
     return period_label(period.get("start"), period.get("end"))
 
@@ -160,7 +182,7 @@ def _help_for(standard_id: str, version: str) -> dict[str, RequirementHelp]:
     }
 
 
-def requirement_help(card: dict[str, Any]) -> dict[str, RequirementHelp]:
+def requirement_help(card: Mapping[str, Any]) -> dict[str, RequirementHelp]:
     """Rationale and measure of each requirement, from the embedded standard the card names.
 
     Empty when that exact standard version is not installed: reporters then fall back to

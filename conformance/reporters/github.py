@@ -10,11 +10,13 @@ to it and the rendering holds only the annotations; elsewhere the summary follow
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
 from conformance.reporters.base import RenderOptions
-from conformance.reporters.common import location_text, top_findings
+from conformance.reporters.common import feed_path, location_text, top_findings
 from conformance.reporters.text import MarkdownReporter
+from conformance.scorecard.model import ScorecardData
 
 PER_KIND_LIMIT: Final = 10
 """Annotations of one kind GitHub shows per step."""
@@ -32,11 +34,12 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(f: dict[str, Any]) -> str:
+def annotation(f: Mapping[str, Any], card: Mapping[str, Any] | None = None) -> str:
     loc = f["location"]
     props: list[str] = []
     if "file" in loc:
-        props.append(f"file={escape_property(str(loc['file']))}")
+        path = str(loc["file"]) if card is None else feed_path(card, str(loc["file"]))
+        props.append(f"file={escape_property(path)}")
         if "line" in loc:
             props.append(f"line={int(loc['line'])}")
             if "column" in loc:
@@ -60,7 +63,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def job_summary(scorecard: dict[str, Any], options: RenderOptions) -> str:
+def job_summary(scorecard: ScorecardData, options: RenderOptions) -> str:
     """The Markdown summary: the scorecard table, then every kept finding (size-capped)."""
     head = MarkdownReporter().render(scorecard, options)
     findings = scorecard["findings"]
@@ -102,7 +105,7 @@ class GitHubReporter:
     )
     extension: ClassVar[str] = ".txt"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         used = {"error": 0, "warning": 0, "notice": 0}
         out: list[str] = []
         ordered = top_findings(scorecard, None)
@@ -116,7 +119,7 @@ class GitHubReporter:
                 skipped += 1  # keep the last notice slot for the overflow message
                 continue
             used[kind] += 1
-            out.append(annotation(f))
+            out.append(annotation(f, scorecard))
         total = int(scorecard["counts"].get("findings", len(ordered)))
         not_annotated = skipped + max(0, total - len(ordered))
         verdict = scorecard["verdict"]

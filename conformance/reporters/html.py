@@ -15,7 +15,7 @@ Messages are the scorecard's, already masked: nothing here goes back to the feed
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
@@ -34,6 +34,7 @@ from conformance.reporters.common import (
     requirement_help,
 )
 from conformance.reporters.htmlkit import VERDICT_STATUS, Link, anchor, render_page
+from conformance.scorecard.model import ScorecardData
 from conformance.scorecard.score import score_explanation_paragraphs
 
 SEVERITY_PLURAL: Final = {"error": "errors", "warning": "warnings"}
@@ -100,7 +101,7 @@ class RequirementView:
         return sum(g.shown for g in self.groups)
 
 
-def files_root(card: dict[str, Any]) -> str:
+def files_root(card: Mapping[str, Any]) -> str:
     """The folder every input is in (``sample_feeds/qop-failing``), or ``""``."""
     folders = [posixpath.dirname(str(i["file"])) for i in card.get("inputs") or []]
     try:
@@ -165,7 +166,7 @@ def _severity_counts(counts: dict[str, int]) -> list[str]:
     return [f"{n:,} {s if n == 1 else SEVERITY_PLURAL.get(s, s)}" for s, n in ordered]
 
 
-def requirement_views(card: dict[str, Any], root: str = "") -> list[RequirementView]:
+def requirement_views(card: Mapping[str, Any], root: str = "") -> list[RequirementView]:
     """Each requirement with its kept findings grouped by code (files relative to ``root``)."""
     helps = requirement_help(card)
     kept = findings_by_requirement(card)
@@ -214,7 +215,7 @@ def _domain_view(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _feed_items(card: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+def _feed_items(card: Mapping[str, Any]) -> list[tuple[str, str, str | None]]:
     """(label, value, note) for the feed's description list."""
     feed = card.get("feed") or {}
     std = card["standard"]
@@ -240,7 +241,7 @@ def _feed_items(card: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     return items
 
 
-def _stats(card: dict[str, Any]) -> list[tuple[str, str]]:
+def _stats(card: Mapping[str, Any]) -> list[tuple[str, str]]:
     summary = card.get("summary") or {}
     counts = card["counts"]
     must, should = summary.get("must") or {}, summary.get("should") or {}
@@ -254,7 +255,7 @@ def _stats(card: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def scorecard_context(card: dict[str, Any]) -> dict[str, Any]:
+def scorecard_context(card: Mapping[str, Any]) -> dict[str, Any]:
     """Everything ``scorecard.html.j2`` shows, from the canonical scorecard."""
     root = files_root(card)
     views = requirement_views(card, root)
@@ -288,7 +289,7 @@ def scorecard_context(card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_scorecard(card: dict[str, Any], *, back: Link | None = None) -> str:
+def render_scorecard(card: Mapping[str, Any], *, back: Link | None = None) -> str:
     """The scorecard page; ``back`` adds a link above the title (e.g. to the board pack)."""
     title = f"Scorecard {feed_title(card)} {feed_period_label(card)}: {card['verdict']}"
     return render_page(
@@ -306,5 +307,5 @@ class HtmlReporter:
     description: ClassVar[str] = "self-contained HTML scorecard (phone, print to A4)"
     extension: ClassVar[str] = ".html"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         return render_scorecard(scorecard)

@@ -9,6 +9,7 @@ warning from a blocker); ``not-applicable`` is ``<skipped>``; a check that crash
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from conformance.reporters.base import RenderOptions
@@ -23,6 +24,7 @@ from conformance.reporters.common import (
     percent,
     threshold_text,
 )
+from conformance.scorecard.model import ScorecardData
 
 FINDINGS_PER_CASE = 10
 
@@ -32,7 +34,7 @@ def _timestamp(started: str) -> str:
     return started[:-1] if started.endswith("Z") else started.split("+")[0]
 
 
-def _failure_message(req: dict[str, Any]) -> str:
+def _failure_message(req: Mapping[str, Any]) -> str:
     rate = req["rate"]
     if rate is None:
         return f"{req['level']} not met: failed outright"
@@ -48,7 +50,7 @@ class JUnitReporter:
     description: ClassVar[str] = "JUnit XML: one test case per requirement (for CI dashboards)"
     extension: ClassVar[str] = ".xml"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         std = scorecard["standard"]
         reqs = scorecard["requirements"]
         by_req = findings_by_requirement(scorecard)
@@ -125,7 +127,7 @@ class JUnitReporter:
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
     @staticmethod
-    def _details(req: dict[str, Any], findings: list[dict[str, Any]]) -> str:
+    def _details(req: Mapping[str, Any], findings: list[dict[str, Any]]) -> str:
         lines = [_failure_message(req)]
         if req.get("note"):
             lines.append(str(req["note"]))

@@ -11,11 +11,13 @@ in the :data:`INPUT_LOCATION_URL` extension on the OperationOutcome.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
 import orjson
 
 from conformance.reporters.base import RenderOptions
+from conformance.scorecard.model import FindingData, ScorecardData
 
 BASE_URL: Final = "https://w3id.org/mdss"
 INPUT_LOCATION_URL: Final = f"{BASE_URL}/StructureDefinition/conformance-input-location"
@@ -128,7 +130,7 @@ def issue_type(code: str) -> str:
     return "invalid"
 
 
-def _group_key(loc: dict[str, Any]) -> tuple[str, int, int, int]:
+def _group_key(loc: Mapping[str, Any]) -> tuple[str, int, int, int]:
     return (
         str(loc.get("file", "")),
         int(loc.get("line", -1)),
@@ -138,7 +140,7 @@ def _group_key(loc: dict[str, Any]) -> tuple[str, int, int, int]:
 
 
 def _location_extension(
-    loc: dict[str, Any], resource_type: str | None, resource_id: str | None
+    loc: Mapping[str, Any], resource_type: str | None, resource_id: str | None
 ) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
     if "file" in loc:
@@ -165,9 +167,9 @@ class OperationOutcomeReporter:
     )
     extension: ClassVar[str] = ".json"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         levels = {r["id"]: r["level"] for r in scorecard["requirements"]}
-        groups: dict[tuple[str, int, int, int], list[dict[str, Any]]] = {}
+        groups: dict[tuple[str, int, int, int], list[FindingData]] = {}
         for f in scorecard["findings"]:
             groups.setdefault(_group_key(f["location"]), []).append(f)
         std = scorecard["standard"]

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from conformance.errors import PluginError, UsageError
+from conformance.errors import UsageError
 from conformance.plugin.manager import Plugins
 from conformance.reporters.base import Reporter
 
 
 def reporters(plugins: Plugins) -> dict[str, type[Reporter]]:
-    found: dict[str, type[Reporter]] = {}
-    for plugin_name, classes in plugins.call("conformance_reporters"):
-        for cls in classes:
-            if cls.name in found:
-                raise PluginError(f"format '{cls.name}' is registered twice (by {plugin_name})")
-            found[cls.name] = cls
-    return found
+    return dict(plugins.registry.reporters)
 
 
-def reporter_for(plugins: Plugins, name: str) -> Any:
-    available = reporters(plugins)
+def reporter_for(plugins: Plugins, name: str) -> Reporter:
+    available = plugins.registry.reporters
     cls = available.get(name)
     if cls is None:
         raise UsageError(f"unknown format '{name}' (choose from: {', '.join(sorted(available))})")

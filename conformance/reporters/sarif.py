@@ -5,12 +5,18 @@ standard when the scorecard's exact version is installed). Each result points at
 input file and line (NDJSON line, CSV line) with the element expression as a logical
 location; a Bundle entry or table row goes in the result's properties. A requirement
 that is not met but has no example finding (a population measure) still gets one result,
-without a location, so it is not invisible in a code-scanning view.
+so it is not invisible in a code-scanning view.
+
+GitHub code scanning refuses results without a location, so every result has one: its
+file, else the feed's manifest, else the feed root. URIs are relative to where the run
+started (the feed root joined to the file), as code scanning resolves them against the
+repository; a feed given by an absolute path gets ``file://`` URIs.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -19,11 +25,14 @@ import orjson
 from conformance.reporters.base import RenderOptions
 from conformance.reporters.common import (
     NOT_MET,
+    fallback_path,
+    feed_path,
     findings_by_requirement,
     percent,
     requirement_help,
     threshold_text,
 )
+from conformance.scorecard.model import ScorecardData
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"error": "error", "warning": "warning", "information": "note"}
@@ -32,11 +41,27 @@ INFORMATION_URI = "https://w3id.org/mdss/conformance"
 
 
 def artifact_uri(path: str) -> str:
-    """A relative URI reference for a displayed input path (forward slashes, escaped)."""
-    return quote(path.replace("\\", "/"), safe="/:@-._~!$&'()*+,;=")
+    """A URI for an input path: relative (forward slashes, escaped), or ``file://`` for an
+    absolute one."""
+    path = path.replace("\\", "/")
+    absolute = path.startswith("/") or (len(path) > 2 and path[1] == ":" and path[2] == "/")
+    escaped = quote(path, safe="/@-._~!$&'()*+,;=" + (":" if absolute else ""))
+    if absolute:
+        return "file://" + ("" if path.startswith("/") else "/") + escaped
+    return escaped
 
 
-def fingerprint(f: dict[str, Any]) -> str:
+def _physical(uri_path: str, line: Any = None, column: Any = None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(uri_path)}}
+    if isinstance(line, int) and line >= 1:
+        region: dict[str, Any] = {"startLine": line}
+        if isinstance(column, int) and column >= 1:
+            region["startColumn"] = column
+        physical["region"] = region
+    return physical
+
+
+def fingerprint(f: Mapping[str, Any]) -> str:
     loc = f["location"]
     parts = [
         f["requirement"],
@@ -56,7 +81,7 @@ def _rule_name(title: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words)[:120] or "Requirement"
 
 
-def _rule(req: dict[str, Any], help_text: Any, std_ref: str) -> dict[str, Any]:
+def _rule(req: Mapping[str, Any], help_text: Any, std_ref: str) -> dict[str, Any]:
     title = req["title"]
     lines = [f"{req['level']} requirement of {std_ref} ({req['domain']}): {title}."]
     md = [f"**{req['level']}** requirement of `{std_ref}` ({req['domain']}): {title}."]
@@ -90,7 +115,7 @@ def _rule(req: dict[str, Any], help_text: Any, std_ref: str) -> dict[str, Any]:
     }
 
 
-def _result(f: dict[str, Any], rule_index: int) -> dict[str, Any]:
+def _result(f: Mapping[str, Any], rule_index: int, card: Mapping[str, Any]) -> dict[str, Any]:
     loc = f["location"]
     result: dict[str, Any] = {
         "ruleId": f["requirement"],
@@ -101,13 +126,12 @@ def _result(f: dict[str, Any], rule_index: int) -> dict[str, Any]:
     }
     location: dict[str, Any] = {}
     if "file" in loc:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(str(loc["file"]))}}
-        if "line" in loc:
-            region: dict[str, Any] = {"startLine": loc["line"]}
-            if "column" in loc:
-                region["startColumn"] = loc["column"]
-            physical["region"] = region
-        location["physicalLocation"] = physical
+        where = feed_path(card, str(loc["file"]))
+        location["physicalLocation"] = _physical(where, loc.get("line"), loc.get("column"))
+    else:
+        fallback = fallback_location(card)
+        if fallback is not None:
+            location["physicalLocation"] = fallback
     if "expression" in loc:
         location["logicalLocations"] = [{"fullyQualifiedName": loc["expression"], "kind": "member"}]
     if location:
@@ -123,12 +147,22 @@ def _result(f: dict[str, Any], rule_index: int) -> dict[str, Any]:
     return result
 
 
+def fallback_location(card: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The physical location of a result about the feed as a whole: the manifest (its
+    first line), else the feed root."""
+    path = fallback_path(card)
+    if path is None:
+        return None
+    line = 1 if (card.get("feed") or {}).get("manifest") else None
+    return _physical(path, line)
+
+
 class SarifReporter:
     name: ClassVar[str] = "sarif"
     description: ClassVar[str] = "SARIF 2.1.0 for code scanning (rules = requirements)"
     extension: ClassVar[str] = ".sarif"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         std = scorecard["standard"]
         std_ref = f"{std['id']}@{std['version']}"
         helps = requirement_help(scorecard)
@@ -150,7 +184,7 @@ class SarifReporter:
                         "defaultConfiguration": {"level": "error"},
                     }
                 )
-            results.append(_result(f, index[rid]))
+            results.append(_result(f, index[rid], scorecard))
         with_examples = findings_by_requirement(scorecard)
         for req in scorecard["requirements"]:
             if req["status"] in NOT_MET and req["id"] not in with_examples:
@@ -162,15 +196,17 @@ class SarifReporter:
                 )
                 if req.get("note"):
                     text += f" ({req['note']})"
-                results.append(
-                    {
-                        "ruleId": req["id"],
-                        "ruleIndex": index[req["id"]],
-                        "level": LEVEL_DEFAULT.get(req["level"], "warning"),
-                        "message": {"text": text},
-                        "properties": {"status": req["status"]},
-                    }
-                )
+                result: dict[str, Any] = {
+                    "ruleId": req["id"],
+                    "ruleIndex": index[req["id"]],
+                    "level": LEVEL_DEFAULT.get(req["level"], "warning"),
+                    "message": {"text": text},
+                    "properties": {"status": req["status"]},
+                }
+                fallback = fallback_location(scorecard)
+                if fallback is not None:
+                    result["locations"] = [{"physicalLocation": fallback}]
+                results.append(result)
         tool = scorecard["tool"]
         driver = {
             "name": "conformance",
@@ -184,7 +220,7 @@ class SarifReporter:
             invocation["startTimeUtc"] = run_info["started"]
         artifacts = [
             {
-                "location": {"uri": artifact_uri(i["file"])},
+                "location": {"uri": artifact_uri(feed_path(scorecard, i["file"]))},
                 **({"hashes": {"sha-256": i["sha256"]}} if i.get("sha256") else {}),
             }
             for i in scorecard["inputs"]

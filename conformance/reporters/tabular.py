@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 import orjson
 
 from conformance.reporters.base import RenderOptions
-from conformance.reporters.common import location_text
+from conformance.reporters.common import fallback_path, feed_path, location_text
+from conformance.scorecard.model import ScorecardData
 
 CSV_COLUMNS = (
     "requirement",
@@ -46,7 +47,7 @@ class CsvReporter:
     )
     extension: ClassVar[str] = ".csv"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         levels = {r["id"]: r["level"] for r in scorecard["requirements"]}
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
@@ -82,10 +83,10 @@ class CodeQualityReporter:
     description: ClassVar[str] = "GitLab Code Quality report (CodeClimate JSON)"
     extension: ClassVar[str] = ".json"
 
-    def render(self, scorecard: dict[str, Any], options: RenderOptions) -> str:
+    def render(self, scorecard: ScorecardData, options: RenderOptions) -> str:
         seen: dict[str, int] = {}
         issues: list[dict[str, Any]] = []
-        fallback = scorecard.get("feed", {}).get("manifest") or "."
+        fallback = fallback_path(scorecard) or "."
         for f in scorecard["findings"]:
             loc = f["location"]
             key = "\x1f".join(
@@ -110,7 +111,7 @@ class CodeQualityReporter:
                     "severity": CODEQUALITY_SEVERITY.get(f["severity"], "minor"),
                     "fingerprint": digest,
                     "location": {
-                        "path": str(loc.get("file", fallback)),
+                        "path": feed_path(scorecard, loc["file"]) if "file" in loc else fallback,
                         "lines": {"begin": int(loc.get("line", 1))},
                     },
                 }

@@ -7,10 +7,9 @@ Status of a requirement (rate = numerator / denominator, threshold default 100 %
 * ``partial``: 0 < rate < threshold (some but not enough: the requirement is not met);
 * ``fail``: rate = 0, or the check says the requirement failed outright.
 
-Score (0-100): the weighted mean, over applicable requirements, of
-min(1, rate / threshold), with weights MUST 3, SHOULD 2, MAY 1, floored to one decimal
-(so only a feed meeting everything scores 100.0). A requirement that is ``fail``
-without a rate counts 0.
+Score (0-100): see :data:`conformance.scorecard.score.SCORE_EXPLANATION` (the one
+place the formula is explained): runs meeting every MUST score 50 to 100, the others
+(and interrupted runs) below 50.
 
 Verdict: ``Not conformant`` when any MUST is not met (partial or fail); otherwise
 ``Conformant with warnings`` when any SHOULD is not met; otherwise ``Conformant``.
@@ -19,7 +18,6 @@ An interrupted run is ``Incomplete``.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +29,13 @@ from conformance.feed import FeedInfo
 from conformance.findings import Finding
 from conformance.plugin import HOOK_API_VERSION
 from conformance.privacy import scrub
-from conformance.scorecard.model import SCORECARD_SCHEMA_VERSION, Scorecard, Verdict
+from conformance.scorecard.model import (
+    SCORECARD_SCHEMA_VERSION,
+    Scorecard,
+    Verdict,
+    scorecard_data,
+)
+from conformance.scorecard.score import credit, domain_score, overall_score, weighted_mean
 from conformance.standards.model import Level, Requirement, Standard
 
 NOT_MET = ("fail", "partial")
@@ -75,29 +79,6 @@ def requirement_status(measure: Measure | None, threshold: float) -> tuple[str, 
     return "fail", rate
 
 
-def _credit(status: str, rate: float | None, threshold: float) -> float | None:
-    if status in ("not-applicable", "error"):
-        return None
-    if status == "pass":
-        return 1.0
-    if rate is None:
-        return 0.0
-    if status == "fail" and rate >= threshold:
-        return 0.0  # failed outright although the counts look fine (e.g. a bad manifest)
-    return min(1.0, rate / threshold) if threshold > 0 else 1.0
-
-
-def _weighted(items: list[tuple[Requirement, float | None]]) -> float | None:
-    num = den = 0.0
-    for req, credit in items:
-        if credit is None:
-            continue
-        num += req.level.weight * credit
-        den += req.level.weight
-    # Floored, not rounded: 99.96 must not read as 100.0 beside an unmet requirement.
-    return None if den == 0 else math.floor(1000.0 * num / den + 1e-9) / 10.0
-
-
 def _finding_order(f: Finding) -> tuple[Any, ...]:
     loc = f.location
     return (
@@ -126,15 +107,15 @@ def build_scorecard(
     duration: float,
 ) -> Scorecard:
     requirements: list[dict[str, Any]] = []
-    credits: list[tuple[Requirement, float | None]] = []
+    credits: list[tuple[Level, float | None]] = []
     by_domain: dict[str, list[tuple[Requirement, str, float | None]]] = {}
     for req in standard.requirements:
         measure = measures.get(req.id)
         threshold = req.effective_threshold
         status, rate = requirement_status(measure, threshold)
-        credit = _credit(status, rate, threshold)
-        credits.append((req, credit))
-        by_domain.setdefault(req.domain, []).append((req, status, credit))
+        earned = credit(status, rate, threshold)
+        credits.append((req.level, earned))
+        by_domain.setdefault(req.domain, []).append((req, status, earned))
         severities = collector.by_severity.get(req.id, Counter())
         entry: dict[str, Any] = {
             "id": req.id,
@@ -173,7 +154,12 @@ def build_scorecard(
         verdict = Verdict.CONFORMANT_WITH_WARNINGS
     else:
         verdict = Verdict.CONFORMANT
-    score = _weighted(credits)
+    score = overall_score(
+        weighted_mean(credits),
+        every_must_met=not must_unmet,
+        complete=complete,
+        records_validated=int(counts["records_validated"]),
+    )
 
     domains = []
     for domain_id, items in by_domain.items():
@@ -181,7 +167,7 @@ def build_scorecard(
             {
                 "id": domain_id,
                 "title": standard.domain_title(domain_id),
-                "score": _weighted([(r, c) for r, _, c in items]),
+                "score": domain_score(weighted_mean((r.level, c) for r, _, c in items)),
                 "requirements": len(items),
                 "passed": sum(1 for _, s, _ in items if s == "pass"),
                 "not_met": sum(1 for _, s, _ in items if s in NOT_MET),
@@ -218,7 +204,7 @@ def build_scorecard(
         },
         "feed": feed.to_dict(),
         "verdict": str(verdict),
-        "score": 0.0 if score is None else score,
+        "score": score,
         "complete": complete,
         "summary": summary,
         "counts": {**counts, "files": len(inputs), "findings": total_findings},
@@ -234,4 +220,4 @@ def build_scorecard(
         data["input_problems"] = input_problems
     if standard.extends:
         data["standard"]["extends"] = standard.extends
-    return Scorecard(data, kept)
+    return Scorecard(scorecard_data(data), kept)

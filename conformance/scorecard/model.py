@@ -1,19 +1,22 @@
-"""The scorecard: the canonical JSON result of a run, and what the CLI decides from it."""
+"""The scorecard: the canonical JSON result of a run, and what the CLI decides from it.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the TypedDicts' ``NotRequired`` keys must
+be seen at run time (``__required_keys__``), which string annotations hide on Python 3.11.
+"""
 
 import enum
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import orjson
 
 from conformance.findings import Finding
 
-SCORECARD_SCHEMA_VERSION = "1.0.0"
+SCORECARD_SCHEMA_VERSION = "1.1.0"
 
 
 class Verdict(enum.StrEnum):
@@ -37,11 +40,161 @@ def scorecard_schema() -> dict[str, Any]:
     return schema
 
 
+# ------------------------------------------------------------------ the canonical JSON
+# TypedDicts of scorecard.schema.json, for code that reads a scorecard across a module
+# boundary (reporters, baselines, the board). tests/plugins_api/test_scorecard_types.py
+# keeps their keys in step with the schema.
+
+
+class ToolData(TypedDict):
+    name: str
+    version: str
+    hook_api: NotRequired[str]
+
+
+class StandardData(TypedDict):
+    id: str
+    version: str
+    title: NotRequired[str]
+    status: NotRequired[str]
+    extends: NotRequired[str]
+
+
+class PeriodData(TypedDict, total=False):
+    start: str | None
+    end: str | None
+
+
+class FeedData(TypedDict, total=False):
+    id: str
+    ics: str
+    sender: str
+    period: PeriodData
+    extracted: str
+    environment: str
+    conforms_to: str
+    manifest: str
+    root: str
+
+
+class LevelSummaryData(TypedDict):
+    total: int
+    met: int
+    not_met: int
+
+
+class CountsData(TypedDict):
+    records_read: int
+    records_validated: int
+    records_unparseable: int
+    files: NotRequired[int]
+    findings: NotRequired[int]
+    by_resource_type: NotRequired[dict[str, int]]
+
+
+class InputData(TypedDict):
+    file: str
+    records_read: int
+    records_validated: int
+    records_unparseable: int
+    format: NotRequired[str | None]
+    sha256: NotRequired[str]
+
+
+class DomainData(TypedDict):
+    id: str
+    title: str
+    score: float | None
+    requirements: int
+    passed: NotRequired[int]
+    not_met: NotRequired[int]
+    not_applicable: NotRequired[int]
+
+
+class SeverityCountsData(TypedDict):
+    error: int
+    warning: int
+    information: int
+
+
+class RequirementData(TypedDict):
+    id: str
+    title: str
+    level: str
+    domain: str
+    status: str
+    numerator: int
+    denominator: int
+    rate: float | None
+    threshold: float
+    findings: SeverityCountsData
+    codes: NotRequired[dict[str, int]]
+    note: NotRequired[str]
+    check_errors: NotRequired[int]
+    origin: NotRequired[str]
+
+
+class LocationData(TypedDict, total=False):
+    file: str
+    line: int
+    column: int
+    entry: int
+    row: int
+    expression: str
+
+
+class FindingData(TypedDict):
+    requirement: str
+    severity: str
+    code: str
+    message: str
+    location: LocationData
+    resource_type: NotRequired[str]
+    resource_id: NotRequired[str]
+
+
+class PluginFailureData(TypedDict):
+    plugin: str
+    hook: str
+    error: str
+
+
+class PluginsData(TypedDict, total=False):
+    failures: list[PluginFailureData]
+
+
+class RunData(TypedDict):
+    started: str
+    duration_seconds: float
+
+
+class ScorecardData(TypedDict):
+    """The canonical JSON scorecard (``scorecard.schema.json``), as reporters receive it."""
+
+    scorecard_version: str
+    tool: ToolData
+    standard: StandardData
+    feed: FeedData
+    verdict: str
+    score: float
+    complete: bool
+    summary: NotRequired[dict[str, LevelSummaryData]]
+    counts: CountsData
+    inputs: list[InputData]
+    domains: list[DomainData]
+    requirements: list[RequirementData]
+    findings: list[FindingData]
+    findings_kept_per_requirement: NotRequired[int]
+    input_problems: NotRequired[dict[str, dict[str, int]]]
+    plugins: NotRequired[PluginsData]
+    run: RunData
+
+
 @dataclass
 class Scorecard:
     """A scorecard. :attr:`data` is the canonical JSON form (values masked)."""
 
-    data: dict[str, Any]
+    data: ScorecardData
     findings: list[Finding] = field(default_factory=list)
     """The kept findings as objects (for the local, opt-in display of values)."""
 
@@ -68,5 +221,11 @@ class Scorecard:
         return orjson.dumps(self.data, option=orjson.OPT_INDENT_2) + b"\n"
 
     @classmethod
-    def from_json(cls, data: bytes | str) -> Scorecard:
-        return cls(orjson.loads(data))
+    def from_json(cls, data: bytes | str) -> "Scorecard":
+        return cls(scorecard_data(orjson.loads(data)))
+
+
+def scorecard_data(data: Mapping[str, Any]) -> ScorecardData:
+    """``data`` as the typed scorecard it is: made by the engine, or a JSON scorecard read
+    back (the JSON Schema, :func:`scorecard_schema`, is what validates one from outside)."""
+    return cast(ScorecardData, data)

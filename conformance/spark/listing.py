@@ -2,8 +2,8 @@
 
 The listing mirrors :func:`conformance.readers.discovery.find_inputs`: folders are walked
 recursively in sorted order, hidden entries and ``*.md`` are skipped, the first folder's
-``manifest.json`` makes it the feed root, and files get the same display names (the input
-as given, then ``/`` and the path under it), so findings point where a local run's do.
+``manifest.json`` makes it the feed root, and files get the same names (relative to the
+folder common to the inputs), so findings point where a local run's do.
 Globs (``s3a://bucket/feed/*.ndjson``) are expanded by Hadoop.
 """
 
@@ -76,9 +76,10 @@ def list_inputs(sc: Any, inputs: list[str], limits: Limits) -> Listing:
     """Expand ``inputs`` (files, folders, globs; any Hadoop URI) into the files to read."""
     hadoop = _Hadoop(sc)
     listing = Listing()
+    bases: list[str] = []
     try:
         for raw in inputs:
-            _add_input(hadoop, listing, raw)
+            bases.extend(_add_input(hadoop, listing, raw))
             if len(listing.files) > limits.max_files:
                 del listing.files[limits.max_files :]
                 listing.issues.append(
@@ -92,22 +93,48 @@ def list_inputs(sc: Any, inputs: list[str], limits: Limits) -> Listing:
     except BaseException:
         listing.cleanup()
         raise
+    _rebase(listing, bases)
     return listing
 
 
-def _add_input(hadoop: _Hadoop, listing: Listing, raw: str) -> None:
+def _rebase(listing: Listing, bases: list[str]) -> None:
+    """Name files relative to the folder common to the inputs, as a local run does."""
+    split = [base.rstrip("/").split("/") for base in bases]
+    common: list[str] = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    root = "/".join(common) or ("/" if split and all(p[:1] == [""] for p in split) else ".")
+    listing.feed.source = root
+    if root == ".":
+        return
+    prefix = root.rstrip("/") + "/"
+    listing.files = [
+        ListedFile(f.uri, f.name.removeprefix(prefix), f.relative, f.size) for f in listing.files
+    ]
+    if listing.feed.manifest is not None:
+        listing.feed.manifest = listing.feed.manifest.removeprefix(prefix)
+
+
+def _add_input(hadoop: _Hadoop, listing: Listing, raw: str) -> list[str]:
+    """Add the files of one input; return the folders its names are relative to."""
     path = hadoop.path(raw)
     fs = hadoop.fs(path)
     is_glob = any(c in GLOB_CHARS for c in raw)
     statuses = fs.globStatus(path) if is_glob else _status(fs, path)
     if not statuses:
         raise InputError(f"{raw}: no such file or folder")
+    bases = []
     for status in sorted(statuses, key=lambda s: str(s.getPath().toString())):
         display = _glob_display(raw, status) if is_glob else raw
         if status.isDirectory():
             _add_folder(hadoop, fs, listing, status, display)
+            bases.append(display)
         else:
             _add_file(listing, status, display, None)
+            bases.append(display.rpartition("/")[0] or ".")
+    return bases
 
 
 def _status(fs: Any, path: Any) -> list[Any]:

@@ -444,7 +444,7 @@ def lint_standard(path: str) -> tuple[str, bool]:
         return f"{exc}\n", False  # it does not load or compile: nothing more to check
     text, ok = commands.lint_standard(path)
     lines = [] if ok else [line for line in text.splitlines() if line]
-    where = std.path / "standard.yaml"
+    where = commands.standard_file(path, std)
     issues = [*lint_resources(std), *lint_rules(std)]
     lines += [f"{where}: {i.severity}: {i.message}" for i in issues]
     if not ok or any(i.severity == "error" for i in issues):

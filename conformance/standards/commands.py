@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conformance.errors import StandardError
+from conformance.standards.model import Standard
 from conformance.standards.registry import StandardRegistry
 
 
@@ -42,6 +43,12 @@ def show_standard(ref: str, registry: StandardRegistry | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def standard_file(path: str, std: Standard) -> Path:
+    """The YAML file a lint names: the file given, else the folder's ``standard.yaml``."""
+    given = Path(path)
+    return given if given.is_file() else std.path / "standard.yaml"
+
+
 def lint_standard(path: str) -> tuple[str, bool]:
     """Load and compile a standard; report every problem found. Returns (text, ok)."""
     from conformance.checks.registry import compile_with_plugins
@@ -63,7 +70,7 @@ def lint_standard(path: str) -> tuple[str, bool]:
         if req.domain not in {d.id for d in std.domains} and std.domains:
             problems.append(f"{req.id}: domain '{req.domain}' is not declared under domains")
     if problems:
-        return "\n".join(f"{std.path / 'standard.yaml'}: {p}" for p in problems) + "\n", False
+        return "\n".join(f"{standard_file(path, std)}: {p}" for p in problems) + "\n", False
     return f"{std.ref}: OK ({len(std.requirements)} requirements)\n", True
 
 

@@ -14,6 +14,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from packaging.version import Version
 
 from conformance.errors import StandardError
 from conformance.standards.loader import STANDARD_FILE, load_standard_file
@@ -22,7 +25,7 @@ from conformance.standards.model import Standard
 _REF = re.compile(
     r"^(?P<id>[a-z][a-z0-9-]*)(?:@(?P<version>\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?))?$"
 )
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$")
 
 
 def embedded_standards_root() -> Path:
@@ -51,13 +54,57 @@ def _quick_status(folder: Path) -> str | None:
     return status if isinstance(status, str) else None
 
 
-def version_key(version: str) -> tuple[int, int, int, int, str]:
+_PRE_LABELS = {
+    "alpha": "a",
+    "a": "a",
+    "beta": "b",
+    "b": "b",
+    "rc": "rc",
+    "c": "rc",
+    "pre": "rc",
+    "preview": "rc",
+    "dev": ".dev",
+}
+_PRE = re.compile(r"^(?P<label>[A-Za-z]+)(?:[.-]?(?P<number>\d+))?$")
+
+
+def _pep440_pre(pre: str) -> str | None:
+    """A semver pre-release (``rc.10``, ``alpha``, ``beta.2``) as PEP 440 (``rc10``), if any."""
+    match = _PRE.match(pre)
+    label = _PRE_LABELS.get(match.group("label").lower()) if match else None
+    if match is None or label is None:
+        return None
+    return f"{label}{int(match.group('number') or 0)}"
+
+
+def _semver_identifiers(pre: str) -> tuple[tuple[int, int, str], ...]:
+    """Semver precedence of a pre-release: numeric identifiers numerically, before text."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in pre.split("."))
+
+
+_NOT_A_VERSION = Version("0")
+
+
+def version_key(version: str) -> tuple[Any, ...]:
+    """Order versions as ``packaging.version`` does: ``1.0.0-rc.2 < 1.0.0-rc.10 < 1.0.0``.
+
+    A semver pre-release maps to its PEP 440 form (``alpha.1`` -> ``a1``, ``rc.10`` ->
+    ``rc10``, ``dev.3`` -> ``.dev3``); one with no PEP 440 form (``1.0.0-x.7``) sorts before
+    the release's mapped pre-releases, by semver precedence among themselves. Build
+    metadata (``+build.5``) does not change the order (semver), but breaks ties so that
+    sorting is stable. Text that is not a semver version sorts first, by its text.
+    """
     match = _SEMVER.match(version)
     if not match:
-        return (-1, -1, -1, -1, version)
-    major, minor, patch, pre = match.groups()
-    # A release sorts after its pre-releases.
-    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
+        return (0, _NOT_A_VERSION, (), version)
+    major, minor, patch, pre, build = match.groups()
+    release = f"{int(major)}.{int(minor)}.{int(patch)}"
+    if pre is None:
+        return (1, Version(release), (), build or "")
+    mapped = _pep440_pre(pre)
+    if mapped is not None:
+        return (1, Version(release + mapped), (), build or "")
+    return (1, Version(release + ".dev0"), _semver_identifiers(pre), build or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +144,10 @@ class StandardRegistry:
         return sorted(found.values(), key=lambda e: (e.id, version_key(e.version)))
 
     def load_folder(self, folder: Path) -> Standard:
+        """Load a standard folder, or a standard's YAML file given by name (which then
+        names itself in errors, e.g. ``local.yaml``)."""
         folder = folder.resolve()
-        if folder.is_file():
+        if folder.is_file() and folder.name == "standard.yaml":
             folder = folder.parent
         cached = self._cache.get(folder)
         if cached is not None:

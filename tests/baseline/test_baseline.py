@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -92,14 +93,19 @@ def _finding(line: int) -> dict[str, Any]:
     return {"requirement": "R-A-01", "code": "c", "location": {"file": "f.ndjson", "line": line}}
 
 
-def test_fingerprints_are_ignored_when_the_baseline_was_capped() -> None:
-    req = {
-        "id": "R-A-01",
+def _partial(rid: str, findings: int) -> dict[str, Any]:
+    """A MUST partly met, with ``findings`` errors of code ``c``."""
+    return {
+        "id": rid,
         "level": "MUST",
         "status": "partial",
-        "findings": {"error": 3},
-        "codes": {"c": 3},
+        "findings": {"error": findings},
+        "codes": {"c": findings},
     }
+
+
+def test_fingerprints_are_ignored_when_the_baseline_was_capped() -> None:
+    req = _partial("R-A-01", 3)
     base = {"requirements": [req], "findings": [_finding(1), _finding(2)]}  # 1 not kept
     now = {"requirements": [req], "findings": [_finding(1), _finding(9)]}
     assert compare(base, now).ok  # same count; line 9 may be the one the baseline dropped
@@ -126,3 +132,62 @@ def test_bad_baseline_file_is_a_usage_error(cli: Any, tmp_path: Path) -> None:
     wrong = cli("validate", feed, "--baseline", tmp_path / "x.json")
     assert wrong.code == 2 and "not a conformance JSON scorecard" in wrong.err
     assert patient()["resourceType"] == "Patient"
+
+
+def test_the_path_spelling_does_not_change_the_fingerprints(
+    cli: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A baseline of ``feeds/qop`` matches ``./feeds/qop``, the absolute path, another cwd."""
+    from tests.conftest import REPO
+
+    work = tmp_path / "work"
+    feed = work / "feeds" / "qop"
+    shutil.copytree(REPO / "sample_feeds" / "qop-failing", feed)
+    monkeypatch.chdir(work)
+    baseline = tmp_path / "baseline.json"
+    saved = _save(cli, Path("feeds/qop"), baseline)
+    assert saved["feed"]["root"] == "feeds/qop"
+    assert saved["feed"]["manifest"] == "manifest.json"
+    files = {f["location"].get("file") for f in saved["findings"]}
+    assert "Patient.ndjson" in files and not any("qop" in str(f) for f in files)
+    spellings = [
+        ("work", "./feeds/qop"),
+        ("work", str(feed)),
+        ("feeds", "qop"),
+        ("feeds", "../feeds/qop/"),
+    ]
+    for cwd, spelling in spellings:
+        monkeypatch.chdir(tmp_path / "work" if cwd == "work" else feed.parent)
+        result = cli(
+            "validate", spelling, "--standard", "mdss@1.0.0", "-f", "json", "--baseline", baseline
+        )
+        assert result.code == 0, (spelling, result.err[:500])
+        assert "no regression against the baseline" in result.err
+        card = result.json()
+        assert {fingerprint(f) for f in card["findings"]} == {
+            fingerprint(f) for f in saved["findings"]
+        }
+
+
+def test_a_baseline_saved_before_feed_relative_names_still_matches() -> None:
+    """Scorecards without ``feed.root`` named files with the path as typed."""
+    finding = {"requirement": "R", "code": "c", "location": {"file": "Patient.ndjson", "line": 2}}
+    req = _partial("R", 1)
+    now = {
+        "feed": {"root": "/abs/feeds/qop", "manifest": "manifest.json"},
+        "inputs": [{"file": "Patient.ndjson"}],
+        "requirements": [req],
+        "findings": [finding],
+    }
+    legacy_finding = copy.deepcopy(finding)
+    legacy_finding["location"]["file"] = "./feeds/qop/Patient.ndjson"
+    old = {
+        "feed": {"manifest": "./feeds/qop/manifest.json"},
+        "inputs": [{"file": "./feeds/qop/Patient.ndjson"}],
+        "requirements": [req],
+        "findings": [legacy_finding],
+    }
+    assert compare(old, now).ok
+    moved = copy.deepcopy(now)
+    moved["findings"][0]["location"]["line"] = 3
+    assert [r.kind for r in compare(old, moved).regressions] == ["finding"]

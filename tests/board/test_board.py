@@ -40,6 +40,7 @@ def make_card(
         "period": {"start": f"2026-{month:02d}-01", "end": f"2026-{month:02d}-28"},
     }
     card["score"] = score
+    card["scorecard_version"] = "1.1.0"  # the score is taken as given (1.0.0 is rescored)
     card["standard"]["version"] = version
     card["run"] = {"started": started, "duration_seconds": 1.0}
     must_failed = 0

@@ -166,6 +166,16 @@ def test_time04_missing_months() -> None:
     assert measure.note is not None and "2026-07, 2026-08, 2026-09" in measure.note
 
 
+def test_time04_not_applicable_until_the_history_reaches_back() -> None:
+    """A sender's first recorded feeds cannot show five periods: not applicable, no finding."""
+    for held in ([], ["2026-10-01"], ["2026-08-01", "2026-10-01"]):
+        measure, found = _finish(_History(held))
+        assert measure.status == "not-applicable" and found == [], held
+        assert measure.note is not None and "periods this needs" in measure.note
+    measure, found = _finish(_History(["2026-07-01", "2026-10-01"]))  # reaches back: judged
+    assert (measure.numerator, measure.denominator, found) == (3, 5, ["submissions-missing"])
+
+
 def test_time04_not_applicable_without_history(tmp_path: Path) -> None:
     measure, found = _finish(None)
     assert measure.status == "not-applicable" and found == []

@@ -18,6 +18,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 FEED = REPO / "sample_feeds" / "qwo-conformant"
+ODD = "-ICS QWO \u2013 Nov 2026 (ünïcødé)"
 PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which(
     "pre-commit"
 )
@@ -88,6 +89,10 @@ def _user_repo(tmp: Path, env: dict[str, str]) -> Path:
     shutil.copytree(FEED, bad)
     lines = (bad / "Patient.ndjson").read_text().splitlines()
     (bad / "Patient.ndjson").write_text("\n".join([*lines, "{not json"]) + "\n")
+    shutil.copytree(FEED, repo / "feeds" / ODD)  # spaces, Unicode, a leading dash
+    xml = repo / "feeds" / "xml feed"
+    shutil.copytree(FEED, xml)
+    (xml / "Extra.xml").write_text('<Patient xmlns="http://hl7.org/fhir"><id value="x"', "utf-8")
     shutil.copytree(
         REPO / "tests" / "authoring" / "fixtures" / "toy" / "1.0.0",
         repo / "standards" / "toy" / "1.0.0",
@@ -135,6 +140,14 @@ def test_try_repo_runs_both_hooks(tmp_path: Path) -> None:
     bad = _try(hook_repo, user, env, "conformance-feeds", "feeds/bad/Patient.ndjson")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "Not conformant" in bad.stdout and "MDSS-STR-01" in bad.stdout
+
+    odd = _try(hook_repo, user, env, "conformance-feeds", f"feeds/{ODD}/Patient.ndjson")
+    assert odd.returncode == 0, odd.stdout + odd.stderr
+    assert "Passed" in odd.stdout and "Conformant" in odd.stdout
+
+    xml = _try(hook_repo, user, env, "conformance-feeds", "feeds/xml feed/Extra.xml")
+    assert xml.returncode == 1, xml.stdout + xml.stderr  # the XML file reached the hook
+    assert "Not conformant" in xml.stdout and "Extra.xml" in xml.stdout
 
     lint_ok = _try(
         hook_repo, user, env, "conformance-standards-lint", "standards/toy/1.0.0/standard.yaml"

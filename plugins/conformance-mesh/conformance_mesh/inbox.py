@@ -169,10 +169,9 @@ Validate = Callable[[Path], dict[str, Any]]
 
 def _default_validate(standard: str | None) -> Validate:
     def run(path: Path) -> dict[str, Any]:
-        from conformance.engine.run import validate
+        from conformance import validate
 
-        data: dict[str, Any] = validate([path], standard).data
-        return data
+        return dict(validate([path], standard).data)
 
     return run
 

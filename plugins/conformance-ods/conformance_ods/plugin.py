@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from conformance.checks.base import Check, CheckParamError, CompileEnv, Emit, Tally, param
-from conformance.findings import Problem
-from conformance.plugin import hookimpl
-from conformance.readers.base import Record
-from conformance.standards.model import Requirement
+from conformance.plugin import (
+    Check,
+    CheckParamError,
+    CompileEnv,
+    Emit,
+    FindingCode,
+    Problem,
+    Record,
+    Requirement,
+    Tally,
+    hookimpl,
+    param,
+)
 from conformance_ods.reference import (
     ENV_VAR,
     OdsReference,
@@ -42,6 +50,36 @@ _MESSAGES: Final = {
     "of the event",
     "inactive": "the GP practice with ODS code {value} is dormant or only proposed",
 }
+FINDING_CODES: Final = (
+    FindingCode(
+        "ods-code-unknown",
+        "ODS code not in the reference data",
+        "An ODS code is not in the ODS reference extracts the check was given (check type "
+        "`ods-reference`).",
+        area="conformance-ods",
+    ),
+    FindingCode(
+        "ods-code-closed",
+        "Organisation closed",
+        "The organisation or site with this ODS code was closed on the date of the event "
+        "(check type `ods-reference`).",
+        area="conformance-ods",
+    ),
+    FindingCode(
+        "ods-code-not-yet-open",
+        "Organisation not yet open",
+        "The organisation or site with this ODS code was not yet open on the date of the "
+        "event (check type `ods-reference`).",
+        area="conformance-ods",
+    ),
+    FindingCode(
+        "ods-code-inactive",
+        "GP practice not active",
+        "The GP practice with this ODS code is dormant or only proposed (check type "
+        "`ods-reference`).",
+        area="conformance-ods",
+    ),
+)
 
 
 def _ods_identifiers(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -165,3 +203,8 @@ def ods_reference(req: Requirement, params: Mapping[str, Any], env: CompileEnv) 
 @hookimpl
 def conformance_check_types() -> Mapping[str, Any]:
     return {"ods-reference": ods_reference}
+
+
+@hookimpl
+def conformance_finding_codes() -> Sequence[FindingCode]:
+    return FINDING_CODES

@@ -11,9 +11,9 @@ import pytest
 from conformance_ods import plugin as ods_plugin
 from conformance_ods.reference import ReferenceError_, load_reference, parse_extract
 
-from conformance.engine.run import validate
+from conformance import validate
 from conformance.errors import StandardError
-from conformance.plugin.manager import build_plugins
+from conformance.plugin import build_plugins
 
 DATA = Path(__file__).parent / "data"
 ORG = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -88,6 +88,14 @@ def test_problems_by_date() -> None:
     assert ref.problem("Z99002", on) == "inactive"
     assert ref.problem("Z99003", datetime.date(2019, 1, 1)) is None
     assert ref.problem("Z99003", on) == "closed"
+
+
+def test_every_code_the_check_emits_is_registered() -> None:
+    """``ods-code-{problem}`` for every problem the reference can name."""
+    catalogue = build_plugins(extra=[ods_plugin], load_entry_points=False).registry.finding_codes
+    emitted = {f"ods-code-{problem}" for problem in ods_plugin._MESSAGES}
+    assert emitted == {entry.code for entry in ods_plugin.FINDING_CODES}
+    assert all(catalogue.owner(code) == "conformance_ods.plugin" for code in emitted)
 
 
 def test_bad_extracts_are_reported() -> None:

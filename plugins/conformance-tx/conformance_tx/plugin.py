@@ -4,27 +4,56 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
-from conformance.checks.base import (
+from conformance.plugin import (
     Check,
     CheckParamError,
+    CodeVerdict,
     CompileEnv,
     Emit,
+    FindingCode,
+    Location,
     Measure,
+    Problem,
+    Record,
+    Requirement,
     RunContext,
+    Severity,
+    Standard,
+    TerminologyService,
+    TerminologyServices,
+    hookimpl,
     param,
+    terminology_services,
 )
-from conformance.findings import Location, Problem, Severity
-from conformance.plugin import hookimpl
-from conformance.plugin.hookspecs import CodeVerdict, TerminologyService
-from conformance.plugin.manager import Plugins, build_plugins
-from conformance.readers.base import Record
-from conformance.standards.model import Requirement, Standard
 from conformance_tx.service import SERVER_ENV, TxService
 
-SERVICES_KEY: Final = "terminology-services"
+FINDING_CODES: Final = (
+    FindingCode(
+        "code-not-in-value-set",
+        "Code not in the value set",
+        "A coded element's code is not in the value set the requirement names, as the run's "
+        "terminology services (a FHIR terminology server, its cache, or offline "
+        "definitions) say (check type `tx-code-membership`).",
+        area="conformance-tx",
+    ),
+    FindingCode(
+        "terminology-fallback",
+        "Terminology service fell back",
+        "A terminology service could not answer as configured (the server was unreachable, "
+        "or a terminology plugin failed and was left out); the codes were judged from the "
+        "cache or offline definitions, or not at all (check type `tx-code-membership`).",
+        Severity.WARNING,
+        area="conformance-tx",
+    ),
+)
+
+
+@hookimpl
+def conformance_finding_codes() -> Sequence[FindingCode]:
+    return FINDING_CODES
 
 
 @hookimpl
@@ -33,64 +62,6 @@ def conformance_terminology(standard: Standard) -> TerminologyService:
         os.environ.get(SERVER_ENV) or None,
         offline_folders=standard.resource_folders("terminology"),
     )
-
-
-@dataclass(slots=True)
-class _Services:
-    services: list[tuple[str, TerminologyService]]
-    failures: list[str] = field(default_factory=list)
-    """Plugins that raised in the hook or while answering, by name."""
-
-    def verdict(self, value_set: str, system: str, code: str) -> CodeVerdict:
-        for index, (name, service) in enumerate(list(self.services)):
-            try:
-                verdict = service.validate_code(value_set, system, code)
-            except Exception as exc:  # a plugin's bug must not end the run
-                self.failures.append(f"{name}: {type(exc).__name__}: {exc}")
-                self.services.pop(index)
-                return self.verdict(value_set, system, code)
-            if verdict.member is not None:
-                return verdict
-        return CodeVerdict(None)
-
-    def warnings(self) -> Iterator[str]:
-        for name, service in self.services:
-            try:
-                yield from service.warnings()
-            except Exception as exc:
-                self.failures.append(f"{name}: {type(exc).__name__}: {exc}")
-        for failure in self.failures:
-            yield (
-                f"the terminology plugin {failure.split(':', 1)[0]} failed and was left "
-                f"out ({failure.split(':', 1)[1].strip()})"
-            )
-
-
-def run_plugins(env: CompileEnv) -> Plugins:
-    """The run's plugins when the engine shares them, else a fresh manager."""
-    shared = env.services.get("plugins")
-    return shared if isinstance(shared, Plugins) else build_plugins()
-
-
-def terminology_services(env: CompileEnv) -> _Services:
-    """Every terminology service of the run (the ``conformance_terminology`` hook), once."""
-
-    def build() -> _Services:
-        plugins = run_plugins(env)
-        before = len(plugins.failures)
-        found = [
-            (name, service)
-            for name, service in plugins.call("conformance_terminology", standard=env.standard)
-        ]
-        failed = [
-            f"{f.plugin}: {f.error}"
-            for f in plugins.failures[before:]
-            if f.hook == "conformance_terminology"
-        ]
-        return _Services(found, failed)
-
-    services: _Services = env.service(SERVICES_KEY, build)
-    return services
 
 
 def _values(resource: Any, path: Sequence[str]) -> Iterator[tuple[str, Any]]:
@@ -134,7 +105,7 @@ class CodeMembership(Check):
     def __init__(
         self,
         requirement: Requirement,
-        services: _Services,
+        services: TerminologyServices,
         value_set: str,
         resource_type: str,
         path: tuple[str, ...],
@@ -157,7 +128,7 @@ class CodeMembership(Check):
         key = (system, code)
         verdict = self._memo.get(key)
         if verdict is None:
-            verdict = self.services.verdict(self.value_set, system, code)
+            verdict = self.services.validate_code(self.value_set, system, code)
             if len(self._memo) < 65536:
                 self._memo[key] = verdict
         return verdict

@@ -17,9 +17,7 @@ from conformance_tx import plugin as tx_plugin
 from conformance_tx.service import TxService
 
 from conformance.engine.run import validate
-from conformance.plugin import hookimpl
-from conformance.plugin.manager import Plugins, build_plugins
-from conformance.standards.model import Standard
+from conformance.plugin import Plugins, Standard, build_plugins, hookimpl
 
 DATA = Path(__file__).parent / "data"
 WARD_VS = "https://example.org/fhir/ValueSet/ward-type"
@@ -146,11 +144,7 @@ def _feed(tmp_path: Path, system: str, codes: list[str]) -> Path:
 
 
 def _plugins(monkeypatch: pytest.MonkeyPatch, *extra: object) -> Plugins:
-    plugins = build_plugins(extra=[tx_plugin, *extra], load_entry_points=False)
-    # The check consults the run's own plugins (CompileEnv.services["plugins"] once the
-    # engine shares them); until then it builds a manager, which here is this one.
-    monkeypatch.setattr(tx_plugin, "build_plugins", lambda: plugins)
-    return plugins
+    return build_plugins(extra=[tx_plugin, *extra], load_entry_points=False)
 
 
 def test_validate_code_against_the_server(
@@ -165,7 +159,7 @@ def test_validate_code_against_the_server(
     assert (req["numerator"], req["denominator"], req["status"]) == (4, 5, "partial")
     assert req["codes"] == {"code-not-in-value-set": 1}
     finding = card["findings"][0]
-    assert finding["location"] == {"file": str(feed), "line": 3, "expression": "Encounter.class"}
+    assert finding["location"] == {"file": feed.name, "line": 3, "expression": "Encounter.class"}
     # Three distinct codes: three requests; repeated codes come from the memo.
     assert _Handler.calls.count("$validate-code") == 3
     # A second run answers from the on-disk cache, without the server.
