@@ -84,12 +84,11 @@ def _is_scorecard(data: Any) -> bool:
 def load_baseline(path: Path) -> list[dict[str, Any]]:
     """Read a saved JSON scorecard, or a list of them (a multi-feed ``--format json``
     output); a missing or malformed file is a usage error."""
+    from conformance.files import read_regular
+
+    raw = read_regular(path, what="baseline scorecard")  # never blocks on a pipe
     try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: baseline scorecard not found") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from None
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise UsageError(f"{path}: the baseline is not JSON ({exc})") from None
     cards = data if isinstance(data, list) and data else [data]

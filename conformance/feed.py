@@ -44,6 +44,8 @@ class FeedInfo:
     manifest_data: Any = None
     """The manifest as parsed (None when missing or not JSON)."""
     manifest_problems: list[str] = field(default_factory=list)
+    conforms_to_problem: str | None = None
+    """Why the manifest's conformsTo was refused (a path, too long, malformed), if it was."""
     files: list[ManifestFile] = field(default_factory=list)
     root: Path | None = None
     source: str | None = None
@@ -83,6 +85,31 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+MAX_REFERENCE = 64
+"""Longest ``conformsTo`` accepted: an id and a version, never a path or a document."""
+
+
+def _conforms_to(value: Any, info: FeedInfo) -> str | None:
+    """The standard the manifest declares, only as a reference to the registry.
+
+    A feed never chooses the rules it is judged by from its own files: a path, a URL, or
+    anything but ``id`` / ``id@version`` is refused (a manifest problem, hence a finding)
+    and the run uses the standard given on the command line, else the default.
+    """
+    from conformance.standards.registry import is_reference
+
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) <= MAX_REFERENCE and is_reference(value):
+        return value
+    shown = f"{len(value)} characters" if isinstance(value, str) else type(value).__name__
+    info.conforms_to_problem = (
+        f"conformsTo ({shown}) is not a standard reference such as mdss@1.0.0; it was "
+        "ignored: a feed is judged by the standard the command line names, else the default"
+    )
+    return None
+
+
 def read_manifest(path: Path, display: str) -> FeedInfo:
     """Read a feed manifest; problems are recorded (for MDSS-PROV-01), never raised."""
     info = FeedInfo(manifest=display, root=path.parent)
@@ -108,7 +135,7 @@ def read_manifest(path: Path, display: str) -> FeedInfo:
         info.period_end = _text(period.get("end"))
     info.extracted = _text(feed.get("extracted"))
     info.environment = _text(feed.get("environment"))
-    info.conforms_to = _text(feed.get("conformsTo"))
+    info.conforms_to = _conforms_to(feed.get("conformsTo"), info)
     files = data.get("files")
     if not isinstance(files, list):
         info.manifest_problems.append("manifest has no 'files' array")

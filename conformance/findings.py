@@ -84,10 +84,9 @@ class Finding:
 
     def render_message(self, show_values: bool = False) -> str:
         if self.value is None:
-            return scrub(self.message) if not show_values else self.message
+            return scrub(self.message, masked=not show_values)
         shown = self.value if show_values else mask(self.value, self.value_kind)
-        text = self.message.replace("{value}", shown)
-        return text if show_values else scrub(text)
+        return scrub(self.message.replace("{value}", shown), masked=not show_values)
 
     def to_dict(self, show_values: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -100,7 +99,7 @@ class Finding:
         if self.resource_type is not None:
             out["resource_type"] = self.resource_type
         if self.resource_id is not None:
-            out["resource_id"] = self.resource_id if show_values else scrub(self.resource_id)
+            out["resource_id"] = scrub(self.resource_id, masked=not show_values)
         return out
 
 

@@ -7,6 +7,7 @@ Every limit can be changed for one run: ``conformance validate --limit NAME=VALU
 - ``max-line-bytes``: the NDJSON line is one unparseable record (``line-too-long``);
 - ``max-file-bytes``: the JSON document is one unparseable record (``file-too-large``);
 - ``max-depth``: the record is unparseable (``too-deep``);
+- ``max-elements``: the record is unparseable (``too-many-elements``; XML: ``invalid-xml``);
 - ``max-decompressed-bytes``: reading the gzip input (or extracting the archive) stops
   there (``limit-exceeded``, with the line); the records before it are kept;
 - ``max-ratio``: the same, for a decompression ratio above it once past 16 MiB of output;
@@ -32,6 +33,9 @@ class Limits:
     """Largest single JSON or XML document parsed whole (NDJSON streams and has no limit)."""
     max_depth: int = 128
     """Deepest JSON nesting accepted (FHIR resources rarely exceed 20)."""
+    max_elements: int = 1_000_000
+    """Most elements in one resource or Bundle entry (XML elements; JSON objects and
+    arrays), so that memory stays bounded by the input's size."""
     max_decompressed_bytes: int = 64 * 1024 * 1024 * 1024
     """Most bytes one compressed input (or one archive) may expand to."""
     max_ratio: int = 1000
@@ -46,6 +50,9 @@ LIMIT_NAMES: tuple[str, ...] = tuple(f.name.replace("_", "-") for f in dataclass
 """The names ``--limit`` accepts (the field names, with dashes or underscores)."""
 
 _MINIMUM = {"findings_per_requirement": 0}
+_MAXIMUM = 2**53
+"""Largest value any limit takes (larger means no limit in practice, and must not
+overflow the sizes the readers pass to the operating system)."""
 _VALUE = re.compile(r"(\d+)([kmg]?)(?:i?b)?", re.IGNORECASE)
 _SCALE = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -64,9 +71,13 @@ def parse_limits(settings: Iterable[str], base: Limits | None = None) -> Limits:
                 f"--limit {setting}: expected NAME=VALUE with NAME one of {', '.join(LIMIT_NAMES)}"
             )
         match = _VALUE.fullmatch(raw.strip())
-        if match is None:
-            raise UsageError(f"--limit {setting}: the value must be a whole number (K, M, G)")
+        if match is None or len(match.group(1)) > 18:
+            raise UsageError(
+                f"--limit {name}: the value must be a whole number up to {_MAXIMUM} (K, M, G)"
+            )
         value = int(match.group(1)) * _SCALE[match.group(2).lower()]
+        if value > _MAXIMUM:
+            raise UsageError(f"--limit {name}: must be at most {_MAXIMUM}")
         if value < _MINIMUM.get(key, 1):
             raise UsageError(f"--limit {setting}: must be at least {_MINIMUM.get(key, 1)}")
         changes[key] = value

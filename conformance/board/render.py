@@ -18,6 +18,7 @@ from urllib.parse import quote
 import orjson
 
 from conformance.board.aggregate import build_board, latest_scorecards
+from conformance.privacy import csv_cell
 from conformance.reporters.common import LEVEL_RANK
 from conformance.reporters.html import render_scorecard
 from conformance.reporters.htmlkit import Link, nice_ceiling, render_page, sparkline
@@ -44,6 +45,10 @@ def render_json(board: dict[str, Any]) -> str:
     return orjson.dumps(board, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
+_NUMERIC_COLUMNS: Final = frozenset({"score", "previous_score", "change"})
+"""Numbers this module formats itself (a change of -1.5 is a number, not a formula)."""
+
+
 def render_csv(board: dict[str, Any]) -> str:
     """The league table, one row per ICS and sender."""
     out = io.StringIO()
@@ -60,7 +65,16 @@ def render_csv(board: dict[str, Any]) -> str:
             else f"{row['previous_score']:.1f}",
             "change": "" if row["change"] is None else f"{row['change']:+.1f}",
         }
-        writer.writerow(["" if values.get(c) is None else str(values[c]) for c in LEAGUE_COLUMNS])
+        writer.writerow(
+            [
+                ""
+                if values.get(c) is None
+                else str(values[c])
+                if c in _NUMERIC_COLUMNS or not isinstance(values[c], str)
+                else csv_cell(values[c])  # text from a feed: never a formula
+                for c in LEAGUE_COLUMNS
+            ]
+        )
     return out.getvalue()
 
 

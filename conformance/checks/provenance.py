@@ -76,12 +76,18 @@ class ManifestValid(_FeedLevel):
             located.append(("feed/period: start is after end", ("feed", "period")))
         for problem in problems:
             emit(Problem("manifest-invalid", f"manifest: {problem}"), where)
+        if feed.conforms_to_problem is not None:
+            emit(
+                Problem("conforms-to-invalid", f"manifest: {feed.conforms_to_problem}"),
+                Location(feed.manifest, feed.manifest_line("feed", "conformsTo")),
+            )
         for problem, parts in located:
             emit(
                 Problem("manifest-invalid", f"manifest: {problem}"),
                 Location(feed.manifest, feed.manifest_line(*parts)),
             )
-        return Measure(0 if problems or located else 1, 1)
+        refused = feed.conforms_to_problem is not None
+        return Measure(0 if problems or located or refused else 1, 1)
 
 
 @dataclass(slots=True)

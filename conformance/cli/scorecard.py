@@ -35,12 +35,14 @@ def load_scorecard(source: str) -> dict[str, Any]:
     import jsonschema
     import orjson
 
+    from conformance.files import read_regular
+    from conformance.privacy import scrub_tree
     from conformance.scorecard.model import scorecard_schema
 
-    try:
-        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    if source == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        raw = read_regular(source, what="scorecard")  # never blocks on a pipe or device
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -53,17 +55,18 @@ def load_scorecard(source: str) -> dict[str, Any]:
         raise UsageError(f"{source}: not a scorecard: {where}: {error.message}")
     if not isinstance(data, dict):  # pragma: no cover - the schema requires an object
         raise UsageError(f"{source}: not a scorecard")
-    return data
+    # A saved scorecard may have been edited: it passes the privacy gate again.
+    cleaned: dict[str, Any] = scrub_tree(data)
+    return cleaned
 
 
 def write_output(text: str, output: Path | None, io: Io) -> None:
+    from conformance.files import write_atomic
+
     if output is None:
         io.stdout.write(text)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from None
+    write_atomic(output, text)  # all or nothing: an interrupted write leaves no half file
 
 
 def run(args: argparse.Namespace, io: Io) -> int:

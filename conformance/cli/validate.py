@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
-from conformance.cli.common import EXIT_CODES_HELP, Io
+from conformance.cli.common import EXIT_CODES_HELP, MAX_JOBS, Io, bounded_int
 from conformance.cli.feeds import LOOSE_LABEL as LOOSE
 from conformance.errors import ExitCode, UsageError
 from conformance.scorecard.model import Scorecard
@@ -112,7 +110,7 @@ def register(sub: Any) -> None:
     val.add_argument(
         "--jobs",
         "-j",
-        type=int,
+        type=bounded_int(0, MAX_JOBS),
         metavar="N",
         help="worker processes (default: all cores for inputs of 32 MiB or more)",
     )
@@ -126,7 +124,7 @@ def register(sub: Any) -> None:
     val.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     val.add_argument(
         "--max-findings",
-        type=int,
+        type=bounded_int(0, 1_000_000),
         metavar="N",
         help="example findings kept per requirement (counts stay exact; default 100)",
     )
@@ -139,7 +137,8 @@ def register(sub: Any) -> None:
         action="append",
         metavar="NAME=VALUE",
         help="change a safety limit for this run (repeatable; sizes take K, M or G): "
-        "max-line-bytes, max-file-bytes, max-depth, max-decompressed-bytes, max-ratio, "
+        "max-line-bytes, max-file-bytes, max-depth, max-elements, max-decompressed-bytes, "
+        "max-ratio, "
         "max-files, findings-per-requirement",
     )
     val.set_defaults(handler=run)
@@ -185,10 +184,6 @@ class _Progress:
         if self.shown:
             self.stream.write("\r" + " " * 80 + "\r")
             self.stream.flush()
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
@@ -245,21 +240,12 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
     for path in skipped:
         io.stderr.write(f"{path}: a link out of the folder given: not followed\n")
     runs: list[FeedRun] = []
-    in_main_thread = True
-    try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (e.g. called from a worker): no handler
-        in_main_thread = False
-    try:
-        for group in groups:
-            card = _run_engine(group.inputs, opts, limits, io)
-            code, notes = _decide(card, opts, baselines, len(groups))
-            runs.append(FeedRun(group.label, card, code, notes))
-            if not card.data["complete"]:
-                break  # interrupted: the feeds not yet read are not reported
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+    for group in groups:
+        card = _run_engine(group.inputs, opts, limits, io)
+        code, notes = _decide(card, opts, baselines, len(groups))
+        runs.append(FeedRun(group.label, card, code, notes))
+        if not card.data["complete"]:
+            break  # interrupted: the feeds not yet read are not reported
     _write_reports(runs, reporter, opts, io, several)
     if not opts.quiet:
         for item in runs:
@@ -296,13 +282,14 @@ def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -
         progress=progress,
         history=history,
     )
-    try:
+    try:  # SIGINT and SIGTERM are handled for every command in conformance.cli.main
         card = engine.run(inputs)
     finally:
         if progress is not None:
             progress.close()
         if history is not None:
             history.close()
+    io.scorecard = card.data  # what -o receives (marked Incomplete) if interrupted from here
     if opts.record and card.data["complete"]:
         from conformance.history import record_scorecard
 
@@ -349,10 +336,9 @@ def _render(card: Scorecard, reporter: Any, opts: ValidateOptions, color: bool) 
 
 
 def _write_text(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    from conformance.files import write_atomic
+
+    write_atomic(path, text)  # an interrupted write never leaves half a file
 
 
 def _write_reports(

@@ -8,7 +8,7 @@ many times faster. :meth:`FindingCollector.all_kept` gives them as findings.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from conformance.checks.base import Emit
@@ -95,6 +95,13 @@ class FindingCollector:
 
     def total(self, requirement: str) -> int:
         return sum(self.by_severity.get(requirement, Counter()).values())
+
+    def places(self) -> Iterator[tuple[str, int | None, str | None, int | None]]:
+        """(file, line, expression, Bundle entry) of each kept finding in a file."""
+        for kept in self.kept.values():
+            for found in kept:
+                if found[3] is not None:
+                    yield found[3], found[4], found[8], found[6]
 
     def place_lines(self, find: LineFinder) -> None:
         """Give kept findings the line ``find`` says they are on (see :data:`LineFinder`)."""

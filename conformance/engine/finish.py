@@ -15,7 +15,7 @@ from pathlib import Path
 
 from conformance.checks.base import FinishContext, Measure
 from conformance.engine.accumulate import Accumulator, Share
-from conformance.engine.collector import LineFinder
+from conformance.engine.collector import FindingCollector, LineFinder
 from conformance.engine.session import Session
 from conformance.errors import InputError
 from conformance.findings import Location, Problem
@@ -27,6 +27,7 @@ from conformance.readers.locate import (
     is_xml,
     xml_element_lines,
     xml_line,
+    xml_path,
 )
 from conformance.scorecard.build import build_scorecard
 from conformance.scorecard.model import Scorecard
@@ -96,7 +97,7 @@ def finish(
             emit(Problem("check-error", f"the check failed ({type(exc).__name__})"), Location())
             measures[check.requirement.id] = None
     session.plugins.registry.audit_codes(merged.collector.by_code, session.standard)
-    merged.collector.place_lines(_line_finder(files or {}))
+    merged.collector.place_lines(_line_finder(merged.collector, files or {}))
     failures.extend(f for f in session.new_failures() if f not in failures)
     return build_scorecard(
         standard=session.standard,
@@ -118,37 +119,42 @@ def finish(
     )
 
 
-def _line_finder(files: Mapping[str, Path]) -> LineFinder:
-    """Where a kept finding is in a local input file: the line of its Bundle entry (JSON),
-    or of its element (FHIR XML); each file is read once, and only if a finding needs it."""
-    read: dict[str, bytes | None] = {}
-    entries: dict[str, list[int]] = {}
+def _line_finder(collector: FindingCollector, files: Mapping[str, Path]) -> LineFinder:
+    """Where kept findings are in local input files, where the reader could not say: the
+    line of a finding's Bundle entry (JSON), or of its element (FHIR XML). Each file that
+    holds such a finding is scanned once, as a stream (memory stays small)."""
+    wanted: dict[str, list[XmlPath]] = {}
+    for file, line, expression, entry in collector.places():
+        if _wanted(file, line, expression, entry):
+            wanted.setdefault(file, []).append(xml_path(expression, entry))
     elements: dict[str, dict[XmlPath, int]] = {}
-
-    def data(name: str) -> bytes | None:
-        if name not in read:
-            read[name] = None
-            path = files.get(name)
-            if path is not None:
-                try:
-                    with open_source(InputItem(path, name), Limits()).opener() as stream:
-                        read[name] = stream.read()
-                except (OSError, EOFError, InputError):
-                    pass
-        return read[name]
+    entries: dict[str, list[int]] = {}
+    for name, places in wanted.items():
+        path = files.get(name)
+        if path is None:
+            continue
+        try:
+            with open_source(InputItem(path, name), Limits()).opener() as stream:
+                if is_xml(name):
+                    elements[name] = xml_element_lines(stream, places)
+                else:
+                    entries[name] = bundle_entry_lines(stream)
+        except (OSError, EOFError, InputError):
+            continue
 
     def find(name: str, line: int | None, expression: str | None, entry: int | None) -> int | None:
-        if expression is not None and is_xml(name):
-            if name not in elements:
-                got = data(name)
-                elements[name] = xml_element_lines(got) if got is not None else {}
-            return xml_line(elements[name], expression, entry)
-        if entry is None or line is not None:
+        if not _wanted(name, line, expression, entry):
             return None
-        if name not in entries:
-            got = data(name)
-            entries[name] = bundle_entry_lines(got) if got is not None else []
-        lines = entries[name]
-        return lines[entry] if entry < len(lines) else None
+        if name in elements:
+            return xml_line(elements[name], expression, entry)
+        lines = entries.get(name)
+        if lines is None or entry is None or entry >= len(lines):
+            return None
+        return lines[entry]
 
     return find
+
+
+def _wanted(file: str, line: int | None, expression: str | None, entry: int | None) -> bool:
+    """A finding in FHIR XML with an element, or inside a Bundle entry with no line."""
+    return (expression is not None and is_xml(file)) or (entry is not None and line is None)

@@ -17,6 +17,7 @@ from conformance.checks.base import History, RunContext
 from conformance.checks.registry import CompiledStandard, compile_with_plugins
 from conformance.engine.accumulate import Accumulator, Progress, Share
 from conformance.engine.spec import DEFAULT_STANDARD, RunSpec
+from conformance.errors import StandardError
 from conformance.feed import FeedInfo
 from conformance.plugin.manager import PluginFailure, Plugins
 from conformance.readers.base import Reader, Source
@@ -53,9 +54,8 @@ class Session:
     ) -> Session:
         """Build the session: plugins (unless given), readers, the standard, its checks.
 
-        The standard is ``standard`` if given, else the spec's folder when it can be seen,
-        else the spec's reference, else the feed manifest's ``conformsTo``, else the
-        default. Errors name the standard (:class:`~conformance.errors.StandardError`).
+        The standard is ``standard`` if given, else the spec's (see :func:`_resolve`).
+        Errors name the standard (:class:`~conformance.errors.StandardError`).
         """
         plugins = plugins if plugins is not None else spec.build_plugins()
         seen = len(plugins.failures)
@@ -64,11 +64,7 @@ class Session:
             feed = replace(feed, environment=spec.environment)
         registry = StandardRegistry.default(plugins.registry.standard_paths)
         if standard is None:
-            folder = Path(spec.standard_folder) if spec.standard_folder else None
-            if folder is not None and (folder / "standard.yaml").is_file():
-                standard = registry.load_folder(folder)
-            else:
-                standard = registry.resolve(spec.standard or feed.conforms_to or DEFAULT_STANDARD)
+            standard = _resolve(registry, spec, feed)
         readers = [reader(spec.limits) for reader in plugins.registry.readers.values()]
         compiled = compile_with_plugins(standard, plugins)
         pinned = replace(spec, standard=standard.ref, standard_folder=str(standard.path), feed=feed)
@@ -127,3 +123,20 @@ class Session:
         acc = self.accumulator()
         for item in items:
             acc.read_item(item, self.feed, self.readers, self.spec.limits, first=records)
+
+
+def _resolve(registry: StandardRegistry, spec: RunSpec, feed: FeedInfo) -> Standard:
+    """The spec's standard: its folder where it can be seen, else its reference, else the
+    one the feed declares (by reference only: never a path), else the default."""
+    folder = Path(spec.standard_folder) if spec.standard_folder else None
+    if folder is not None and (folder / "standard.yaml").is_file():
+        return registry.load_folder(folder)
+    if spec.standard is not None:
+        return registry.resolve(spec.standard)
+    declared = feed.conforms_to
+    try:
+        return registry.resolve_reference(declared or DEFAULT_STANDARD)
+    except StandardError as exc:
+        if declared is None:
+            raise
+        raise StandardError(f"{feed.manifest}: conformsTo '{declared}': {exc}") from None

@@ -7,7 +7,9 @@ takes come from the compiled R4 model, so the output is the JSON a FHIR server w
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 from xml.parsers import expat
 
@@ -31,50 +33,94 @@ class _X:
         self.tail = ""
 
 
-def _parse(data: bytes) -> _X:
-    p = expat.ParserCreate()
-    stack: list[_X] = []
-    roots: list[_X] = []
+class _TreeBuilder:
+    """Builds element trees from expat, fed a chunk at a time.
 
-    def forbid(*_args: Any) -> None:
+    With ``split_entries``, each ``entry`` of a root ``Bundle`` is taken out of the tree
+    as soon as it ends (:attr:`entries`), so memory holds one entry, not the Bundle.
+    ``max_elements`` bounds the elements of one entry (or of the whole document).
+    """
+
+    def __init__(self, max_elements: int = 0, split_entries: bool = False) -> None:
+        self.parser = p = expat.ParserCreate()
+        p.buffer_text = True
+        self.stack: list[_X] = []
+        self.roots: list[_X] = []
+        self.entries: list[tuple[int, _X]] = []
+        """Bundle entries that have ended: (line where each starts, its tree)."""
+        self.max_elements = max_elements
+        self.split = split_entries
+        self.count = 0
+        self._entry_line = 0
+        p.StartDoctypeDeclHandler = self._forbid
+        p.EntityDeclHandler = self._forbid
+        p.UnparsedEntityDeclHandler = self._forbid
+        p.ExternalEntityRefHandler = self._forbid  # type: ignore[assignment]
+        p.StartElementHandler = self._start
+        p.EndElementHandler = self._end
+        p.CharacterDataHandler = self._chars
+
+    def _forbid(self, *_args: Any) -> None:
         raise FhirXmlError("DTDs and entity declarations are not allowed in FHIR XML")
 
-    def start(tag: str, attrs: dict[str, str]) -> None:
+    def _is_entry(self, node: _X) -> bool:
+        return (
+            self.split
+            and len(self.stack) == 1
+            and node.tag == "entry"
+            and (self.stack[0].tag == "Bundle")
+        )
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
         node = _X(tag.rsplit(":", 1)[-1], attrs)
-        if stack:
-            stack[-1].children.append(node)
+        if self._is_entry(node):
+            self.count = 0  # each entry has its own element budget
+            self._entry_line = self.parser.CurrentLineNumber
+        elif self.stack:
+            self.stack[-1].children.append(node)
         else:
-            roots.append(node)
-        stack.append(node)
+            self.roots.append(node)
+        self.count += 1
+        if self.max_elements and self.count > self.max_elements:
+            raise FhirXmlError(
+                f"more than {self.max_elements} elements in one resource (max-elements)"
+            )
+        self.stack.append(node)
 
-    def end(_tag: str) -> None:
-        stack.pop()
+    def _end(self, _tag: str) -> None:
+        node = self.stack.pop()
+        if self._is_entry(node):
+            self.entries.append((self._entry_line, node))
 
-    def chars(text: str) -> None:
-        if not stack:
+    def _chars(self, text: str) -> None:
+        if not self.stack:
             return
-        top = stack[-1]
+        top = self.stack[-1]
         if top.children:
             top.children[-1].tail += text
         else:
             top.text += text
 
-    p.StartDoctypeDeclHandler = forbid
-    p.EntityDeclHandler = forbid
-    p.UnparsedEntityDeclHandler = forbid
-    p.ExternalEntityRefHandler = forbid  # type: ignore[assignment]
-    p.StartElementHandler = start
-    p.EndElementHandler = end
-    p.CharacterDataHandler = chars
-    try:
-        p.Parse(data, True)
-    except expat.ExpatError as exc:
-        raise FhirXmlError(f"XML is not well-formed ({exc})") from None
-    except LookupError:
-        raise FhirXmlError("the XML declares an encoding that is not known") from None
-    if len(roots) != 1:
-        raise FhirXmlError("XML document has no root element")
-    return roots[0]
+    def feed(self, data: bytes, final: bool = False) -> None:
+        try:
+            self.parser.Parse(data, final)
+        except expat.ExpatError as exc:
+            raise FhirXmlError(f"XML is not well-formed ({exc})") from None
+        except LookupError:
+            raise FhirXmlError("the XML declares an encoding that is not known") from None
+        except RecursionError:
+            raise FhirXmlError("XML nested too deeply") from None
+
+    def root(self) -> _X:
+        if len(self.roots) != 1:
+            raise FhirXmlError("XML document has no root element")
+        return self.roots[0]
+
+
+def _parse(data: bytes) -> _X:
+    builder = _TreeBuilder()
+    builder.feed(data, True)
+    return builder.root()
 
 
 def _esc(s: str, attr: bool = False) -> str:
@@ -97,17 +143,27 @@ _NUM = re.compile(r"-?\d+")
 
 
 def _primitive(value: str, prim: str) -> Any:
+    """The JSON value of a primitive; text the JSON type cannot hold stays text (the
+    validator reports it): a number of thousands of digits, an infinite decimal."""
     if prim == "boolean":
         return True if value == "true" else False if value == "false" else value
     if prim in ("integer", "positiveInt", "unsignedInt"):
-        return int(value) if _NUM.fullmatch(value) else value
+        return int(value) if _NUM.fullmatch(value) and len(value) <= _MAX_DIGITS else value
     if prim == "decimal":
+        if len(value) > _MAX_DIGITS:
+            return value
         try:
             f = float(value)
         except ValueError:
             return value
-        return int(value) if _NUM.fullmatch(value) else f
+        if _NUM.fullmatch(value):
+            return int(value)
+        return f if math.isfinite(f) else value
     return value
+
+
+_MAX_DIGITS = 1000
+"""Longer numbers stay text: Python refuses to convert very long ones (int_max_str_digits)."""
 
 
 class _Converter:
@@ -115,6 +171,9 @@ class _Converter:
         self.model = model
 
     def resource(self, x: _X) -> dict[str, Any]:
+        if any(c.tag == "resourceType" for c in x.children):
+            # In JSON it would replace the type (a Patient read as an empty Bundle).
+            raise FhirXmlError(f"{x.tag} has a child element named 'resourceType'")
         out: dict[str, Any] = {"resourceType": x.tag}
         key = x.tag if x.tag in self.model.resource_types else None
         self.fill(out, x, key)
@@ -179,3 +238,39 @@ def parse_fhir_xml(data: bytes) -> dict[str, Any]:
     """Convert one FHIR XML resource to the FHIR JSON dict. Raises FhirXmlError."""
     root = _parse(data)
     return _Converter(base_model()).resource(root)
+
+
+def iter_fhir_xml(
+    chunks: Iterable[bytes], max_elements: int = 0
+) -> Iterator[tuple[int | None, int, dict[str, Any] | FhirXmlError]]:
+    """Read FHIR XML incrementally: ``(index, line, JSON)`` for each entry of a root Bundle
+    as soon as it ends (an entry that cannot be converted gives its FhirXmlError), then
+    ``(None, 1, JSON)`` for the document itself (a Bundle without its entries, or the one
+    resource). Memory holds one entry at a time. Raises FhirXmlError when the document
+    is not well-formed (after the entries before that point).
+    """
+    builder = _TreeBuilder(max_elements, split_entries=True)
+    converter = _Converter(base_model())
+    entry_elem = converter.model.node("Bundle").children["entry"]
+    index = 0
+    for chunk in chunks:
+        builder.feed(chunk)
+        for line, node in builder.entries:
+            try:
+                value, _ = converter.element(node, entry_elem)
+            except FhirXmlError as exc:
+                value = exc
+            except RecursionError:
+                value = FhirXmlError("XML nested too deeply")
+            yield index, line, value
+            index += 1
+        builder.entries.clear()
+    builder.feed(b"", True)
+    for line, node in builder.entries:  # pragma: no cover - entries end before the root
+        yield index, line, converter.element(node, entry_elem)[0]
+        index += 1
+    try:
+        document = converter.resource(builder.root())
+    except RecursionError:
+        raise FhirXmlError("XML nested too deeply") from None
+    yield None, 1, document

@@ -23,6 +23,7 @@ from conformance.fhir._model import (
     base_model,
     fast_ok,
 )
+from conformance.privacy import UNKNOWN_ELEMENT, unknown_name
 
 if TYPE_CHECKING:
     from conformance.fhir.definitions import DefinitionSet
@@ -89,11 +90,11 @@ class _Walker:
                 elif key == "resourceType" and node.is_resource:
                     pass
                 else:
-                    self.add(
+                    self.add(  # the name is feed content: described, never echoed
                         "error",
                         "unknown-element",
-                        f"{path}.{key}",
-                        f"Unknown element '{key}' in {node.name}",
+                        f"{path}.{UNKNOWN_ELEMENT}",
+                        f"Unknown element in {node.name}: {unknown_name(key, children)}",
                     )
                 continue
             if seen is not None and e.choice is not None:
@@ -289,11 +290,12 @@ class _Walker:
         name = key[1:]
         e = children.get(name)
         if e is None or e.kind != PRIMITIVE:
-            self.add(
+            self.add(  # the name is feed content: described, never echoed
                 "error",
                 "unknown-element",
-                f"{path}.{key}",
-                f"Unknown element '{key}': no primitive element '{name}' here",
+                f"{path}.{UNKNOWN_ELEMENT}",
+                f"Unknown element: {unknown_name(key, children)}, and no primitive element "
+                "of that name here",
             )
             return
         node = self.model.node("Element")

@@ -35,6 +35,17 @@ class HistoryError(UsageError):
     """The history database cannot be opened or does not hold what was asked for."""
 
 
+_COLUMNS: Final = {
+    "schema_version": {"version"},
+    "scorecards": {
+        "id", "ics", "sender", "feed", "period_start", "period_end", "standard_id",
+        "standard_version", "verdict", "score", "must_not_met", "started", "scorecard",
+    },
+    "requirement_results": {"scorecard_id", "requirement", "level", "status", "rate", "threshold"},
+}  # fmt: skip
+"""The tables and columns the current schema has: anything less is a damaged database."""
+
+
 def default_db_path() -> Path:
     """``$CONFORMANCE_HISTORY_DB``, else ``$XDG_DATA_HOME/conformance/history.sqlite3``,
     else ``~/.local/share/conformance/history.sqlite3``."""
@@ -211,9 +222,33 @@ class HistoryStore:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+            self._check_schema()
+        except (sqlite3.Error, HistoryError) as exc:
             self._conn.close()
+            if isinstance(exc, HistoryError):
+                raise
             raise HistoryError(f"{self.path}: not a usable history database: {exc}") from None
+
+    def _check_schema(self) -> None:
+        """Refuse a database whose tables were damaged (dropped or altered by hand)."""
+        for table, wanted in _COLUMNS.items():
+            found = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            missing = sorted(wanted - found)
+            if missing:
+                raise HistoryError(
+                    f"{self.path}: the history database is damaged: table {table} lacks "
+                    f"{', '.join(missing)} (restore it from a backup, or start a new one)"
+                )
+
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """A database error while reading is a damaged database (exit 2), never a crash."""
+        try:
+            yield
+        except (sqlite3.Error, OverflowError, ValueError, TypeError, KeyError) as exc:
+            raise HistoryError(
+                f"{self.path}: the history database is damaged ({what}: {exc})"
+            ) from None
 
     # -- plumbing
 
@@ -243,7 +278,12 @@ class HistoryStore:
             row = self._conn.execute("SELECT max(version) FROM schema_version").fetchone()
         except sqlite3.OperationalError:  # no such table: a new database
             return 0
-        return int(row[0]) if row and row[0] is not None else 0
+        try:
+            return int(row[0]) if row and row[0] is not None else 0
+        except (TypeError, ValueError):
+            raise HistoryError(
+                f"{self.path}: the history database is damaged (schema_version {row[0]!r})"
+            ) from None
 
     def _migrate(self) -> None:
         if self._read_version() == SCHEMA_VERSION:
@@ -278,7 +318,7 @@ class HistoryStore:
         must_not_met = int((card.get("summary") or {}).get("must", {}).get("not_met", 0))
         started = str((card.get("run") or {}).get("started", ""))
         blob = orjson.dumps(card)
-        with self._write() as conn:
+        with self._reading("recording"), self._write() as conn:
             row = conn.execute(
                 "INSERT INTO scorecards (ics, sender, feed, period_start, period_end, "
                 "standard_id, standard_version, verdict, score, must_not_met, started, "
@@ -303,28 +343,42 @@ class HistoryStore:
     ) -> list[Entry]:
         """Recorded submissions, oldest period first (then ICS, sender, feed, standard)."""
         where, params = self._filters(ics, sender, standard_id)
-        rows = self._conn.execute(
-            f"SELECT {_ENTRY_COLUMNS} FROM scorecards{where} ORDER BY period_end, "
-            "period_start, ics, sender, feed, standard_id, standard_version, id",
-            params,
-        ).fetchall()
-        return [_entry(r) for r in rows]
+        with self._reading("listing"):
+            rows = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM scorecards{where} ORDER BY period_end, "
+                "period_start, ics, sender, feed, standard_id, standard_version, id",
+                params,
+            ).fetchall()
+            return [_entry(r) for r in rows]
 
     def get(self, entry_id: int) -> dict[str, Any]:
-        row = self._conn.execute(
-            "SELECT scorecard FROM scorecards WHERE id = ?", (entry_id,)
-        ).fetchone()
-        if row is None:
+        """A recorded scorecard, read back through the privacy gate like any input."""
+        from conformance.privacy import scrub_tree
+
+        if not 0 <= entry_id < 2**63:
             raise HistoryError(f"no scorecard with id {entry_id} in {self.path}")
-        card: dict[str, Any] = orjson.loads(row[0])
-        return card
+        with self._reading(f"scorecard {entry_id}"):
+            row = self._conn.execute(
+                "SELECT scorecard FROM scorecards WHERE id = ?", (entry_id,)
+            ).fetchone()
+            if row is None:
+                raise HistoryError(f"no scorecard with id {entry_id} in {self.path}")
+            card = orjson.loads(row[0])
+        if not isinstance(card, dict) or not isinstance(card.get("requirements"), list):
+            raise HistoryError(
+                f"{self.path}: the history database is damaged (scorecard {entry_id})"
+            )
+        cleaned: dict[str, Any] = scrub_tree(card)
+        return cleaned
 
     def scorecards(self, **filters: str | None) -> list[dict[str, Any]]:
         """The recorded scorecards themselves, in :meth:`entries` order."""
         return [self.get(e.id) for e in self.entries(**filters)]
 
     def remove(self, entry_id: int) -> None:
-        with self._write() as conn:
+        if not 0 <= entry_id < 2**63:
+            raise HistoryError(f"no scorecard with id {entry_id} in {self.path}")
+        with self._reading("removing"), self._write() as conn:
             cur = conn.execute("DELETE FROM scorecards WHERE id = ?", (entry_id,))
             if cur.rowcount == 0:
                 raise HistoryError(f"no scorecard with id {entry_id} in {self.path}")
@@ -337,12 +391,13 @@ class HistoryStore:
         compare this list with the periods expected. It holds what has been *recorded* so
         far; the run being validated is added only after it finishes (``--record``).
         """
-        rows = self._conn.execute(
-            "SELECT DISTINCT period_start, period_end FROM scorecards WHERE ics = ? AND "
-            "sender = ? AND standard_id = ? ORDER BY period_end, period_start",
-            (ics, sender, standard_id),
-        ).fetchall()
-        return [Period(r[0], r[1]) for r in rows]
+        with self._reading("submissions"):
+            rows = self._conn.execute(
+                "SELECT DISTINCT period_start, period_end FROM scorecards WHERE ics = ? AND "
+                "sender = ? AND standard_id = ? ORDER BY period_end, period_start",
+                (ics, sender, standard_id),
+            ).fetchall()
+            return [Period(str(r[0]), str(r[1])) for r in rows]
 
     @staticmethod
     def _filters(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -52,33 +53,70 @@ class Inputs:
 
 
 def _walk(root: Path, issues: list[SourceIssue], display: str) -> Iterator[Path]:
-    """Files under ``root`` in a stable order; links out of the tree are not followed."""
-    real_root = root.resolve()
+    """Files under ``root`` in a stable order; every entry not read is reported.
 
-    def skip(path: Path, code: str, message: str) -> None:
-        where = Location(_join(display, path.relative_to(root).as_posix()))
+    Links out of the tree are not followed, links to folders are not entered (their files
+    are read through the folder itself), pipes and devices are not opened, and a folder
+    that cannot be listed, a link that loops and a name that is not UTF-8 each become a
+    finding naming them: nothing is skipped in silence.
+    """
+    real_root = os.path.realpath(root)
+
+    def report(path: str, code: str, message: str) -> None:
+        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        where = Location(_join(display, relative))
         issues.append(SourceIssue(code, message, where, Severity.WARNING))
 
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        # os.walk lists links to folders but never enters them: say so when one leads out.
-        for name in dirs:
-            path = Path(folder) / name
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-                skip(path, "link-outside-input", _LINK_OUT)
-        for name in sorted(files):
-            if name.startswith("."):
+    def inside(path: str) -> bool:
+        target = os.path.realpath(path)
+        return target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
+
+    pending = [str(root)]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            report(
+                folder,
+                "unreadable-folder",
+                f"the folder could not be read ({exc.strerror or type(exc).__name__}); "
+                "the files in it were not read",
+            )
+            continue
+        folders: list[str] = []
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-            path = Path(folder) / name
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-                skip(path, "link-outside-input", _LINK_OUT)
+            if _NOT_UTF8.search(entry.name):
+                report(
+                    entry.path, "name-not-utf8", "the name is not valid UTF-8; it is shown escaped"
+                )
+            try:
+                if entry.is_symlink():
+                    if not inside(entry.path):
+                        report(entry.path, "link-outside-input", _LINK_OUT)
+                        continue
+                    if entry.is_dir():
+                        continue  # read through the folder it points to
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                    continue
+                if not entry.is_file():  # a pipe or device would block or never end
+                    message = "not a regular file (or a link that loops); it was not read"
+                    report(entry.path, "not-a-regular-file", message)
+                    continue
+            except OSError as exc:
+                message = f"it could not be examined ({exc.strerror or type(exc).__name__})"
+                report(entry.path, "unreadable-input", message)
                 continue
-            if not path.is_file():  # a pipe or device would block or never end
-                skip(path, "not-a-regular-file", "not a regular file; it was not read")
-                continue
-            yield path
+            yield Path(entry.path)
+        pending.extend(reversed(folders))
 
 
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+"""How Python keeps the bytes of a file name that is not UTF-8 (``surrogateescape``)."""
 _LINK_OUT = "a symbolic link pointing outside the input folder was not followed"
 
 
@@ -121,7 +159,14 @@ def find_inputs(inputs: Sequence[str], limits: Limits) -> Inputs:
     found = Inputs()
     try:
         for raw in inputs:
-            if raw != STDIN and not Path(raw).exists():
+            if raw == STDIN:
+                continue
+            try:
+                exists = Path(raw).exists()
+            except (OSError, ValueError) as exc:
+                reason = getattr(exc, "strerror", None) or "not a usable path"
+                raise InputError(f"{raw}: {reason}") from None
+            if not exists:
                 raise InputError(f"{raw}: no such file or folder")
         found.root = _common_root(inputs)
         for raw in inputs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -29,6 +30,28 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
     return False
+
+
+_BUNDLE_FIRST = re.compile(rb'\s*\{\s*"resourceType"\s*:\s*"Bundle"')
+
+
+def too_many_elements(data: bytes, limit: int, allow_bundle: bool = False) -> RecordError | None:
+    """Refuse, before parsing, a document of more than ``limit`` objects and arrays.
+
+    Parsing builds one Python object per JSON container (64 bytes and more for two bytes
+    of ``{}``): without this, 16 MB of empty objects takes gigabytes. The count is an upper
+    bound (brackets inside strings count too), cheap enough for every record. A Bundle
+    (``resourceType`` first) holds many resources and is bounded by ``max-file-bytes``.
+    """
+    if len(data) <= limit * 2:
+        return None  # two bytes a container at least: cannot be over the limit
+    containers = data.count(b"{") + data.count(b"[")
+    if containers <= limit or (allow_bundle and _BUNDLE_FIRST.match(data)):
+        return None
+    return RecordError(
+        "too-many-elements",
+        f"more than {limit} JSON objects and arrays in one resource (max-elements)",
+    )
 
 
 def check_resource(obj: Any, location: Location) -> Record:
@@ -83,6 +106,7 @@ class NdjsonReader:
     def read(self, source: Source, issues: IssueSink) -> Iterator[Record]:
         limit = self.limits.max_line_bytes
         depth = self.limits.max_depth
+        max_elements = self.limits.max_elements
         name = source.name
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
@@ -113,6 +137,10 @@ class NdjsonReader:
                     if not line.strip():
                         continue
                     any_line = True
+                    crowded = too_many_elements(line, max_elements)
+                    if crowded is not None:
+                        yield Record(None, Location(name, line_no), crowded)
+                        continue
                     try:
                         obj = loads(line)
                     except decode_error as exc:
@@ -192,6 +220,10 @@ class JsonReader:
                 )
             )
             return
+        crowded = too_many_elements(data, self.limits.max_elements, allow_bundle=True)
+        if crowded is not None:
+            yield Record(None, Location(name, 1), crowded)
+            return
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -230,27 +262,32 @@ def bundle_records(bundle: dict[str, Any], name: str, issues: IssueSink) -> Iter
         )
         return
     for index, entry in enumerate(entries):
-        location = Location(name, entry=index)
-        if not isinstance(entry, dict):
-            yield Record(
-                None,
-                location.at(f"Bundle.entry[{index}]"),
-                RecordError("invalid-bundle-entry", "the Bundle entry is not an object"),
-            )
-            continue
-        resource = entry.get("resource")
-        if resource is None:
-            request = entry.get("request")
-            if isinstance(request, dict) and request.get("method") == "DELETE":
-                continue  # a deletion carries no resource: nothing to validate
-            yield Record(
-                None,
-                location.at(f"Bundle.entry[{index}]"),
-                RecordError("bundle-entry-without-resource", "the Bundle entry has no resource"),
-            )
-            continue
-        record = check_resource(resource, location)
-        full_url = entry.get("fullUrl")
-        if isinstance(full_url, str):
-            record.full_url = full_url
-        yield record
+        record = entry_record(entry, Location(name, entry=index))
+        if record is not None:
+            yield record
+
+
+def entry_record(entry: Any, location: Location) -> Record | None:
+    """The record of one Bundle entry (None for a deletion, which carries no resource)."""
+    index = location.entry
+    if not isinstance(entry, dict):
+        return Record(
+            None,
+            location.at(f"Bundle.entry[{index}]"),
+            RecordError("invalid-bundle-entry", "the Bundle entry is not an object"),
+        )
+    resource = entry.get("resource")
+    if resource is None:
+        request = entry.get("request")
+        if isinstance(request, dict) and request.get("method") == "DELETE":
+            return None  # a deletion carries no resource: nothing to validate
+        return Record(
+            None,
+            location.at(f"Bundle.entry[{index}]"),
+            RecordError("bundle-entry-without-resource", "the Bundle entry has no resource"),
+        )
+    record = check_resource(resource, location)
+    full_url = entry.get("fullUrl")
+    if isinstance(full_url, str):
+        record.full_url = full_url
+    return record

@@ -1,13 +1,16 @@
 """FHIR XML feed files: one resource (or a Bundle) per file, converted to FHIR JSON.
 
-XML is parsed without DTDs or entities (see :mod:`conformance.fhir.fhir_xml`); a file
-that is not well-formed, or not FHIR, is one unparseable record, never a crash.
+XML is parsed without DTDs or entities (see :mod:`conformance.fhir.fhir_xml`), and read
+incrementally: a Bundle's entries become records as each one ends, so memory holds one
+entry (bounded by ``max-elements``), not the file. A file that is not well-formed, or not
+FHIR, is an unparseable record at the point where it breaks, never a crash; the entries
+before that point are kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import IO, ClassVar
 
 from conformance.findings import Location, Severity
 from conformance.limits import Limits
@@ -15,10 +18,16 @@ from conformance.readers.base import IssueSink, Record, RecordError, Source, Sou
 from conformance.readers.fhir_json import (
     READ_ERRORS,
     _depth_exceeds,
-    bundle_records,
     check_resource,
+    entry_record,
     read_failure,
 )
+
+CHUNK = 64 * 1024
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class XmlReader:
@@ -32,57 +41,65 @@ class XmlReader:
             return 80
         return 30 if source.head.lstrip().startswith(b"<") else 0
 
-    def read(self, source: Source, issues: IssueSink) -> Iterator[Record]:
-        from conformance.fhir.fhir_xml import FhirXmlError, parse_fhir_xml
+    def _chunks(self, stream: IO[bytes], seen: list[int]) -> Iterator[bytes]:
+        limit = self.limits.max_file_bytes
+        while chunk := stream.read(CHUNK):
+            seen[0] += len(chunk)
+            if seen[0] > limit:
+                raise _TooLarge
+            if chunk.strip():
+                seen[1] = 1
+            yield chunk
 
+    def read(self, source: Source, issues: IssueSink) -> Iterator[Record]:
+        from conformance.fhir.fhir_xml import FhirXmlError, iter_fhir_xml
+
+        name = source.name
+        depth = self.limits.max_depth
+        seen = [0, 0]  # bytes read, whether any was not blank
+        last_line = 1
         try:
             with source.opener() as stream:
-                data = stream.read(self.limits.max_file_bytes + 1)
-        except READ_ERRORS as exc:
-            issues(read_failure(source, exc, None))
-            return
-        location = Location(source.name, 1)
-        if len(data) > self.limits.max_file_bytes:
+                parsed = iter_fhir_xml(self._chunks(stream, seen), self.limits.max_elements)
+                for index, line, value in parsed:
+                    if index is None:
+                        if not isinstance(value, dict) or value.get("resourceType") == "Bundle":
+                            return  # the Bundle is the container: its entries were the records
+                        record = check_resource(value, Location(name, 1))
+                    elif isinstance(value, FhirXmlError):
+                        where = Location(name, line, entry=index)
+                        record = Record(None, where, RecordError("invalid-xml", str(value)))
+                    else:
+                        found = entry_record(value, Location(name, line, entry=index))
+                        if found is None:
+                            continue
+                        record = found
+                    last_line = line
+                    if record.resource is not None and _depth_exceeds(record.resource, depth):
+                        record = Record(
+                            None,
+                            record.location,
+                            RecordError("too-deep", f"XML nested deeper than {depth} levels"),
+                        )
+                    yield record
+        except _TooLarge:
             yield Record(
                 None,
-                location,
+                Location(name, last_line),
                 RecordError(
                     "file-too-large",
                     f"larger than the limit of {self.limits.max_file_bytes} bytes "
                     "for one XML document",
                 ),
             )
-            return
-        if not data.strip():
-            issues(
-                SourceIssue(
-                    "empty-file",
-                    "the file holds no records",
-                    Location(source.name),
-                    Severity.WARNING,
-                )
-            )
-            return
-        try:
-            resource = parse_fhir_xml(data)
         except FhirXmlError as exc:
-            yield Record(None, location, RecordError("invalid-xml", str(exc)))
-            return
-        except LookupError:  # expat: an XML declaration naming an unknown encoding
-            yield Record(
-                None, location, RecordError("invalid-xml", "the XML declares an unknown encoding")
-            )
-            return
-        except RecursionError:
-            yield Record(None, location, RecordError("too-deep", "XML nested too deeply"))
-            return
-        depth = self.limits.max_depth
-        if data.count(b"<") > depth and _depth_exceeds(resource, depth):
-            yield Record(
-                None, location, RecordError("too-deep", f"XML nested deeper than {depth} levels")
-            )
-            return
-        if resource.get("resourceType") == "Bundle":
-            yield from bundle_records(resource, source.name, issues)
-            return
-        yield check_resource(resource, location)
+            if not seen[1]:
+                issues(
+                    SourceIssue(
+                        "empty-file", "the file holds no records", Location(name), Severity.WARNING
+                    )
+                )
+                return
+            yield Record(None, Location(name, last_line), RecordError("invalid-xml", str(exc)))
+        except READ_ERRORS as exc:
+            issues(read_failure(source, exc, None))

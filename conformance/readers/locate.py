@@ -8,57 +8,132 @@ the run: one scan of the file's tokens finds where each ``entry`` element starts
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Collection, Iterator
+from typing import IO, Any
 
 import orjson
 
-_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:,]')
+_SPECIAL = re.compile(rb'["{}\[\]:,]')
+CHUNK = 1 << 20
+KEY_BYTES = 256
+"""Strings longer than this are scanned past, never kept (keys are short)."""
+
+Token = tuple[int, bytes | None, int]
+"""(kind, text, line): kind is a structural byte (``{`` ``}`` ``[`` ``]`` ``:`` ``,``) or
+``"`` for a string, whose text (quotes included) is kept only when short."""
 
 
-def bundle_entry_lines(data: bytes) -> list[int]:
-    """1-based line of each element of a Bundle's top-level ``entry`` array, in order."""
+def _chunks(data: bytes | IO[bytes]) -> Iterator[bytes]:
+    if isinstance(data, bytes | bytearray | memoryview):
+        view = bytes(data)
+        for start in range(0, len(view), CHUNK):
+            yield view[start : start + CHUNK]
+        return
+    while chunk := data.read(CHUNK):
+        yield chunk
+
+
+def json_tokens(data: bytes | IO[bytes]) -> Iterator[Token]:
+    """The tokens of a JSON text, read a chunk at a time (bytes or a binary stream).
+
+    Memory stays bounded whatever the input: a string is skipped with ``bytes.find``
+    (a 40 MB base64 value costs one scan, not a regex's backtracking stack) and only its
+    first :data:`KEY_BYTES` are kept.
+    """
+    line = 1
+    in_string = False
+    kept = bytearray()
+    long_string = False
+    backslashes = 0  # a run of backslashes that ended the previous chunk, inside a string
+    string_line = 1
+    for chunk in _chunks(data):
+        pos = 0
+        size = len(chunk)
+        while pos < size:
+            if in_string:
+                quote = chunk.find(b'"', pos)
+                stop = size if quote < 0 else quote
+                piece = chunk[pos:stop]
+                if not long_string:
+                    if len(kept) + len(piece) <= KEY_BYTES:
+                        kept += piece
+                    else:
+                        long_string = True
+                line += piece.count(b"\n")
+                run = len(piece) - len(piece.rstrip(b"\\"))
+                backslashes = backslashes + run if run == len(piece) else run
+                if quote < 0:
+                    break
+                if backslashes % 2:  # an escaped quote: still inside the string
+                    if not long_string:
+                        kept += b'"'
+                    backslashes = 0
+                    pos = quote + 1
+                    continue
+                in_string = False
+                backslashes = 0
+                yield 34, None if long_string else b'"' + bytes(kept) + b'"', string_line
+                pos = quote + 1
+                continue
+            match = _SPECIAL.search(chunk, pos)
+            if match is None:
+                line += chunk.count(b"\n", pos)
+                break
+            at = match.start()
+            line += chunk.count(b"\n", pos, at)
+            byte = chunk[at]
+            pos = at + 1
+            if byte == 34:
+                in_string, kept, long_string, backslashes, string_line = (
+                    True, bytearray(), False, 0, line,
+                )  # fmt: skip
+            else:
+                yield byte, None, line
+
+
+_OPEN = (ord("{"), ord("["))
+
+
+def bundle_entry_lines(data: bytes | IO[bytes]) -> list[int]:
+    """1-based line of each element of a Bundle's top-level ``entry`` array, in order.
+
+    ``data`` is the document or a binary stream of it: one streaming scan, with memory
+    bounded by the number of entries (never by the size of a value in the Bundle).
+    """
     lines: list[int] = []
     depth = 0
     in_entry = False
     entry_depth = -1
     last_key: bytes | None = None
-    line = 1
-    last_pos = 0
     expect_key = False
-    for match in _TOKEN.finditer(data):
-        token = match.group()
-        first = token[:1]
-        if first == b'"':
+    for kind, text, line in json_tokens(data):
+        if kind == 34:
             if expect_key and depth == 1:
-                last_key = token
+                last_key = text
             continue
-        if token == b":":
+        if kind == 58:  # :
             expect_key = False
             continue
-        if token == b",":
+        if kind == 44:  # ,
             expect_key = depth >= 1 and not (in_entry and depth == entry_depth)
             continue
-        if first in b"{[":
-            if in_entry and depth == entry_depth and first == b"{":
-                start = match.start()
-                line += data.count(b"\n", last_pos, start)
-                last_pos = start
+        if kind in _OPEN:
+            if in_entry and depth == entry_depth and kind == 123:
                 lines.append(line)
-            if depth == 1 and first == b"[" and last_key == b'"entry"':
+            if depth == 1 and kind == 91 and last_key == b'"entry"':
                 in_entry = True
                 entry_depth = depth + 1
             depth += 1
-            expect_key = first == b"{"
+            expect_key = kind == 123
         else:
             depth -= 1
             if in_entry and depth < entry_depth - 1:
-                in_entry = False
                 break
             expect_key = False
     return lines
 
 
-def json_key_lines(data: bytes) -> dict[tuple[str | int, ...], int]:
+def json_key_lines(data: bytes | IO[bytes]) -> dict[tuple[str | int, ...], int]:
     """1-based line of every value in a JSON document, by its path of keys and indices.
 
     For small documents (a feed manifest) whose problems must point at a line: the path
@@ -67,15 +142,6 @@ def json_key_lines(data: bytes) -> dict[tuple[str | int, ...], int]:
     lines: dict[tuple[str | int, ...], int] = {(): 1}
     # One frame per open container: [path, next array index or None, pending key]
     stack: list[list[Any]] = []
-    line = 1
-    last = 0
-    key: str | None = None
-
-    def here(pos: int) -> int:
-        nonlocal line, last
-        line += data.count(b"\n", last, pos)
-        last = pos
-        return line
 
     def value_path() -> tuple[str | int, ...] | None:
         if not stack:
@@ -86,37 +152,35 @@ def json_key_lines(data: bytes) -> dict[tuple[str | int, ...], int]:
         return (*frame[0], frame[1])
 
     expecting_key = False
-    for match in _TOKEN.finditer(data):
-        token = match.group()
-        first = token[:1]
-        if first == b'"':
+    for kind, text, line in json_tokens(data):
+        if kind == 34:
             if expecting_key:
                 try:
-                    key = orjson.loads(token)
+                    key = orjson.loads(text) if text is not None else None
                 except orjson.JSONDecodeError:
                     key = None
                 stack[-1][2] = key
                 if key is not None:
-                    lines[(*stack[-1][0], key)] = here(match.start())
+                    lines[(*stack[-1][0], key)] = line
                 expecting_key = False
             elif stack and stack[-1][1] is not None:
-                lines.setdefault((*stack[-1][0], stack[-1][1]), here(match.start()))
+                lines.setdefault((*stack[-1][0], stack[-1][1]), line)
             continue
-        if token == b":":
+        if kind == 58:
             continue
-        if token == b",":
+        if kind == 44:
             if stack and stack[-1][1] is not None:
                 stack[-1][1] += 1
             expecting_key = bool(stack) and stack[-1][1] is None
             continue
-        if first in b"{[":
+        if kind in _OPEN:
             path = value_path()
             if path is None:
                 path = ()
             if stack and stack[-1][1] is not None:
-                lines.setdefault(path, here(match.start()))
-            stack.append([path, None if first == b"{" else 0, None])
-            expecting_key = first == b"{"
+                lines.setdefault(path, line)
+            stack.append([path, None if kind == 123 else 0, None])
+            expecting_key = kind == 123
             continue
         if stack:
             stack.pop()
@@ -139,8 +203,13 @@ XHTML_NS = "http://www.w3.org/1999/xhtml"
 XmlPath = tuple[str | int, ...]
 
 
-def xml_element_lines(data: bytes) -> dict[XmlPath, int]:
+def xml_element_lines(
+    data: bytes | IO[bytes], wanted: Collection[XmlPath] | None = None
+) -> dict[XmlPath, int]:
     """1-based line of every element of a FHIR XML document, by its FHIR JSON path.
+
+    ``wanted``: only the lines of these paths and their ancestors are kept, so memory
+    follows the findings to place, not the document (which is read as a stream).
 
     Every element is keyed with its index among same-named siblings, as if it repeated
     (``("identifier", 0, "value", 0)``); the element naming a resource inside
@@ -150,6 +219,7 @@ def xml_element_lines(data: bytes) -> dict[XmlPath, int]:
     from xml.parsers import expat
 
     lines: dict[XmlPath, int] = {}
+    keep = None if wanted is None else {p[:i] for p in wanted for i in range(len(p) + 1)}
     parser = expat.ParserCreate(namespace_separator=" ")
     stack: list[tuple[XmlPath, dict[str, int], bool]] = []  # path, sibling counts, in xhtml
 
@@ -172,7 +242,8 @@ def xml_element_lines(data: bytes) -> dict[XmlPath, int]:
         index = siblings.get(name, 0)
         siblings[name] = index + 1
         child = (*path, name, index)
-        lines.setdefault(child, parser.CurrentLineNumber)
+        if keep is None or child in keep:
+            lines.setdefault(child, parser.CurrentLineNumber)
         stack.append((child, {}, namespace == XHTML_NS))
 
     def end(_tag: str) -> None:
@@ -183,7 +254,10 @@ def xml_element_lines(data: bytes) -> dict[XmlPath, int]:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     try:
-        parser.Parse(data, True)
+        if isinstance(data, bytes):
+            parser.Parse(data, True)
+        else:
+            parser.ParseFile(data)
     except (expat.ExpatError, ValueError, LookupError):
         return lines
     return lines
@@ -219,12 +293,17 @@ def expression_path(expression: str) -> XmlPath:
     return tuple(path)
 
 
+def xml_path(expression: str | None, entry: int | None) -> XmlPath:
+    """The path of a finding's element in a FHIR XML document; ``entry``: the Bundle entry
+    whose resource the expression is in."""
+    prefix: XmlPath = () if entry is None else ("entry", entry, "resource", 0)
+    return (*prefix, *(expression_path(expression) if expression else ()))
+
+
 def xml_line(lines: dict[XmlPath, int], expression: str | None, entry: int | None) -> int | None:
     """The line of a finding's element in a FHIR XML document (or of its nearest ancestor
-    the document has); ``entry``: the Bundle entry whose resource the expression is in."""
-    prefix: XmlPath = () if entry is None else ("entry", entry, "resource", 0)
-    path = (*prefix, *(expression_path(expression) if expression else ()))
-    return line_of(lines, path)
+    the document has)."""
+    return line_of(lines, xml_path(expression, entry))
 
 
 def is_xml(name: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import sys
 import zlib
@@ -22,32 +21,86 @@ class LimitExceeded(Exception):
     """A limit was hit while reading; the message says which and where."""
 
 
-class _Counting(io.RawIOBase):
-    """Counts the compressed bytes consumed, for the ratio limit."""
+class Inflater(io.RawIOBase):
+    """Inflate a gzip (``wbits=31``, members in sequence) or raw deflate (``wbits=-15``)
+    stream, counting *exactly* the compressed bytes consumed (:attr:`consumed`).
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    Python's GzipFile and ZipFile read ahead (up to 128 KiB) and keep the surplus to
+    themselves, so a ratio measured against what they read is too low by that much: at
+    a 1000:1 limit a bomb could write gigabytes before it shows. Here the decompressor's
+    unconsumed input is subtracted, so the ratio is the true one from the first chunk.
+    """
+
+    def __init__(
+        self, raw: IO[bytes], wbits: int, compressed_size: int | None = None, owns: bool = False
+    ) -> None:
         self.raw = raw
-        self.count = 0
+        self.owns = owns
+        """Close ``raw`` on close (not for a member read from a shared archive file)."""
+        self.wbits = wbits
+        self.left = compressed_size
+        self.decompressor = zlib.decompressobj(wbits)
+        self.fed = 0
+        self.pending = b""
+        self.crc = 0
+        self.done = False
 
     def readable(self) -> bool:
         return True
 
+    @property
+    def consumed(self) -> int:
+        d = self.decompressor
+        return self.fed - len(d.unconsumed_tail) - len(d.unused_data) - len(self.pending)
+
+    def _more(self) -> bytes:
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return data
+        size = 16 * 1024 if self.left is None else min(16 * 1024, self.left)
+        data = self.raw.read(size) if size else b""
+        self.fed += len(data)
+        if self.left is not None:
+            self.left -= len(data)
+        return data
+
     def readinto(self, buffer: Any) -> int:
-        data = self.raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.count += n
-        return n
+        want = len(buffer)
+        while not self.done:
+            d = self.decompressor
+            if d.eof:
+                rest = d.unused_data
+                if self.wbits != 31:
+                    self.done = True
+                    break
+                self.pending = rest.lstrip(b"\0") if rest else b""
+                more = self.pending or self._more().lstrip(b"\0")
+                if not more:
+                    self.done = True
+                    break
+                self.pending = more
+                self.decompressor = zlib.decompressobj(self.wbits)  # the next gzip member
+                continue
+            data = d.unconsumed_tail or self._more()
+            if not data:
+                raise EOFError("the compressed data ends before its end marker")
+            out = d.decompress(data, want)
+            if out:
+                buffer[: len(out)] = out
+                self.crc = zlib.crc32(out, self.crc)
+                return len(out)
+        return 0
 
     def close(self) -> None:
-        self.raw.close()
+        if not self.closed and self.owns:
+            self.raw.close()
         super().close()
 
 
 class _GuardedStream(io.RawIOBase):
     """Counts decompressed bytes and stops at the size and ratio limits."""
 
-    def __init__(self, inner: IO[bytes], raw: _Counting, name: str, limits: Limits) -> None:
+    def __init__(self, inner: IO[bytes], raw: Any, name: str, limits: Limits) -> None:
         self._inner = inner
         self._raw = raw
         self._name = name
@@ -71,7 +124,7 @@ class _GuardedStream(io.RawIOBase):
                 f"{limits.max_decompressed_bytes} bytes"
             )
         if self._out > 16 * 1024 * 1024:
-            consumed = max(1, self._raw.count)
+            consumed = max(1, self._raw.consumed)
             if self._out / consumed > limits.max_ratio:
                 raise LimitExceeded(
                     f"{self._name}: decompression ratio exceeds {limits.max_ratio}:1 "
@@ -110,10 +163,10 @@ class _HeadThenRest(io.RawIOBase):
 
 
 def open_gzip(raw: IO[bytes], name: str, limits: Limits) -> IO[bytes]:
-    """Decompress ``raw`` lazily, within the size and ratio limits."""
-    counting = _Counting(raw)
-    inner: IO[bytes] = gzip.GzipFile(fileobj=counting, mode="rb")  # type: ignore[assignment]
-    return io.BufferedReader(_GuardedStream(inner, counting, name, limits), 1 << 16)
+    """Decompress ``raw`` lazily, within the size and ratio limits (the true ratio)."""
+    inflater = Inflater(raw, 31, owns=True)
+    inner: IO[bytes] = io.BufferedReader(inflater, 1 << 16)
+    return io.BufferedReader(_GuardedStream(inner, inflater, name, limits), 1 << 16)
 
 
 class _Hashing(io.RawIOBase):

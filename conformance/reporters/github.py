@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
+from conformance.privacy import markdown_code, markdown_text
 from conformance.reporters.base import RenderOptions
 from conformance.reporters.common import feed_path, location_text, top_findings
 from conformance.reporters.text import MarkdownReporter
@@ -60,7 +61,7 @@ def annotation(f: Mapping[str, Any], card: Mapping[str, Any] | None = None) -> s
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text)  # no raw HTML, links or images from a feed
 
 
 def job_summary(scorecard: ScorecardData, options: RenderOptions) -> str:
@@ -80,7 +81,7 @@ def job_summary(scorecard: ScorecardData, options: RenderOptions) -> str:
     for f in findings:
         row = (
             f"| {f['severity']} | `{f['requirement']}` | `{f['code']}` | "
-            f"`{_md(location_text(f['location']))}` | {_md(f['message'])} |"
+            f"`{markdown_code(location_text(f['location']))}` | {_md(f['message'])} |"
         )
         size += len(row.encode()) + 1
         if size > SUMMARY_LIMIT_BYTES:

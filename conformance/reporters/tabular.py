@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from conformance.privacy import csv_cell
 from conformance.reporters.base import RenderOptions
 from conformance.reporters.common import fallback_path, feed_path, location_text
 from conformance.scorecard.model import ScorecardData
@@ -27,7 +28,6 @@ CSV_COLUMNS = (
     "resource_id",
     "message",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> str:
@@ -36,8 +36,7 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, int):
         return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return csv_cell(str(value))
 
 
 class CsvReporter:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from conformance.privacy import markdown_code, markdown_text
 from conformance.reporters.base import RenderOptions
 from conformance.reporters.common import LEVEL_RANK, SEVERITY_RANK, finding_count, location_text
 from conformance.scorecard.model import ScorecardData
@@ -179,7 +180,7 @@ class JsonReporter:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text)  # no raw HTML, links or images from a feed
 
 
 class MarkdownReporter:
@@ -218,7 +219,7 @@ class MarkdownReporter:
             for f in findings:
                 out.append(
                     f"| {f['severity']} | `{f['requirement']}` | `{f['code']}` | "
-                    f"`{_md_escape(_location(f['location']))}` | {_md_escape(f['message'])} |"
+                    f"`{markdown_code(_location(f['location']))}` | {_md_escape(f['message'])} |"
                 )
             out += ["", "</details>"]
         return "\n".join(out) + "\n"

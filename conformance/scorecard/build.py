@@ -28,7 +28,7 @@ from conformance.engine.collector import FindingCollector
 from conformance.feed import FeedInfo
 from conformance.findings import Finding
 from conformance.plugin import HOOK_API_VERSION
-from conformance.privacy import scrub
+from conformance.privacy import scrub, scrub_tree
 from conformance.scorecard.model import (
     SCORECARD_SCHEMA_VERSION,
     Scorecard,
@@ -220,4 +220,5 @@ def build_scorecard(
         data["input_problems"] = input_problems
     if standard.extends:
         data["standard"]["extends"] = standard.extends
-    return Scorecard(scorecard_data(data), kept)
+    # Every string leaves through the one privacy gate, whatever check or reader wrote it.
+    return Scorecard(scorecard_data(scrub_tree(data)), kept)

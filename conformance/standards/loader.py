@@ -66,6 +66,32 @@ def _dates_as_text(value: Any) -> Any:
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML has it (ten times faster), else the pure-Python one."""
 
+MAX_STANDARD_BYTES = 16 * 1024 * 1024
+"""Largest standard.yaml read."""
+
+
+class _StandardLoader(_Loader):  # type: ignore[misc]
+    """The safe loader, with values that cannot crash: timestamps stay text (the schema
+    checks them as dates, naming the line: ``2026-02-30`` is an error, not a crash), and
+    an integer too long for Python is a YAML error at its line."""
+
+
+def _text_scalar(loader: Any, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+def _bounded_int(loader: Any, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, "the number is too long", node.start_mark
+        ) from None
+
+
+_StandardLoader.add_constructor("tag:yaml.org,2002:timestamp", _text_scalar)
+_StandardLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+
 
 def _refuse_aliases(root: yaml.Node, where: str) -> None:
     """Standards need no anchors or aliases; refusing them stops 'billion laughs' input."""
@@ -89,30 +115,35 @@ def _refuse_aliases(root: yaml.Node, where: str) -> None:
 
 def read_yaml(path: Path) -> tuple[Any, dict[PathKey, int]]:
     """Parse a YAML file safely; return the data and a map of element path -> line."""
+    from conformance.errors import InputError
+    from conformance.files import read_regular
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StandardError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StandardError(f"{path}: cannot be read: {exc}") from None
-    loader = _Loader(text)
+        text = read_regular(path, limit=MAX_STANDARD_BYTES, what="file").decode("utf-8")
+    except InputError as exc:
+        raise StandardError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise StandardError(f"{path}: cannot be read: not UTF-8 ({exc.reason})") from None
+    loader = _StandardLoader(text)
     try:
         node = loader.get_single_node()
         if node is not None:
             _refuse_aliases(node, str(path))
         data = loader.construct_document(node) if node is not None else None
+        positions: dict[PathKey, int] = {}
+        if node is not None:
+            _positions(node, (), positions, str(path))
     except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else "?"
         raise StandardError(f"{path}:{line}: invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise StandardError(f"{path}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise StandardError(f"{path}: invalid YAML: nested too deeply") from None
     finally:
         loader.dispose()
-    data = _dates_as_text(data)
-    positions: dict[PathKey, int] = {}
-    if node is not None:
-        _positions(node, (), positions, str(path))
-    return data, positions
+    return _dates_as_text(data), positions
 
 
 def _line_for(positions: dict[PathKey, int], path: PathKey) -> int | None:

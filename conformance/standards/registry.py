@@ -28,6 +28,11 @@ _REF = re.compile(
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$")
 
 
+def is_reference(text: str) -> bool:
+    """True for a registry reference (``mdss``, ``mdss@1``, ``mdss@1.0.0``), never a path."""
+    return _REF.match(text) is not None and "\n" not in text
+
+
 def embedded_standards_root() -> Path:
     """The standards shipped with the package.
 
@@ -45,10 +50,13 @@ def _quick_status(folder: Path) -> str | None:
     """A standard's status, read without loading it (only the chosen one is loaded)."""
     import yaml
 
+    from conformance.errors import InputError
+    from conformance.files import read_regular
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load((folder / STANDARD_FILE).read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = yaml.load(read_regular(folder / STANDARD_FILE), Loader=loader)
+    except (InputError, ValueError, RecursionError, yaml.YAMLError):
         return None  # loading it properly reports the problem, if it is ever chosen
     status = data.get("status") if isinstance(data, dict) else None
     return status if isinstance(status, str) else None
@@ -175,15 +183,25 @@ class StandardRegistry:
         ``mdss``: the latest active version; ``mdss@1``: the latest 1.x; ``mdss@1.0``: the
         latest 1.0.x; ``mdss@1.0.0``: exactly that; a path: that folder.
         """
-        path = Path(ref)
-        if path.exists() and (path.is_dir() or path.name == STANDARD_FILE):
+        try:
+            path = Path(ref)
+            is_folder = path.exists() and (path.is_dir() or path.name == STANDARD_FILE)
+        except (OSError, ValueError):  # a name too long for the file system, a NUL
+            is_folder = False
+        if is_folder:
             return self.load_folder(path)
-        match = _REF.match(ref)
+        return self.resolve_reference(ref)
+
+    def resolve_reference(self, ref: str) -> Standard:
+        """Resolve a registry reference only: the file system is never consulted for it
+        (a feed's ``conformsTo`` and the default standard go through here)."""
+        match = _REF.match(ref) if "\n" not in ref else None
         if not match:
+            shown = ref if len(ref) <= 80 else ref[:77] + "..."
             if "/" in ref or ref.endswith((".yaml", ".yml")):
-                raise StandardError(f"standard '{ref}': no such file or folder")
+                raise StandardError(f"standard '{shown}': no such file or folder")
             raise StandardError(
-                f"'{ref}' is not a standard reference (expected e.g. mdss, mdss@1, "
+                f"'{shown}' is not a standard reference (expected e.g. mdss, mdss@1, "
                 "mdss@1.0.0 or a folder)"
             )
         std_id, wanted = match.group("id"), match.group("version")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conformance.fhir.fhirpath._model import model
-from conformance.fhir.fhirpath._runtime import emit
+from conformance.fhir.fhirpath._navigation import emit
 
 HERE = Path(__file__).parent
 

@@ -30,6 +30,9 @@ INPUT_PROBLEM_CODES = frozenset(
         "csv-bad-header",
         "invalid-bundle",
         "unrecognised-format",
+        "unreadable-folder",
+        "name-not-utf8",
+        "duplicate-archive-member",
     }
 )
 """Source-level problems a reader may report: every one is a finding, never a crash."""
@@ -49,6 +52,7 @@ RECORD_ERROR_CODES = frozenset(
         "csv-invalid",
         "csv-field-count",
         "invalid-xml",
+        "too-many-elements",
     }
 )
 

@@ -50,6 +50,7 @@ def test_every_limit_is_named_and_parsed() -> None:
         "max-line-bytes",
         "max-file-bytes",
         "max-depth",
+        "max-elements",
         "max-decompressed-bytes",
         "max-ratio",
         "max-files",

@@ -1,10 +1,14 @@
-"""A cheap XHTML sanity check behind FHIRPath ``htmlChecks()`` (narrative rules txt-1/txt-2).
+"""The one XHTML checker: FHIR narrative rules (R4 §2.4.0.1, invariants txt-1/txt-2).
 
-``html_checks`` (txt-1): the narrative ``div`` is well-formed XML with an XHTML ``div``
-root, uses only the basic formatting elements FHIR allows (no scripts, forms, frames or
-embedded objects), no event-handler or other disallowed attributes, no ``javascript:``
-links. ``html_has_content`` (txt-2, ``htmlChecks2()``): it has some non-whitespace text
-or an image.
+:func:`xhtml_problems` lists what is wrong with a narrative ``div``: it must be
+well-formed XML (HTML named entities such as ``&nbsp;`` are accepted, DOCTYPE and entity
+declarations are not) with an XHTML ``div`` root, use only the basic formatting elements
+FHIR allows (no scripts, forms, frames, embedded objects, head/body/style/link/meta/base),
+no event-handler (``on*``) or other disallowed attributes, and no ``javascript:``,
+``vbscript:`` or ``data:text/html`` links. :func:`html_checks` (``htmlChecks()``, txt-1)
+is "no problems"; :func:`html_has_content` (``htmlChecks2()``, txt-2) asks for some
+non-whitespace text or an image. Messages name markup (element and attribute names),
+never the narrative's text.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import xml.etree.ElementTree as ET
 from functools import lru_cache
 from html.entities import name2codepoint
 from typing import Final
+from xml.parsers.expat import ErrorString
 
 _XHTML_NS: Final = "{http://www.w3.org/1999/xhtml}"
 
@@ -139,45 +144,74 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+_DECLARATION: Final = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_BAD_SCHEMES: Final = ("javascript:", "vbscript:", "data:text/html")
+_XML_ATTR_NS: Final = "{http://www.w3.org/XML/1998/namespace}"
+_NAME_MAX: Final = 40
+
+
+def _name(text: str) -> str:
+    """A markup name for a message, cut short (it comes from the data)."""
+    return text if len(text) <= _NAME_MAX else text[:_NAME_MAX] + "..."
+
+
 @lru_cache(maxsize=256)
-def _parse(div: str) -> ET.Element | None:
+def _parse(div: str) -> ET.Element | str:
+    """The parsed div, or why it does not parse."""
+    if _DECLARATION.search(div):
+        return "must not contain a DOCTYPE or entity declarations"
     try:
         return ET.fromstring(_ENTITY_RE.sub(_replace_entity, div))
-    except ET.ParseError:
-        return None
+    except ET.ParseError as exc:
+        line, column = exc.position
+        return f"is not well-formed XML: {ErrorString(exc.code)} (line {line}, column {column})"
+
+
+@lru_cache(maxsize=256)
+def _problems(div: str) -> tuple[str, ...]:
+    root = _parse(div)
+    if isinstance(root, str):
+        return (root,)
+    if root.tag != _XHTML_NS + "div":
+        return ('the root element must be an XHTML div (xmlns="http://www.w3.org/1999/xhtml")',)
+    found: list[str] = []
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str) or not tag.startswith(_XHTML_NS):
+            found.append(f"element <{_name(str(tag))}> is not in the XHTML namespace")
+            continue
+        name = _local(tag)
+        if name not in _ALLOWED_ELEMENTS:
+            found.append(f"element <{_name(name)}> is not allowed")
+        for attr, value in el.attrib.items():
+            if attr.startswith(_XML_ATTR_NS):
+                attr = "xml:" + _local(attr)
+            elif attr.startswith("{"):
+                found.append(f"attribute {_name(attr)!r} on <{name}> is not allowed")
+                continue
+            if attr not in _ALLOWED_ATTRIBUTES:
+                kind = "event handler attribute" if attr.startswith("on") else "attribute"
+                found.append(f"{kind} {_name(attr)!r} on <{name}> is not allowed")
+            elif attr in ("href", "src") and value.strip().lower().startswith(_BAD_SCHEMES):
+                scheme = value.strip().split(":", 1)[0].lower()
+                found.append(f"<{name} {attr}> must not use a {scheme}: URL")
+    return tuple(found)
+
+
+def xhtml_problems(div: str) -> list[str]:
+    """What is wrong with narrative XHTML ``div`` (see the module docstring); [] if fine."""
+    return list(_problems(div))
 
 
 def html_checks(div: str) -> bool:
     """True when ``div`` is a well-formed XHTML div using only the allowed markup."""
-    root = _parse(div)
-    if root is None or root.tag != _XHTML_NS + "div":
-        return False
-    for el in root.iter():
-        tag = el.tag
-        if not isinstance(tag, str) or not tag.startswith(_XHTML_NS):
-            return False
-        name = _local(tag)
-        if name not in _ALLOWED_ELEMENTS:
-            return False
-        for attr, value in el.attrib.items():
-            aname = attr
-            if aname.startswith("{http://www.w3.org/XML/1998/namespace}"):
-                aname = "xml:" + _local(aname)
-            elif aname.startswith("{"):
-                return False
-            if aname not in _ALLOWED_ATTRIBUTES:
-                return False
-            if aname in ("href", "src") and value.strip().lower().startswith(
-                ("javascript:", "vbscript:", "data:text/html")
-            ):
-                return False
-    return True
+    return not _problems(div)
 
 
 def html_has_content(div: str) -> bool:
     """True when ``div`` parses and has some non-whitespace text or an image."""
     root = _parse(div)
-    if root is None:
+    if isinstance(root, str):
         return False
     for el in root.iter():
         if isinstance(el.tag, str) and _local(el.tag) == "img":

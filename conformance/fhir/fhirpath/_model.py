@@ -11,9 +11,33 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Final
 
-# A navigation plan: (json key, extension-sibling key or None, FHIR type or None) per
-# candidate JSON property; more than one candidate only for choice elements.
-Plan = tuple[tuple[str, str | None, str | None], ...]
+Entry = tuple[str, str | None, str | None]
+"""One JSON property a child may be in: (key, extension-sibling key or None, FHIR type)."""
+
+_SCAN_FROM: Final = 4  # candidates from which reading the object's own keys is cheaper
+
+
+class Plan:
+    """How to find a FHIRPath child in a JSON object: its candidate properties, more
+    than one only for choice elements (``value`` -> ``valueQuantity``, ...).
+
+    ``index`` maps each candidate key and sibling key to the candidate's position;
+    ``scan`` says there are enough candidates that an object with fewer keys than
+    candidates is better read through its own keys (see :mod:`._navigation`).
+    """
+
+    __slots__ = ("entries", "index", "scan")
+
+    def __init__(self, entries: tuple[Entry, ...]) -> None:
+        self.entries = entries
+        index: dict[str, int] = {}
+        for i, (key, ukey, _) in enumerate(entries):
+            index[key] = i
+            if ukey is not None:
+                index[ukey] = i
+        self.index = index
+        self.scan = len(entries) >= _SCAN_FROM
+
 
 _DATA_FILE: Final = Path(__file__).with_name("_types.json")
 
@@ -70,6 +94,9 @@ class TypeModel:
         return found
 
     def _make_plan(self, type_name: str | None, name: str) -> Plan:
+        return Plan(self._entries(type_name, name))
+
+    def _entries(self, type_name: str | None, name: str) -> tuple[Entry, ...]:
         table = self.elements.get(type_name) if type_name is not None else None
         if table is not None:
             codes = self.choices.get(type_name, {}).get(name) if type_name else None
@@ -80,12 +107,12 @@ class TypeModel:
                 return (self._entry(name, code),)
             # Not an element of this type: still look (lenient) but without a type.
             return ((name, "_" + name, None),)
-        plan: list[tuple[str, str | None, str | None]] = [(name, "_" + name, None)]
+        plan: list[Entry] = [(name, "_" + name, None)]
         if name in self.choice_names:
             plan.extend(self._entry(name + c[0].upper() + c[1:], c) for c in self.choice_suffixes)
         return tuple(plan)
 
-    def _entry(self, key: str, code: str) -> tuple[str, str | None, str | None]:
+    def _entry(self, key: str, code: str) -> Entry:
         if self.kinds.get(code) == "primitive-type":
             return (key, "_" + key, code)
         return (key, None, code)

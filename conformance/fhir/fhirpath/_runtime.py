@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import orjson
 
-from ._model import DATE_TYPES, QUANTITY_TYPES, RESOURCE_TYPES_ABSTRACT, TypeModel
+from ._model import DATE_TYPES, QUANTITY_TYPES
 from ._parser import FhirPathError
 from ._values import (
     TIME_KIND,
@@ -95,17 +95,26 @@ one must end in an evaluation error, not run for minutes."""
 
 
 class Ctx:
-    """Per-evaluation state: environment nodes, options, memo of focus-free subresults."""
+    """Per-evaluation state: environment nodes, options, memo of focus-free subresults.
+
+    ``resource`` and ``root`` (``%resource``, ``%rootResource``) are element nodes; a
+    context made fresh with :meth:`reset_json` builds them from the JSON only when an
+    expression reads them, so evaluating ``reference.startsWith('#').not() or ...``
+    pays nothing for ``%rootResource`` in the branch it does not take.
+    """
 
     __slots__ = (
+        "_ready",
+        "_resource",
+        "_resource_json",
+        "_root",
+        "_root_json",
         "budget",
         "bundle_index",
         "context",
         "index",
         "memo",
         "opts",
-        "resource",
-        "root",
         "total",
     )
 
@@ -122,8 +131,11 @@ class Ctx:
         context: Any,
         opts: EvaluationOptions,
     ):
-        self.resource = resource
-        self.root = root
+        self._resource = resource
+        self._root = root
+        self._resource_json: Any = None
+        self._root_json: Any = None
+        self._ready = True
         self.context = context
         self.opts = opts
         self.memo: dict[str, Coll] = {}
@@ -131,6 +143,49 @@ class Ctx:
         self.total: Coll = []
         self.bundle_index: dict[str, Any] | None = None
         self.budget = COST_BUDGET
+
+    def reset_json(self, resource: Any, root: Any, context: Any, opts: EvaluationOptions) -> None:
+        """Make a used context fresh for another evaluation (cheaper than a new one):
+        ``%resource`` is the JSON ``resource``, ``%rootResource`` is ``root`` (default the
+        resource)."""
+        self._resource_json = resource
+        self._root_json = root
+        self._ready = False
+        self.context = context
+        self.opts = opts
+        if self.memo:
+            self.memo = {}
+        self.index = 0
+        self.bundle_index = None
+        self.budget = COST_BUDGET
+
+    def _build(self) -> None:
+        res = self._resource_json
+        node = None if res is None else resource_node(res)
+        root = self._root_json
+        self._resource = node
+        self._root = node if root is None else resource_node(root)
+        self._ready = True
+
+    @property
+    def resource(self) -> ElementNode | None:
+        if not self._ready:
+            self._build()
+        return self._resource
+
+    @property
+    def root(self) -> ElementNode | None:
+        if not self._ready:
+            self._build()
+        return self._root
+
+
+UNUSED_CONTEXT: Final = Ctx(None, None, [], DEFAULT_OPTIONS)
+"""The context passed to expressions that never read or write one (``Deps.ctx`` false):
+shared, so evaluating them makes none. Nothing ever changes it."""
+
+NOTHING: Final[Coll] = []
+"""``$this`` for forms evaluated where nothing reads it; never changed."""
 
 
 # --- element nodes ----------------------------------------------------------------------
@@ -141,72 +196,6 @@ def resource_node(value: Any) -> ElementNode:
         rt = value.get("resourceType")
         return (value, rt if type(rt) is str else None, None)
     return (value, None, None)
-
-
-def emit(out: Coll, cv: Any, ct: str | None, ce: Any) -> None:
-    """Append the node(s) for JSON value ``cv`` (maybe a list) with sibling ``ce``."""
-    if type(cv) is list:
-        if type(ce) is list:
-            nce = len(ce)
-            for i, a in enumerate(cv):
-                e = ce[i] if i < nce else None
-                if a is None and e is None:
-                    continue
-                out.append(_node(a, ct, e if type(e) is dict else None))
-            for e in ce[len(cv) :]:
-                if type(e) is dict:
-                    out.append((None, ct, e))
-        else:
-            for a in cv:
-                if a is not None:
-                    out.append(_node(a, ct, None))
-    elif cv is None:
-        if type(ce) is list:
-            for e in ce:
-                if type(e) is dict:
-                    out.append((None, ct, e))
-        elif type(ce) is dict:
-            out.append((None, ct, ce))
-    else:
-        out.append(_node(cv, ct, ce if type(ce) is dict else None))
-
-
-def _node(value: Any, ct: str | None, ext: dict[str, Any] | None) -> ElementNode:
-    if type(value) is dict and (ct is None or ct in RESOURCE_TYPES_ABSTRACT):
-        rt = value.get("resourceType")
-        if type(rt) is str:
-            return (value, rt, None)
-    return (value, ct, ext)
-
-
-def children(it: Any, model: TypeModel) -> Coll:
-    """FHIRPath ``children()`` of one item."""
-    out: Coll = []
-    if type(it) is not tuple:
-        return out
-    v, t, x = it
-    if type(v) is not dict:
-        if x is not None:
-            if "id" in x:
-                out.append((x["id"], "string", None))
-            emit(out, x.get("extension"), "Extension", None)
-        return out
-    table = model.elements.get(t) if t is not None else None
-    for k, cv in v.items():
-        if k == "resourceType" or k == "fhir_comments":
-            continue
-        if k[0] == "_":
-            stem = k[1:]
-            if stem in v:
-                continue
-            emit(out, None, table.get(stem) if table else None, cv)
-            continue
-        ct = table.get(k) if table else None
-        if type(cv) is dict or (type(cv) is list and cv and type(cv[0]) is dict):
-            emit(out, cv, ct, None)
-        else:
-            emit(out, cv, ct, v.get("_" + k))
-    return out
 
 
 def unwrap(it: Any) -> Any:
@@ -262,6 +251,10 @@ def _as_temporal(text: str, like: Temporal) -> Temporal | None:
 
 def equal(a: Any, b: Any) -> bool | None:
     """FHIRPath ``=`` on two items; None means unknown (empty result)."""
+    if type(a) is tuple and type(b) is tuple:
+        v = a[0]
+        if v is b[0] and type(v) is dict and a[1] not in QUANTITY_TYPES:
+            return True  # one element compared with itself ($this = %resource)
     a = cmp_value(a)
     b = cmp_value(b)
     if a is None or b is None:
@@ -364,6 +357,8 @@ def type_label(x: Any) -> str:
 
 def compare(a: Any, b: Any) -> int | None:
     """Ordering of two items: -1/0/1, None when unknown; raises on incomparable types."""
+    if type(a) is int and type(b) is int:  # computed Integers (count(), length())
+        return 0 if a == b else (-1 if a < b else 1)
     x = cmp_value(a)
     y = cmp_value(b)
     if x is None or y is None:
@@ -466,7 +461,11 @@ def single_string(coll: Coll, fname: str) -> str | None:
         return None
     if len(coll) > 1:
         raise problem(f"{fname}() needs a single item but got {len(coll)}")
-    s = to_string(coll[0])
+    it = coll[0]
+    v = it[0] if type(it) is tuple else it
+    if type(v) is str:
+        return v
+    s = to_string(it)
     if s is None and prim(coll[0]) is not None:
         raise problem(f"{fname}() needs a string but got {type_label(coll[0])}")
     return s
