@@ -29,6 +29,7 @@ from conformance.checks.base import (
     CheckParamError,
     CompileEnv,
     Emit,
+    FinishContext,
     Measure,
     RunContext,
     Tally,
@@ -199,7 +200,7 @@ class _Scores:
     defaults: list[int] = field(default_factory=list)
 
 
-class DatasetCompleteness(Check):
+class DatasetCompleteness(Check[_Scores]):
     """MDSS-COMP-01: the DQMI dataset score over the standard's data items.
 
     Item score = (valid-and-complete - defaults in excess) / records x 100, where defaults
@@ -219,11 +220,11 @@ class DatasetCompleteness(Check):
         if self.applies_to is None:
             self.applies_to = frozenset(self.by_type)
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Scores:
         count = len(self.items)
         return _Scores(valid=[0] * count, defaults=[0] * count)
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Scores, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type or ""
@@ -252,14 +253,14 @@ class DatasetCompleteness(Check):
                 record.resource_id,
             )
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Scores, other: _Scores) -> _Scores:
         for rtype, count in other.records.items():
             state.records[rtype] = state.records.get(rtype, 0) + count
         state.valid = [a + b for a, b in zip(state.valid, other.valid, strict=True)]
         state.defaults = [a + b for a, b in zip(state.defaults, other.defaults, strict=True)]
         return state
 
-    def scores(self, state: Any) -> list[tuple[str, float]]:
+    def scores(self, state: _Scores) -> list[tuple[str, float]]:
         """(item id, item score 0-100) for every item whose resource type was seen."""
         out: list[tuple[str, float]] = []
         for index, item in enumerate(self.items):
@@ -270,7 +271,7 @@ class DatasetCompleteness(Check):
             out.append((item.id, max(0.0, (state.valid[index] - excess) / records * 100)))
         return out
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Scores, context: FinishContext, emit: Emit) -> Measure:
         scores = self.scores(state)
         if not scores:
             return Measure(status="not-applicable", note="no records of the data items' types")
@@ -286,7 +287,7 @@ class DatasetCompleteness(Check):
 # --------------------------------------------------------------------------- COMP-02
 
 
-class MustSupport(Check):
+class MustSupport(Check[Tally]):
     """MDSS-COMP-02: must-support elements of the MDSS profiles are populated.
 
     Measured per slot: populated (resource, element) pairs of all such pairs.
@@ -309,7 +310,7 @@ class MustSupport(Check):
             for rtype, plan in self.elements.items()
         }
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: Tally, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type or ""
@@ -336,7 +337,7 @@ class MustSupport(Check):
                 record.resource_id,
             )
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> Tally:
         return Tally()
 
 
@@ -366,7 +367,9 @@ def _compile_item(item: DataItem) -> _Item:
     )
 
 
-def dataset_completeness(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def dataset_completeness(
+    req: Requirement, params: Mapping[str, Any], env: CompileEnv
+) -> Check[Any]:
     wanted = param(params, "items", list, None)
     items = env.standard.data_items
     if wanted is not None:
@@ -380,7 +383,7 @@ def dataset_completeness(req: Requirement, params: Mapping[str, Any], env: Compi
     return DatasetCompleteness(req, tuple(_compile_item(i) for i in items))
 
 
-def must_support(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def must_support(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     raw = param(params, "elements", dict)
     elements: dict[str, tuple[tuple[str, Any], ...]] = {}
     for rtype, paths in raw.items():

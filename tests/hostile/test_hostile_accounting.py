@@ -109,7 +109,7 @@ def test_a_broken_invariant_is_an_internal_error(
 
     def miscounting(self: Accumulator, *args: Any, **kwargs: Any) -> Any:
         summary = real(self, *args, **kwargs)
-        self.read += 1  # a record counted in total but in no file
+        self.share.read += 1  # a record counted in total but in no file
         return summary
 
     monkeypatch.setattr(Accumulator, "read_item", miscounting)
@@ -131,10 +131,10 @@ def test_interrupt_in_process_gives_a_consistent_partial_scorecard(
         if records >= 300:
             raise KeyboardInterrupt
 
-    from conformance.engine.run import Engine, RunOptions
+    from conformance.engine.run import Engine, RunSpec
 
-    options = RunOptions(standard="mdss@1.0.0", progress=interrupt, progress_every=100, jobs=jobs)
-    card = Engine(options).run([tmp_path])
+    spec = RunSpec(standard="mdss@1.0.0", progress_every=100, jobs=jobs)
+    card = Engine(spec, progress=interrupt).run([tmp_path])
     data = card.data
     assert data["complete"] is False and data["verdict"] == "Incomplete"
     assert_accounts(data)
