@@ -251,9 +251,13 @@ def _true_when_absent(node: Any) -> list[frozenset[str]]:
             keys = _empty_when_absent(node.base)
         elif node.name == "not" and not node.args:
             inner = node.base
-            if isinstance(inner, ast.Call) and inner.name in ("exists", "hasValue"):
-                if not inner.args and inner.base is not None:
-                    keys = _empty_when_absent(inner.base)
+            if (
+                isinstance(inner, ast.Call)
+                and inner.name in ("exists", "hasValue")
+                and not inner.args
+                and inner.base is not None
+            ):
+                keys = _empty_when_absent(inner.base)
         return [] if keys is None else [keys]
     return []
 
