@@ -86,26 +86,39 @@ def compile_path(path: str) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def leaves(resource: dict[str, Any], steps: tuple[Step, ...]) -> list[Any]:
-    """Every value the path reaches in ``resource`` (arrays flattened)."""
-    current: list[Any] = [resource]
-    for name, choice, key, wanted in steps:
+#: every value a data item path reaches in a resource (arrays flattened), in order
+Leaves = Callable[[Any], list[Any]]
+_Step = Callable[[list[Any]], list[Any]]
+
+
+def _step(name: str, choice: bool, key: str | None, wanted: str | None) -> _Step:
+    """One path step: the values it reaches from each of the current nodes."""
+    if not choice and key is None:
+
+        def child(current: list[Any]) -> list[Any]:
+            following: list[Any] = []
+            for node in current:
+                if type(node) is dict:
+                    value = node.get(name)
+                    if type(value) is list:
+                        following.extend(value)
+                    elif value is not None:
+                        following.append(value)
+            return following
+
+        return child
+    size = len(name)
+
+    def selected(current: list[Any]) -> list[Any]:
         following: list[Any] = []
         for node in current:
             if type(node) is not dict:
                 continue
             if choice:
-                size = len(name)
-                values = [
-                    v
-                    for k, v in node.items()
-                    if k.startswith(name) and k[size : size + 1].isupper()
-                ]
+                values = [v for k, v in node.items() if _is_choice_key(k, name, size)]
             else:
                 value = node.get(name)
-                if value is None:
-                    continue
-                values = [value]
+                values = [] if value is None else [value]
             for value in values:
                 if type(value) is list:
                     if key is None:
@@ -116,52 +129,31 @@ def leaves(resource: dict[str, Any], steps: tuple[Step, ...]) -> list[Any]:
                         )
                 elif key is None or (type(value) is dict and value.get(key) == wanted):
                     following.append(value)
-        if not following:
-            return following
-        current = following
-    return current
+        return following
+
+    return selected
 
 
-Leaves = Callable[[dict[str, Any]], list[Any]]
+def _is_choice_key(key: str, name: str, size: int) -> bool:
+    return key.startswith(name) and key[size : size + 1].isupper()
 
 
 def compile_leaves(steps: tuple[Step, ...]) -> Leaves:
-    """``leaves`` for one path, specialised when every step is a plain element name (the
-    usual case): the same values in the same order, without re-reading the steps."""
-    if not steps or any(choice or key is not None for _, choice, key, _ in steps):
-        return lambda resource: leaves(resource, steps)
-    names = tuple(name for name, _, _, _ in steps)
-    if len(names) == 1:
-        only = names[0]
+    """The values a parsed path (see :func:`compile_path`) reaches, as one function."""
+    fns = tuple(_step(*step) for step in steps)
+    if len(fns) == 1:
+        only = fns[0]
+        return lambda resource: only([resource])
 
-        def one(resource: dict[str, Any]) -> list[Any]:
-            value = resource.get(only) if type(resource) is dict else None
-            if value is None:
-                return []
-            return list(value) if type(value) is list else [value]
-
-        return one
-
-    def plain(resource: dict[str, Any]) -> list[Any]:
+    def leaves(resource: Any) -> list[Any]:
         current: list[Any] = [resource]
-        for name in names:
-            following: list[Any] = []
-            for node in current:
-                if type(node) is not dict:
-                    continue
-                value = node.get(name)
-                if value is None:
-                    continue
-                if type(value) is list:
-                    following.extend(value)
-                else:
-                    following.append(value)
-            if not following:
-                return following
-            current = following
+        for fn in fns:
+            current = fn(current)
+            if not current:
+                break
         return current
 
-    return plain
+    return leaves
 
 
 def _filled(value: Any) -> bool:
@@ -174,16 +166,10 @@ def _filled(value: Any) -> bool:
     return True
 
 
-def item_status(
-    resource: dict[str, Any],
-    steps: tuple[Step, ...],
-    defaults: frozenset[str],
-    values: Leaves | None = None,
-) -> int:
-    """0 missing, 1 complete, 2 complete but only defaults (``values``: the compiled
-    :func:`leaves` of ``steps``, when the caller has it)."""
+def item_status(resource: dict[str, Any], values: Leaves, defaults: frozenset[str]) -> int:
+    """0 missing, 1 complete, 2 complete but only defaults (``values``: the compiled path)."""
     found = False
-    for value in leaves(resource, steps) if values is None else values(resource):
+    for value in values(resource):
         if not _filled(value):
             continue
         if not defaults or type(value) is not str or value not in defaults:
@@ -203,7 +189,7 @@ class _Item:
     defaults: frozenset[str]
     default_threshold: float
     expression: str
-    values: Leaves | None = field(default=None, compare=False)
+    values: Leaves = field(compare=False)
     """:func:`compile_leaves` of ``steps``."""
 
 
@@ -249,7 +235,7 @@ class DatasetCompleteness(Check[_Scores]):
         records[rtype] = records.get(rtype, 0) + 1
         valid: list[int] = state.valid
         for index, item in plan:
-            status = item_status(resource, item.steps, item.defaults, item.values)
+            status = item_status(resource, item.values, item.defaults)
             if status:
                 valid[index] += 1
                 if status == 2:
@@ -315,12 +301,10 @@ class MustSupport(Check[Tally]):
         if self.applies_to is None:
             self.applies_to = frozenset(self.elements)
         # per type: (expression, the element name when the path is one plain step, else
-        # the compiled leaves of the path)
-        self._plans: dict[str, tuple[tuple[str, str | None, Leaves | None], ...]] = {
+        # the compiled path)
+        self._plans: dict[str, tuple[tuple[str, str | None, Leaves], ...]] = {
             rtype: tuple(
-                (expression, steps[0][0], None)
-                if len(steps) == 1 and not steps[0][1] and steps[0][2] is None
-                else (expression, None, compile_leaves(steps))
+                (expression, _plain_name(steps), compile_leaves(steps))
                 for expression, steps in plan
             )
             for rtype, plan in self.elements.items()
@@ -338,7 +322,6 @@ class MustSupport(Check[Tally]):
             if name is not None:
                 filled = _filled(resource.get(name))  # a plain element: one lookup
             else:
-                assert values is not None
                 filled = False
                 for value in values(resource):
                     if _filled(value):
@@ -359,6 +342,13 @@ class MustSupport(Check[Tally]):
 
 
 # ------------------------------------------------------------------------- factories
+
+
+def _plain_name(steps: tuple[Step, ...]) -> str | None:
+    """The element name of a one-step plain path (checked with one look-up), else None."""
+    if len(steps) == 1 and not steps[0][1] and steps[0][2] is None:
+        return steps[0][0]
+    return None
 
 
 def _compile_item(item: DataItem) -> _Item:

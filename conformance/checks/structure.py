@@ -164,9 +164,11 @@ def fhir_validator(env: CompileEnv, profiles: bool = True) -> SharedValidation:
         if folders or extra:
             from conformance.fhir.definitions import DefinitionSet
             from conformance.fhir.errors import DefinitionError
+            from conformance.nhs.constraints import NHS_CONSTRAINTS
 
             try:
-                validator = validator.with_definitions(DefinitionSet.load([*folders, *extra]))
+                definitions = DefinitionSet.load([*folders, *extra])
+                validator = validator.with_definitions(definitions, NHS_CONSTRAINTS)
             except DefinitionError as exc:
                 message = f"{env.standard.ref}: a FHIR definition does not load: {exc}"
                 raise StandardError(message) from None

@@ -334,7 +334,7 @@ def _param_refs(value: Any, keys: frozenset[str]) -> Iterator[str]:
 
 def lint_resources(std: Standard) -> list[LintIssue]:
     """Profiles and value sets the standard names exist, and its resource files parse."""
-    from conformance.fhir._model import core_expansion, core_profiles
+    from conformance.fhir.data import core_expansion, core_profiles
     from conformance.fhir.definitions import DefinitionSet
     from conformance.fhir.errors import DefinitionError
 
