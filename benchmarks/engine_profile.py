@@ -10,6 +10,9 @@ same resources: the base R4 walk alone, the base validator (which also applies t
 profiles R4 mandates, e.g. vital signs) and the validator with the MDSS profiles.
 ``--profile`` prints the cProfile top functions (by tottime) of the timed full run.
 ``--repeat N`` times each part N times and keeps the best (the machine is shared).
+``--shares`` also prints what a ``--jobs 2`` run's workers send back: the bytes pickled
+per task (the tasks a parallel run would plan, read in this process) and the largest
+check states.
 """
 
 from __future__ import annotations
@@ -64,6 +67,45 @@ def cpu(fn: Callable[[], Any]) -> float:
     return time.process_time() - start
 
 
+def share_sizes(feed: Path, jobs: int) -> None:
+    """Bytes pickled per task of a parallel run, as its workers would send them."""
+    import pickle
+    from dataclasses import fields, replace
+
+    from conformance.engine.parallel import plan, range_source
+    from conformance.engine.session import Session
+    from conformance.engine.spec import RunSpec
+    from conformance.limits import Limits
+    from conformance.readers.discovery import find_inputs
+
+    found = find_inputs([str(feed)], Limits())
+    session = Session.open(replace(RunSpec(jobs=jobs), feed=found.feed))
+    tasks, _ = plan(found.items, jobs, session.spec.chunk_bytes)
+    ids = [c.requirement.id for c in session.compiled.checks]
+    total = 0
+    biggest: dict[str, int] = {}
+    parts: dict[str, int] = {}
+    shares = []
+    for task in tasks:
+        acc = session.accumulator()
+        source = range_source(task.item, task.range) if task.range is not None else None
+        session.read(task.item, acc, source=source)
+        share = acc.share
+        shares.append(share)
+        total += len(pickle.dumps(share))
+        for f in fields(share):
+            parts[f.name] = parts.get(f.name, 0) + len(pickle.dumps(getattr(share, f.name)))
+        for rid, state in zip(ids, share.states, strict=True):
+            biggest[rid] = biggest.get(rid, 0) + len(pickle.dumps(state))
+    print(f"shares ({jobs} jobs): {len(tasks)} tasks, {total:,} bytes pickled, ", end="")
+    print(f"{total // max(1, len(tasks)):,} bytes per task; ", end="")
+    spent = min(cpu(lambda: [pickle.loads(pickle.dumps(s)) for s in shares]) for _ in range(3))
+    print(f"pickled and unpickled in {spent * 1000:.1f} ms CPU")
+    print("  by field: " + ", ".join(f"{k} {v:,}" for k, v in parts.items() if v > 1000))
+    top = sorted(biggest.items(), key=lambda kv: -kv[1])[:4]
+    print("  largest states: " + ", ".join(f"{k} {v:,}" for k, v in top))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=500)
@@ -71,6 +113,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--repeat", type=int, default=1, help="timed runs; the best is shown")
+    ap.add_argument("--shares", action="store_true", help="bytes pickled per parallel task")
     args = ap.parse_args()
 
     feed = feed_for(args.patients, args.seed)
@@ -84,21 +127,18 @@ def main() -> None:
 
     from conformance import load_standard
     from conformance.fhir import DefinitionSet, FhirValidator
+    from conformance.nhs.constraints import NHS_CONSTRAINTS
 
     resources = load_resources(feed)
     base = FhirValidator.base()
     defs = DefinitionSet.load([STANDARD / "profiles", STANDARD / "terminology"])
-    mdss = base.with_definitions(defs)
+    mdss = base.with_definitions(defs, NHS_CONSTRAINTS)  # as the standard's checks build it
     profiles = load_standard(str(STANDARD)).profiles
     wanted = [(r, profiles.get(r.get("resourceType", ""), ())) for r in resources]
 
-    from conformance.fhir.validator import _Walker
-
-    model = base.model
-
     def run_walk() -> None:  # the base R4 walk alone: no profile at all
         for r in resources:
-            _Walker(model).resource(r, None, None)
+            base.base_issues(r)
 
     def run_base() -> None:
         for r in resources:
@@ -127,6 +167,9 @@ def main() -> None:
         f"rest: other checks, reading, dispatch (full - FHIR with MDSS profiles): "
         f"{rest:.1f} us/record"
     )
+
+    if args.shares:
+        share_sizes(feed, jobs=2)
 
     if args.profile:
         prof = cProfile.Profile()

@@ -38,12 +38,9 @@ def is_validator(func: Func) -> bool:
 
 
 def is_setup(func: Func) -> bool:
-    """Loading the standard, compiling checks, building plugins: once per run."""
+    """Opening the session (plugins, the standard, compiling checks): once per run."""
     path, _line, name = func
-    return (path.endswith("engine/run.py") and name in SETUP_IN_RUN) or name == "build_plugins"
-
-
-SETUP_IN_RUN = frozenset({"compile_standard", "__init__", "resolve_standard"})
+    return (path.endswith("engine/session.py") and name == "open") or name == "build_plugins"
 
 
 def share_of(stats: dict[Func, Any], seed: Any) -> dict[Func, float]:

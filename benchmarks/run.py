@@ -319,7 +319,7 @@ def markdown(result: dict[str, Any]) -> str:
     for feed in result["feeds"]:
         for key in ("fhir_resources", "jsonschema"):
             peer = feed.get(key)
-            if peer:
+            if peer and "name" in peer:  # not measured with --no-peers
                 lines.append(
                     f"| {peer['name']} ({feed['label']} feed) | {peer['resources']:,} | "
                     f"{fmt(peer['per_second'], 0)} | {peer['note']} |"

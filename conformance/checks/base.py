@@ -7,23 +7,27 @@ calls :meth:`Check.visit` for every record the check applies to, and
 
 A check keeps its per-feed state in an object it creates with :meth:`Check.start`, never
 on itself, so that partial states from parallel workers can be merged exactly with
-:meth:`Check.merge`. Record-level checks derive from :class:`RecordCheck` and only say
-what is wrong with one resource; feed-level measures (reference resolution, duplicates,
-completeness) override ``visit``/``merge``/``finish``.
+:meth:`Check.merge`. ``Check`` is generic in that state's type (``Check[Tally]``,
+``Check[MyState]``): states travel between processes (plain, picklable data) and the
+type says what they hold. Record-level checks derive from :class:`RecordCheck` and only
+say what is wrong with one resource; feed-level measures (reference resolution,
+duplicates, completeness) override ``start``/``visit``/``merge``/``finish``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from mypy_extensions import mypyc_attr
 
-# FeedInfo and Standard type dataclass fields below: imported at run time, since the
-# compiled build (mypyc) resolves dataclass field types when it creates the class.
+# FeedInfo, SourceIssue and Standard type the context dataclasses' fields below: imported
+# at run time, since the compiled build (mypyc) resolves dataclass field types when it
+# creates the class.
 from conformance.feed import FeedInfo
 from conformance.findings import Location, Problem, Severity
+from conformance.readers.base import SourceIssue
 from conformance.standards.model import Standard
 
 if TYPE_CHECKING:
@@ -59,6 +63,21 @@ class Tally:
     checked: int = 0
 
 
+Place = tuple[str | None, int | None, int | None, int | None, int | None]
+"""A :class:`Location` without its expression (file, line, column, entry, row), as a plain
+tuple. Check states keep places this way: states travel between processes, and plain
+tuples pickle smaller and unpickle many times faster than objects."""
+
+
+def place_of(location: Location) -> Place:
+    return (location.file, location.line, location.column, location.entry, location.row)
+
+
+def located(place: Place, expression: str | None = None) -> Location:
+    """The :class:`Location` of ``place``, narrowed to ``expression``."""
+    return Location(*place, expression)
+
+
 class Emit(Protocol):
     """Reports a finding against the check's requirement."""
 
@@ -71,20 +90,55 @@ class Emit(Protocol):
     ) -> None: ...
 
 
-@dataclass(slots=True)
+class History(Protocol):
+    """A store of earlier submissions (:class:`conformance.history.HistoryStore`)."""
+
+    def submissions(self, ics: str, sender: str, standard_id: str) -> Sequence[object]: ...
+
+
+class InputFile(Protocol):
+    """What finish-time checks may read of one input file (the engine's input summary)."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def relative(self) -> str | None: ...
+    @property
+    def records_read(self) -> int: ...
+    @property
+    def sha256(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class RunContext:
-    """What checks may read about the run (never modify)."""
+    """What checks may read about the run, before any record is read."""
 
     feed: FeedInfo
     standard: Standard
-    history: Any = None
-    """A history store (issue: scorecard history), or None when the run has none."""
-    extras: dict[str, Any] = field(default_factory=dict)
+    history: History | None = None
+    """The run's submission history (MDSS-TIME-04), or None when the run has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class FinishContext(RunContext):
+    """What checks may read when the feed has been read: the run, and what was read."""
+
+    source_issues: tuple[SourceIssue, ...] = ()
+    """Problems with inputs as a whole (unreadable, truncated, limits hit), in input order."""
+    inputs: tuple[InputFile, ...] = ()
+    """Every input file read, in input order, with its record count and sha256."""
+
+
+StateT = TypeVar("StateT")
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # a base for plugins' checks
-class Check:
-    """A compiled check for one requirement."""
+class Check(Generic[StateT]):
+    """A compiled check for one requirement, keeping its per-feed state in a ``StateT``.
+
+    Without overrides the state is a :class:`Tally` and the measure passed / checked (so
+    a check that only overrides :meth:`visit` counts records, as :class:`RecordCheck`).
+    """
 
     applies_to: frozenset[str] | None = None
     """Resource types (or ``table:NAME``) visited; None means every record."""
@@ -96,24 +150,27 @@ class Check:
         if requirement.applies_to:
             self.applies_to = frozenset(requirement.applies_to)
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> StateT:
         """A fresh per-feed state; ``context`` tells what is known before any record."""
-        return Tally()
+        return cast(StateT, Tally())
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: StateT, record: Record, emit: Emit) -> None:
         raise NotImplementedError
 
-    def merge(self, state: Any, other: Any) -> Any:
-        state.passed += other.passed
-        state.checked += other.checked
+    def merge(self, state: StateT, other: StateT) -> StateT:
+        """``state`` followed by ``other`` (a later part of the same feed), as one state."""
+        mine, theirs = cast(Tally, state), cast(Tally, other)
+        mine.passed += theirs.passed
+        mine.checked += theirs.checked
         return state
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
-        return Measure(state.passed, state.checked)
+    def finish(self, state: StateT, context: FinishContext, emit: Emit) -> Measure:
+        tally = cast(Tally, state)
+        return Measure(tally.passed, tally.checked)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # a base for plugins' checks
-class RecordCheck(Check):
+class RecordCheck(Check[Tally]):
     """A check that judges each resource on its own.
 
     Subclasses implement :meth:`problems`; a resource passes when it has none that
@@ -125,7 +182,10 @@ class RecordCheck(Check):
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
         raise NotImplementedError
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def start(self, context: RunContext) -> Tally:
+        return Tally()
+
+    def visit(self, state: Tally, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         state.checked += 1
@@ -148,7 +208,7 @@ class CheckFactory(Protocol):
 
     def __call__(
         self, requirement: Requirement, params: Mapping[str, Any], env: CompileEnv
-    ) -> Check: ...
+    ) -> Check[Any]: ...
 
 
 @dataclass(slots=True)
@@ -159,7 +219,7 @@ class CompileEnv:
     services: dict[str, Any] = field(default_factory=dict)
     """Lazily built shared objects (e.g. the FHIR validator), keyed by name."""
 
-    def service(self, name: str, build: Any) -> Any:
+    def service(self, name: str, build: Callable[[], Any]) -> Any:
         if name not in self.services:
             self.services[name] = build()
         return self.services[name]

@@ -29,6 +29,7 @@ from conformance.checks.base import (
     CheckParamError,
     CompileEnv,
     Emit,
+    FinishContext,
     Measure,
     RunContext,
     Tally,
@@ -85,27 +86,39 @@ def compile_path(path: str) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def leaves(resource: object, steps: tuple[Step, ...]) -> list[Any]:
-    """Every value the path reaches in ``resource`` (arrays flattened; any JSON value, so
-    a resource that is not an object reaches nothing)."""
-    current: list[Any] = [resource]
-    for name, choice, key, wanted in steps:
+#: every value a data item path reaches in a resource (arrays flattened), in order
+Leaves = Callable[[Any], list[Any]]
+_Step = Callable[[list[Any]], list[Any]]
+
+
+def _step(name: str, choice: bool, key: str | None, wanted: str | None) -> _Step:
+    """One path step: the values it reaches from each of the current nodes."""
+    if not choice and key is None:
+
+        def child(current: list[Any]) -> list[Any]:
+            following: list[Any] = []
+            for node in current:
+                if type(node) is dict:
+                    value = node.get(name)
+                    if type(value) is list:
+                        following.extend(value)
+                    elif value is not None:
+                        following.append(value)
+            return following
+
+        return child
+    size = len(name)
+
+    def selected(current: list[Any]) -> list[Any]:
         following: list[Any] = []
         for node in current:
             if type(node) is not dict:
                 continue
             if choice:
-                size = len(name)
-                values = [
-                    v
-                    for k, v in node.items()
-                    if k.startswith(name) and k[size : size + 1].isupper()
-                ]
+                values = [v for k, v in node.items() if _is_choice_key(k, name, size)]
             else:
                 value = node.get(name)
-                if value is None:
-                    continue
-                values = [value]
+                values = [] if value is None else [value]
             for value in values:
                 if type(value) is list:
                     if key is None:
@@ -116,52 +129,31 @@ def leaves(resource: object, steps: tuple[Step, ...]) -> list[Any]:
                         )
                 elif key is None or (type(value) is dict and value.get(key) == wanted):
                     following.append(value)
-        if not following:
-            return following
-        current = following
-    return current
+        return following
+
+    return selected
 
 
-Leaves = Callable[[object], list[Any]]
+def _is_choice_key(key: str, name: str, size: int) -> bool:
+    return key.startswith(name) and key[size : size + 1].isupper()
 
 
 def compile_leaves(steps: tuple[Step, ...]) -> Leaves:
-    """``leaves`` for one path, specialised when every step is a plain element name (the
-    usual case): the same values in the same order, without re-reading the steps."""
-    if not steps or any(choice or key is not None for _, choice, key, _ in steps):
-        return lambda resource: leaves(resource, steps)
-    names = tuple(name for name, _, _, _ in steps)
-    if len(names) == 1:
-        only = names[0]
+    """The values a parsed path (see :func:`compile_path`) reaches, as one function."""
+    fns = tuple(_step(*step) for step in steps)
+    if len(fns) == 1:
+        only = fns[0]
+        return lambda resource: only([resource])
 
-        def one(resource: object) -> list[Any]:
-            value = resource.get(only) if type(resource) is dict else None
-            if value is None:
-                return []
-            return list(value) if type(value) is list else [value]
-
-        return one
-
-    def plain(resource: object) -> list[Any]:
+    def leaves(resource: Any) -> list[Any]:
         current: list[Any] = [resource]
-        for name in names:
-            following: list[Any] = []
-            for node in current:
-                if type(node) is not dict:
-                    continue
-                value = node.get(name)
-                if value is None:
-                    continue
-                if type(value) is list:
-                    following.extend(value)
-                else:
-                    following.append(value)
-            if not following:
-                return following
-            current = following
+        for fn in fns:
+            current = fn(current)
+            if not current:
+                break
         return current
 
-    return plain
+    return leaves
 
 
 def _filled(value: Any) -> bool:
@@ -174,16 +166,10 @@ def _filled(value: Any) -> bool:
     return True
 
 
-def item_status(
-    resource: dict[str, Any],
-    steps: tuple[Step, ...],
-    defaults: frozenset[str],
-    values: Leaves | None = None,
-) -> int:
-    """0 missing, 1 complete, 2 complete but only defaults (``values``: the compiled
-    :func:`leaves` of ``steps``, when the caller has it)."""
+def item_status(resource: dict[str, Any], values: Leaves, defaults: frozenset[str]) -> int:
+    """0 missing, 1 complete, 2 complete but only defaults (``values``: the compiled path)."""
     found = False
-    for value in leaves(resource, steps) if values is None else values(resource):
+    for value in values(resource):
         if not _filled(value):
             continue
         if not defaults or type(value) is not str or value not in defaults:
@@ -203,7 +189,7 @@ class _Item:
     defaults: frozenset[str]
     default_threshold: float
     expression: str
-    values: Leaves | None = field(default=None, compare=False)
+    values: Leaves = field(compare=False)
     """:func:`compile_leaves` of ``steps``."""
 
 
@@ -214,7 +200,7 @@ class _Scores:
     defaults: list[int] = field(default_factory=list)
 
 
-class DatasetCompleteness(Check):
+class DatasetCompleteness(Check[_Scores]):
     """MDSS-COMP-01: the DQMI dataset score over the standard's data items.
 
     Item score = (valid-and-complete - defaults in excess) / records x 100, where defaults
@@ -234,11 +220,11 @@ class DatasetCompleteness(Check):
         if self.applies_to is None:
             self.applies_to = frozenset(self.by_type)
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Scores:
         count = len(self.items)
         return _Scores(valid=[0] * count, defaults=[0] * count)
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Scores, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type or ""
@@ -249,7 +235,7 @@ class DatasetCompleteness(Check):
         records[rtype] = records.get(rtype, 0) + 1
         valid: list[int] = state.valid
         for index, item in plan:
-            status = item_status(resource, item.steps, item.defaults, item.values)
+            status = item_status(resource, item.values, item.defaults)
             if status:
                 valid[index] += 1
                 if status == 2:
@@ -267,14 +253,14 @@ class DatasetCompleteness(Check):
                 record.resource_id,
             )
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Scores, other: _Scores) -> _Scores:
         for rtype, count in other.records.items():
             state.records[rtype] = state.records.get(rtype, 0) + count
         state.valid = [a + b for a, b in zip(state.valid, other.valid, strict=True)]
         state.defaults = [a + b for a, b in zip(state.defaults, other.defaults, strict=True)]
         return state
 
-    def scores(self, state: Any) -> list[tuple[str, float]]:
+    def scores(self, state: _Scores) -> list[tuple[str, float]]:
         """(item id, item score 0-100) for every item whose resource type was seen."""
         out: list[tuple[str, float]] = []
         for index, item in enumerate(self.items):
@@ -285,7 +271,7 @@ class DatasetCompleteness(Check):
             out.append((item.id, max(0.0, (state.valid[index] - excess) / records * 100)))
         return out
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Scores, context: FinishContext, emit: Emit) -> Measure:
         scores = self.scores(state)
         if not scores:
             return Measure(status="not-applicable", note="no records of the data items' types")
@@ -301,7 +287,7 @@ class DatasetCompleteness(Check):
 # --------------------------------------------------------------------------- COMP-02
 
 
-class MustSupport(Check):
+class MustSupport(Check[Tally]):
     """MDSS-COMP-02: must-support elements of the MDSS profiles are populated.
 
     Measured per slot: populated (resource, element) pairs of all such pairs.
@@ -315,18 +301,16 @@ class MustSupport(Check):
         if self.applies_to is None:
             self.applies_to = frozenset(self.elements)
         # per type: (expression, the element name when the path is one plain step, else
-        # the compiled leaves of the path)
-        self._plans: dict[str, tuple[tuple[str, str | None, Leaves | None], ...]] = {
+        # the compiled path)
+        self._plans: dict[str, tuple[tuple[str, str | None, Leaves], ...]] = {
             rtype: tuple(
-                (expression, steps[0][0], None)
-                if len(steps) == 1 and not steps[0][1] and steps[0][2] is None
-                else (expression, None, compile_leaves(steps))
+                (expression, _plain_name(steps), compile_leaves(steps))
                 for expression, steps in plan
             )
             for rtype, plan in self.elements.items()
         }
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: Tally, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type or ""
@@ -338,7 +322,6 @@ class MustSupport(Check):
             if name is not None:
                 filled = _filled(resource.get(name))  # a plain element: one lookup
             else:
-                assert values is not None
                 filled = False
                 for value in values(resource):
                     if _filled(value):
@@ -354,11 +337,18 @@ class MustSupport(Check):
                 record.resource_id,
             )
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> Tally:
         return Tally()
 
 
 # ------------------------------------------------------------------------- factories
+
+
+def _plain_name(steps: tuple[Step, ...]) -> str | None:
+    """The element name of a one-step plain path (checked with one look-up), else None."""
+    if len(steps) == 1 and not steps[0][1] and steps[0][2] is None:
+        return steps[0][0]
+    return None
 
 
 def _compile_item(item: DataItem) -> _Item:
@@ -377,7 +367,9 @@ def _compile_item(item: DataItem) -> _Item:
     )
 
 
-def dataset_completeness(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def dataset_completeness(
+    req: Requirement, params: Mapping[str, Any], env: CompileEnv
+) -> Check[Any]:
     wanted = param(params, "items", list, None)
     items = env.standard.data_items
     if wanted is not None:
@@ -391,7 +383,7 @@ def dataset_completeness(req: Requirement, params: Mapping[str, Any], env: Compi
     return DatasetCompleteness(req, tuple(_compile_item(i) for i in items))
 
 
-def must_support(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def must_support(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     raw = param(params, "elements", dict)
     elements: dict[str, tuple[tuple[str, Any], ...]] = {}
     for rtype, paths in raw.items():

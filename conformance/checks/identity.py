@@ -12,14 +12,18 @@ from conformance.checks.base import (
     Check,
     CompileEnv,
     Emit,
+    FinishContext,
     Measure,
+    Place,
     RecordCheck,
     RunContext,
     Tally,
+    located,
     param,
+    place_of,
 )
 from conformance.checks.fhirutil import NHS_NUMBER_SYSTEM, codings, extensions, identifiers
-from conformance.findings import Location, Problem, Severity
+from conformance.findings import Problem, Severity
 from conformance.nhs import ukcore
 from conformance.nhs.nhs_number import (
     is_sentinel_nhs_number,
@@ -86,13 +90,13 @@ class _RangeState(Tally):
     test_feed: bool = False
 
 
-class NhsNumberRange(Check):
+class NhsNumberRange(Check[_RangeState]):
     """MDSS-ID-03: no sentinel numbers; test-range numbers only in a test feed."""
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _RangeState:
         return _RangeState(test_feed=context.feed.environment == "test")
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _RangeState, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         state.checked += 1
@@ -153,17 +157,17 @@ class _VerifiedState(Tally):
     verified: int = 0
 
 
-class NhsNumberVerified(Check):
+class NhsNumberVerified(Check[_VerifiedState]):
     """MDSS-ID-04: the NHS Number carries its verification status; share verified reported."""
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _VerifiedState:
         return _VerifiedState()
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _VerifiedState, other: _VerifiedState) -> _VerifiedState:
         state.verified += other.verified
         return super().merge(state, other)
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _VerifiedState, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         found_any = False
@@ -192,7 +196,7 @@ class NhsNumberVerified(Check):
         if not found_any:
             return  # Patients without an NHS Number are MDSS-ID-01's concern
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _VerifiedState, context: FinishContext, emit: Emit) -> Measure:
         measure = Measure(state.passed, state.checked)
         if state.checked:
             measure.note = (
@@ -244,7 +248,7 @@ class _Ethnicity:
     passed: int = 0
 
 
-class EthnicCategory(Check):
+class EthnicCategory(Check[_Ethnicity]):
     """MDSS-ID-06: ethnic category recorded with the England codes (DQMI-style).
 
     Measured as DQMI's item score: (valid codes - defaults in excess) / records, where
@@ -256,15 +260,15 @@ class EthnicCategory(Check):
         super().__init__(requirement)
         self.default_threshold = default_threshold
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Ethnicity:
         return _Ethnicity()
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Ethnicity, other: _Ethnicity) -> _Ethnicity:
         for name in ("checked", "valid", "defaults", "passed"):
             setattr(state, name, getattr(state, name) + getattr(other, name))
         return state
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Ethnicity, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         state.checked += 1
@@ -316,7 +320,7 @@ class EthnicCategory(Check):
         else:
             state.valid += 1
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Ethnicity, context: FinishContext, emit: Emit) -> Measure:
         excess = max(0, state.defaults - int(self.default_threshold * state.checked))
         score = max(0, state.valid - excess)
         note = None
@@ -353,19 +357,20 @@ class PostcodeValid(RecordCheck):
 
 @dataclass(slots=True)
 class _Unique:
-    first_seen: dict[str, tuple[str, Location]] = field(default_factory=dict)
+    first_seen: dict[str, tuple[str, Place]] = field(default_factory=dict)
     """NHS Number -> (resource id, where first seen). Compact: one entry per number."""
-    duplicates: list[tuple[str, str, Location]] = field(default_factory=list)
+    duplicates: list[tuple[str, str, Place, str | None]] = field(default_factory=list)
+    """(NHS Number, resource id, where, expression) of each later holder of a number."""
     patients: int = 0
 
 
-class NhsNumberUnique(Check):
+class NhsNumberUnique(Check[_Unique]):
     """MDSS-ID-08: no NHS Number shared by two distinct Patient resources (feed-level)."""
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Unique:
         return _Unique()
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Unique, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         state.patients += 1
@@ -375,13 +380,12 @@ class NhsNumberUnique(Check):
                 continue  # placeholders are MDSS-ID-03's concern, not duplicates
             seen = state.first_seen.get(value)
             if seen is None:
-                state.first_seen[value] = (rid, record.location)
+                state.first_seen[value] = (rid, place_of(record.location))
             elif seen[0] != rid:
-                state.duplicates.append(
-                    (value, rid, record.location.at(f"Patient.identifier[{index}].value"))
-                )
+                where = f"Patient.identifier[{index}].value"
+                state.duplicates.append((value, rid, place_of(record.location), where))
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Unique, other: _Unique) -> _Unique:
         state.patients += other.patients
         state.duplicates.extend(other.duplicates)
         for value, seen in other.first_seen.items():
@@ -389,16 +393,16 @@ class NhsNumberUnique(Check):
             if mine is None:
                 state.first_seen[value] = seen
             elif mine[0] != seen[0]:
-                state.duplicates.append((value, seen[0], seen[1]))
+                state.duplicates.append((value, seen[0], seen[1], None))
         return state
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Unique, context: FinishContext, emit: Emit) -> Measure:
         shared: set[str] = set()
         # Sorted by place, so the examples kept are the same however the feed was split.
         ordered = sorted(
-            state.duplicates, key=lambda d: (d[2].file or "", d[2].line or 0, d[2].entry or 0)
+            state.duplicates, key=lambda d: (d[2][0] or "", d[2][1] or 0, d[2][3] or 0)
         )
-        for value, _rid, location in ordered:
+        for value, _rid, place, where in ordered:
             shared.add(value)
             emit(
                 Problem(
@@ -408,7 +412,7 @@ class NhsNumberUnique(Check):
                     value,
                     "nhs-number",
                 ),
-                location,
+                located(place, where),
                 "Patient",
             )
         # Patients whose number is shared do not pass (the first holder and each duplicate).
@@ -417,7 +421,7 @@ class NhsNumberUnique(Check):
 
 
 def _simple(cls: type[RecordCheck]) -> Any:
-    def factory(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+    def factory(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
         check = cls(requirement)
         if not requirement.applies_to:
             check.applies_to = frozenset({"Patient"})
@@ -426,35 +430,41 @@ def _simple(cls: type[RecordCheck]) -> Any:
     return factory
 
 
-def _patient(check: Check) -> Check:
+def _patient(check: Check[Any]) -> Check[Any]:
     if check.applies_to is None:
         check.applies_to = frozenset({"Patient"})
     return check
 
 
-def nhs_number_range_factory(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def nhs_number_range_factory(
+    req: Requirement, params: Mapping[str, Any], env: CompileEnv
+) -> Check[Any]:
     return _patient(NhsNumberRange(req))
 
 
 def nhs_number_verified_factory(
     req: Requirement, params: Mapping[str, Any], env: CompileEnv
-) -> Check:
+) -> Check[Any]:
     return _patient(NhsNumberVerified(req))
 
 
-def demographics_factory(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def demographics_factory(
+    req: Requirement, params: Mapping[str, Any], env: CompileEnv
+) -> Check[Any]:
     today = param(params, "today", str, "")
     return _patient(Demographics(req, datetime.date.fromisoformat(today) if today else None))
 
 
-def ethnic_category_factory(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def ethnic_category_factory(
+    req: Requirement, params: Mapping[str, Any], env: CompileEnv
+) -> Check[Any]:
     threshold = param(params, "default_threshold", (int, float), 0.0)
     return _patient(EthnicCategory(req, float(threshold)))
 
 
 def nhs_number_unique_factory(
     req: Requirement, params: Mapping[str, Any], env: CompileEnv
-) -> Check:
+) -> Check[Any]:
     return _patient(NhsNumberUnique(req))
 
 

@@ -11,12 +11,22 @@ from conformance.checks.base import (
     CheckParamError,
     CompileEnv,
     Emit,
+    FinishContext,
     Measure,
+    Place,
     RecordCheck,
     RunContext,
+    located,
     param,
+    place_of,
 )
-from conformance.checks.references import absolute_target, reference_target, scan
+from conformance.checks.references import (
+    Node,
+    absolute_target,
+    expression,
+    reference_target,
+    scan,
+)
 from conformance.findings import Location, Problem
 from conformance.nhs.ods import ODS_FRAMES, ods_code_problem
 from conformance.nhs.systems import (
@@ -29,15 +39,21 @@ from conformance.readers.base import Record
 from conformance.standards.model import Requirement
 
 
-def _identifiers_at(path: str, node: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(expression, identifier)`` for the identifier(s) held directly by ``node``."""
-    ids = node.get("identifier")
+def _identifiers_at(node: Node) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(index or -1, identifier)`` for the identifier(s) held directly by ``node``."""
+    ids = node[3].get("identifier")
     if type(ids) is dict:
-        yield f"{path}.identifier", ids
+        yield -1, ids
     elif type(ids) is list:
         for index, ident in enumerate(ids):
             if type(ident) is dict:
-                yield f"{path}.identifier[{index}]", ident
+                yield index, ident
+
+
+def _identifier_expression(node: Node, index: int) -> str:
+    """The expression of the identifier at ``index`` (-1: the only one) of ``node``."""
+    held = expression(node)
+    return f"{held}.identifier" if index < 0 else f"{held}.identifier[{index}]"
 
 
 # --------------------------------------------------------------------------- ORG-01
@@ -69,8 +85,8 @@ class OdsSystemSpelling(RecordCheck):
 
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
         memo = self._memo
-        for path, node in scan(resource).identifiers:
-            for where, ident in _identifiers_at(path, node):
+        for node in scan(resource).identifiers:
+            for index, ident in _identifiers_at(node):
                 system = ident.get("system")
                 if type(system) is not str:
                     continue
@@ -84,7 +100,7 @@ class OdsSystemSpelling(RecordCheck):
                         "ods-system-misspelt",
                         "the identifier system {value} is not an ODS system URI "
                         "(https://fhir.nhs.uk/Id/ods-organization-code or ods-site-code)",
-                        f"{where}.system",
+                        f"{_identifier_expression(node, index)}.system",
                         system,
                         "system",
                     )
@@ -111,31 +127,28 @@ class OdsCodeValid(RecordCheck):
         super().__init__(requirement)
         self.frames = dict(frames)
 
-    def _frame(self, path: str, system: str) -> str:
+    def _frame(self, node: Node, system: str) -> str:
         if system == ODS_SITE_SYSTEM:
             return "site"
-        # path is e.g. "Patient.generalPractitioner[0]": the element holding the identifier.
-        tail = path.rsplit(".", 1)[-1]
-        bracket = tail.find("[")
-        element = tail if bracket < 0 else tail[:bracket]
-        return self.frames.get(element, "organisation")
+        # The element holding the identifier (e.g. generalPractitioner) names the frame.
+        return self.frames.get(node[1], "organisation")
 
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
-        for path, node in scan(resource).identifiers:
-            for where, ident in _identifiers_at(path, node):
+        for node in scan(resource).identifiers:
+            for index, ident in _identifiers_at(node):
                 system = ident.get("system")
                 if system != ODS_ORGANIZATION_SYSTEM and system != ODS_SITE_SYSTEM:
                     continue
                 value = ident.get("value")
                 if type(value) is not str:
                     continue
-                frame = self._frame(path, system)
+                frame = self._frame(node, system)
                 problem = ods_code_problem(value, frame)
                 if problem is not None:
                     yield Problem(
                         f"ods-code-{problem}",
                         f"the ODS code {{value}} is not a valid {frame} code ({problem})",
-                        f"{where}.value",
+                        f"{_identifier_expression(node, index)}.value",
                         value,
                         "ods-code",
                     )
@@ -148,13 +161,13 @@ class OdsCodeValid(RecordCheck):
 class _Links:
     known: set[str] = field(default_factory=set)
     """``Type/id`` of target resources in the feed that carry the ODS identifier."""
-    pending: list[tuple[tuple[str, ...], Location, str | None]] = field(default_factory=list)
-    """Subjects naming their target by reference only: (targets, where, subject id)."""
+    pending: list[tuple[tuple[str, ...], Place, str | None]] = field(default_factory=list)
+    """Subjects naming their target by reference only: (targets, record's place, its id)."""
     checked: int = 0
     passed: int = 0
 
 
-class OdsLink(Check):
+class OdsLink(Check[_Links]):
     """A subject names an organisation or site by ODS code (MDSS-ORG-03, -04, -05).
 
     The subject passes when one of its ``element`` references carries an identifier of
@@ -187,7 +200,7 @@ class OdsLink(Check):
         else:
             self.applies_to = self.applies_to | {target}
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Links:
         return _Links()
 
     def _refs(self, resource: dict[str, Any]) -> list[dict[str, Any]]:
@@ -205,7 +218,7 @@ class OdsLink(Check):
             out.append(item)
         return out
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Links, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type
@@ -236,14 +249,15 @@ class OdsLink(Check):
                 found = reference_target(text) or absolute_target(text)
                 if found is not None and found.startswith(self.target + "/"):
                     targets.append(found)
-        location = record.location.at(self.where)
         if targets:
             if any(t in state.known for t in targets):
                 state.passed += 1
             else:
-                state.pending.append((tuple(targets), location, record.resource_id))
+                state.pending.append(
+                    (tuple(targets), place_of(record.location), record.resource_id)
+                )
             return
-        self._fail(emit, location, record.resource_id)
+        self._fail(emit, record.location.at(self.where), record.resource_id)
 
     def _has_code(self, ids: Any) -> bool:
         if type(ids) is dict:
@@ -268,32 +282,32 @@ class OdsLink(Check):
             rid,
         )
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Links, other: _Links) -> _Links:
         state.known |= other.known
         state.pending.extend(other.pending)
         state.checked += other.checked
         state.passed += other.passed
         return state
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Links, context: FinishContext, emit: Emit) -> Measure:
         known = state.known
         passed = state.passed
-        for targets, location, rid in state.pending:
+        for targets, place, rid in state.pending:
             if any(t in known for t in targets):
                 passed += 1
             else:
-                self._fail(emit, location, rid)
+                self._fail(emit, located(place, self.where), rid)
         return Measure(passed, state.checked)
 
 
 # ------------------------------------------------------------------------- factories
 
 
-def ods_system(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def ods_system(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return OdsSystemSpelling(req)
 
 
-def ods_code(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def ods_code(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     frames = dict(DEFAULT_FRAMES)
     frames.update(param(params, "frames", dict, {}))
     for element, frame in frames.items():
@@ -307,7 +321,7 @@ def ods_code(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Ch
     return check
 
 
-def encounter_provider(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def encounter_provider(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return OdsLink(
         req,
         "Encounter",
@@ -320,7 +334,7 @@ def encounter_provider(req: Requirement, params: Mapping[str, Any], env: Compile
     )
 
 
-def encounter_site(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def encounter_site(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return OdsLink(
         req,
         "Encounter",
@@ -333,7 +347,7 @@ def encounter_site(req: Requirement, params: Mapping[str, Any], env: CompileEnv)
     )
 
 
-def gp_practice(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def gp_practice(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return OdsLink(
         req,
         "Patient",

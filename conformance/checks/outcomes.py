@@ -10,9 +10,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.checks.base import Check, CompileEnv, Emit, Measure, RecordCheck, RunContext
+from conformance.checks.base import (
+    Check,
+    CompileEnv,
+    Emit,
+    FinishContext,
+    Measure,
+    Place,
+    RecordCheck,
+    RunContext,
+    located,
+    place_of,
+)
 from conformance.checks.references import is_patient_reference
-from conformance.findings import Location, Problem
+from conformance.findings import Problem
 from conformance.readers.base import Record
 from conformance.standards.model import Requirement
 
@@ -77,7 +88,7 @@ class _Pairs:
     """(patient, questionnaire) -> [first date, paired, location, resource id]."""
 
 
-class PromPairs(Check):
+class PromPairs(Check[_Pairs]):
     """MDSS-OUT-02: patients' outcome measures come as baseline and follow-up pairs.
 
     A patient is *paired* when, for some questionnaire, the feed holds two completed
@@ -91,10 +102,10 @@ class PromPairs(Check):
         if self.applies_to is None:
             self.applies_to = frozenset({_QR})
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Pairs:
         return _Pairs()
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Pairs, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         if resource.get("status") != "completed":
@@ -108,11 +119,11 @@ class PromPairs(Check):
         day = authored[:10]
         entry = state.series.get(key)
         if entry is None:
-            state.series[key] = [day, False, record.location, record.resource_id]
+            state.series[key] = [day, False, place_of(record.location), record.resource_id]
         elif not entry[1] and entry[0] != day:
             entry[1] = True
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Pairs, other: _Pairs) -> _Pairs:
         for key, theirs in other.series.items():
             mine = state.series.get(key)
             if mine is None:
@@ -121,25 +132,25 @@ class PromPairs(Check):
                 mine[1] = True
         return state
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Pairs, context: FinishContext, emit: Emit) -> Measure:
         patients: dict[str, bool] = {}
-        unpaired: list[tuple[Location, str | None]] = []
-        for (patient, _), (_, paired, location, rid) in state.series.items():
+        unpaired: list[tuple[Place, str | None]] = []
+        for (patient, _), (_, paired, place, rid) in state.series.items():
             patients[patient] = patients.get(patient, False) or paired
             if not paired:
-                unpaired.append((location, rid))
+                unpaired.append((place, rid))
         if not patients:
             return Measure(
                 status="not-applicable", note="no completed QuestionnaireResponses in the feed"
             )
-        for location, rid in unpaired:
+        for place, rid in unpaired:
             emit(
                 Problem(
                     "outcome-unpaired",
                     "this outcome measure has no second completed response (baseline and "
                     "follow-up) for the same patient and questionnaire on another date",
                 ),
-                location,
+                located(place),
                 _QR,
                 rid,
             )
@@ -152,14 +163,14 @@ class PromPairs(Check):
         return Measure(paired, total, note=note)
 
 
-def prom_response(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def prom_response(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     check = PromResponse(req)
     if check.applies_to is None:
         check.applies_to = frozenset({_QR})
     return check
 
 
-def prom_pairs(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def prom_pairs(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return PromPairs(req)
 
 

@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from conformance.checks.base import Check, CompileEnv, Emit, Measure, RecordCheck, RunContext
+from conformance.checks.base import (
+    Check,
+    CompileEnv,
+    Emit,
+    FinishContext,
+    Measure,
+    RecordCheck,
+    RunContext,
+)
 from conformance.findings import Location, Problem
 from conformance.nhs.nhs_number import nhs_number_check_digit_ok
 from conformance.readers.base import Record
@@ -27,25 +35,25 @@ def manifest_schema() -> dict[str, Any]:
     return schema
 
 
-class _FeedLevel(Check):
+class _FeedLevel(Check[None]):
     """A requirement about the feed as a whole: it visits no record."""
 
     applies_to: frozenset[str] | None = frozenset()
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> None:
         return None
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: None, other: None) -> None:
         return state
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:  # pragma: no cover
+    def visit(self, state: None, record: Record, emit: Emit) -> None:  # pragma: no cover
         pass
 
 
 class ManifestValid(_FeedLevel):
     """MDSS-PROV-01: the feed carries a manifest that validates against the manifest schema."""
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: None, context: FinishContext, emit: Emit) -> Measure:
         feed = context.feed
         where = Location(feed.manifest) if feed.manifest else Location()
         if feed.manifest is None:
@@ -94,7 +102,7 @@ class FilesMatchManifest(_FeedLevel):
     when it is listed, its sha256 matches and its record count matches.
     """
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: None, context: FinishContext, emit: Emit) -> Measure:
         feed = context.feed
         if feed.manifest is None:
             emit(
@@ -102,9 +110,8 @@ class FilesMatchManifest(_FeedLevel):
                 Location(),
             )
             return Measure(0, 1, status="fail", note="no manifest")
-        inputs = [i for i in context.extras.get("inputs", []) if i.relative is not None]
         listed = {entry.path: entry for entry in feed.files}
-        found = {i.relative: i for i in inputs}
+        found = {i.relative: i for i in context.inputs if i.relative is not None}
         passed = total = 0
         for relative, summary in sorted(found.items()):
             total += 1
@@ -170,10 +177,10 @@ class NoIdentifiersInNames(_FeedLevel):
     shaped like a postcode, is a finding; sha256 digests are not inspected.
     """
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: None, context: FinishContext, emit: Emit) -> Measure:
         feed = context.feed
         texts: list[tuple[str, Location]] = []
-        for summary in context.extras.get("inputs", []):
+        for summary in context.inputs:
             texts.append((summary.file.rsplit("/", 1)[-1], Location(summary.file)))
         if feed.manifest_data is not None:
             texts.extend(
@@ -222,8 +229,8 @@ def _strings(
         yield path, value
 
 
-def _factory(cls: type[Check]) -> Any:
-    def factory(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def _factory(cls: type[Check[Any]]) -> Any:
+    def factory(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
         check = cls(requirement)
         if cls is SourceNamed and not requirement.applies_to:
             check.applies_to = None

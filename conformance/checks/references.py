@@ -1,27 +1,43 @@
 """Reference requirements (MDSS-REF-*): references resolve, clinical records name their patient.
 
-Also home of :func:`nodes`, the one walk over a resource's JSON objects that the reference,
+Also home of :func:`scan`, the one walk over a resource's JSON objects that the reference,
 organisation, terminology and timeliness checks share (cached for the current record).
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeAlias
 
-from conformance.checks.base import Check, CompileEnv, Emit, Measure, RecordCheck, RunContext, param
+from conformance.checks.base import (
+    Check,
+    CompileEnv,
+    Emit,
+    FinishContext,
+    Measure,
+    Place,
+    RecordCheck,
+    RunContext,
+    located,
+    param,
+    place_of,
+)
 from conformance.findings import Location, Problem, Severity
 from conformance.nhs.systems import NHS_NUMBER_SYSTEM, SNOMED_SYSTEM
 from conformance.readers.base import Record
 from conformance.standards.model import Requirement
 
-Node = tuple[str, dict[str, Any]]
+Node: TypeAlias = tuple["Node | None", str, int, dict[str, Any]]
+"""A JSON object of a resource as :func:`scan` found it: (the node holding it, its key,
+its index in that key's list or -1, the object). Its FHIRPath-style expression is only
+built when a finding needs it (:func:`expression`): most objects never need one."""
 
 
 class Scan(NamedTuple):
-    """The JSON objects of one resource that checks look for, each with its expression."""
+    """The JSON objects of one resource that checks look for."""
 
     identifiers: list[Node]
     """Objects with an ``identifier`` key (the resource, logical references...)."""
@@ -39,10 +55,9 @@ _last: tuple[Any, Scan | None] = (None, None)
 def scan(resource: dict[str, Any]) -> Scan:
     """One walk over every JSON object in ``resource``, in document order, sorted by interest.
 
-    Expressions are FHIRPath-style (``Encounter.location[0].location``); narrative
-    (``text`` objects) is skipped. The scan of the most recent resource is cached, so the
-    several checks visiting one record walk it once; the cache holds the resource itself,
-    so identity cannot be confused with a later object at the same address.
+    Narrative (``text`` objects) is skipped. The scan of the most recent resource is
+    cached, so the several checks visiting one record walk it once; the cache holds the
+    resource itself, so identity cannot be confused with a later object at the same address.
     """
     global _last
     cached = _last
@@ -53,36 +68,49 @@ def scan(resource: dict[str, Any]) -> Scan:
     snomed: list[Node] = []
     periods: list[Node] = []
     rtype = resource.get("resourceType")
-    root = rtype if type(rtype) is str else "Resource"
-    stack: list[Node] = [(root, resource)]
+    root: Node = (None, rtype if type(rtype) is str else "Resource", -1, resource)
+    stack: list[Node] = [root]
     pop, push = stack.pop, stack.append
     while stack:
-        path, node = pop()
+        entry = pop()
+        node = entry[3]
         if "identifier" in node:
-            identifiers.append((path, node))
-            if "reference" in node or (type(node["identifier"]) is dict and path != root):
-                references.append((path, node))
+            identifiers.append(entry)
+            if "reference" in node or (type(node["identifier"]) is dict and entry is not root):
+                references.append(entry)
         elif "reference" in node:
-            references.append((path, node))
+            references.append(entry)
         if "system" in node and node["system"] == SNOMED_SYSTEM:
-            snomed.append((path, node))
+            snomed.append(entry)
         if "start" in node or "end" in node:
-            periods.append((path, node))
+            periods.append(entry)
         mark = len(stack)
         for key, value in node.items():
             kind = type(value)
             if kind is dict:
                 if key != "text":
-                    push((f"{path}.{key}", value))
+                    push((entry, key, -1, value))
             elif kind is list and value and type(value[0]) is dict:
                 for index, item in enumerate(value):
                     if type(item) is dict:
-                        push((f"{path}.{key}[{index}]", item))
+                        push((entry, key, index, item))
         if len(stack) - mark > 1:
             stack[mark:] = stack[mark:][::-1]  # children popped in document order
     result = Scan(identifiers, references, snomed, periods)
     _last = (resource, result)
     return result
+
+
+def expression(node: Node) -> str:
+    """The FHIRPath-style expression of a scanned object (``Encounter.location[0].location``)."""
+    parts: list[str] = []
+    at: Node | None = node
+    while at is not None:
+        parent, key, index, _ = at
+        parts.append(key if index < 0 else f"{key}[{index}]")
+        at = parent
+    parts.reverse()
+    return ".".join(parts)
 
 
 def reference_target(ref: str) -> str | None:
@@ -111,13 +139,19 @@ def absolute_target(ref: str) -> str | None:
 _HAS_FULL_URL: Final = hasattr(Record, "full_url")
 """Whether the readers expose Bundle ``fullUrl`` on records (``urn:uuid:`` resolution)."""
 
-Referrer = tuple[Location, str, str | None, str | None]
-"""(the record's location, the reference's expression, type, id): the location is narrowed
-to the expression only when the reference is reported (most resolve later)."""
+Waiting = tuple[Place, str, str | None, str | None]
+"""A reference waiting for its target: (its record's place, its expression, the record's
+type and id). Plain data: states travel between processes."""
 
 
 EXAMPLE_LIMIT = 10_000
 """Unresolved references remembered with their place (the counts are always exact)."""
+
+
+_BLAKE2B: Final = hashlib.blake2b
+_KEYS: dict[str, bytes] = {}
+"""Recent targets' keys: references to one patient or encounter repeat (a pure memo)."""
+_KEYS_LIMIT: Final = 4096
 
 
 def target_key(target: str) -> bytes:
@@ -128,7 +162,13 @@ def target_key(target: str) -> bytes:
     parallel workers' states merge. Two targets sharing a key (odds about 1 in 10^7 for a
     million targets) would count a dangling reference as resolved.
     """
-    return hashlib.blake2b(target.encode(), digest_size=8).digest()
+    key = _KEYS.get(target)
+    if key is None:
+        key = _BLAKE2B(target.encode(), digest_size=8).digest()
+        if len(_KEYS) >= _KEYS_LIMIT:
+            _KEYS.clear()
+        _KEYS[target] = key
+    return key
 
 
 @dataclass(slots=True)
@@ -137,9 +177,7 @@ class _Resolve:
     """Keys of the ``Type/id`` (and fullUrls) of every resource seen in the feed."""
     pending: dict[bytes, int] = field(default_factory=dict)
     """How many references wait for each target not seen yet."""
-    examples: dict[bytes, list[tuple[Location, str, str | None, str | None]]] = field(
-        default_factory=dict
-    )
+    examples: dict[bytes, list[Waiting]] = field(default_factory=dict)
     """Waiting references with their place, at most :data:`EXAMPLE_LIMIT` at a time (a
     target's examples are dropped when it turns up, freeing room for later ones)."""
     example_count: int = 0
@@ -147,7 +185,14 @@ class _Resolve:
     resolved: int = 0
 
 
-class ReferencesResolve(Check):
+_IDENTIFIER_ONLY: Final = Problem(
+    "reference-identifier-only",
+    "a logical (identifier-only) reference cannot be resolved in the feed",
+    severity=Severity.INFORMATION,
+)
+
+
+class ReferencesResolve(Check[_Resolve]):
     """MDSS-REF-01: relative, contained and Bundle references resolve inside the feed.
 
     Measured per reference. A reference whose target is not yet seen waits in ``pending``
@@ -157,45 +202,36 @@ class ReferencesResolve(Check):
     information and not counted.
     """
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Resolve:
         return _Resolve()
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Resolve, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type
         rid = record.resource_id
-        seen: set[bytes] = state.seen
-        pending: dict[bytes, int] = state.pending
+        seen = state.seen
+        pending = state.pending
         if rid is not None:
             key = target_key(f"{rtype}/{rid}")
             seen.add(key)
             if key in pending:
                 _arrived(state, key)
         if _HAS_FULL_URL:
-            full = getattr(record, "full_url", None)
+            full = record.full_url
             if type(full) is str:
                 key = target_key(full)
                 seen.add(key)
                 if key in pending:
                     _arrived(state, key)
         contained: set[str] | None = None
-        for path, node in scan(resource).references:
-            ref = node.get("reference")
+        place: Place | None = None
+        for node in scan(resource).references:
+            ref = node[3].get("reference")
             if type(ref) is not str:
-                if type(node.get("identifier")) is dict:
-                    emit(
-                        Problem(
-                            "reference-identifier-only",
-                            "a logical (identifier-only) reference cannot be resolved in the feed",
-                            severity=Severity.INFORMATION,
-                        ),
-                        record.location.at(path),
-                        rtype,
-                        rid,
-                    )
+                if type(node[3].get("identifier")) is dict:
+                    emit(_IDENTIFIER_ONLY, record.location.at(expression(node)), rtype, rid)
                 continue
-            where = path + ".reference"
             if ref.startswith("#"):
                 state.checked += 1
                 if contained is None:
@@ -203,6 +239,7 @@ class ReferencesResolve(Check):
                 if ref == "#" or ref[1:] in contained:
                     state.resolved += 1
                 else:
+                    where = expression(node) + ".reference"
                     emit(
                         Problem(
                             "reference-unresolved",
@@ -220,6 +257,7 @@ class ReferencesResolve(Check):
             if target is None and ref.startswith("urn:") and _HAS_FULL_URL:
                 target = ref
             if target is None:
+                where = expression(node) + ".reference"
                 emit(
                     Problem(
                         "reference-not-checked",
@@ -237,13 +275,17 @@ class ReferencesResolve(Check):
             key = target_key(target)
             if key in seen:
                 state.resolved += 1
-            else:
-                pending[key] = pending.get(key, 0) + 1
-                if state.example_count < EXAMPLE_LIMIT:
-                    state.examples.setdefault(key, []).append((record.location, where, rtype, rid))
-                    state.example_count += 1
+                continue
+            pending[key] = pending.get(key, 0) + 1
+            if state.example_count < EXAMPLE_LIMIT:
+                if place is None:
+                    place = place_of(record.location)
+                # Interned: the same expression recurs in many records, and pickles once.
+                where = sys.intern(expression(node) + ".reference")
+                state.examples.setdefault(key, []).append((place, where, rtype, rid))
+                state.example_count += 1
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Resolve, other: _Resolve) -> _Resolve:
         state.checked += other.checked
         state.resolved += other.resolved
         seen = state.seen
@@ -260,25 +302,22 @@ class ReferencesResolve(Check):
                 state.examples.setdefault(key, []).append(example)
                 state.example_count += 1
         seen |= other.seen
-        for key in [k for k in state.pending if k in other.seen]:
+        # Targets the later share saw: the smaller side is walked (a set intersection).
+        for key in state.pending.keys() & other.seen:
             _arrived(state, key)
         return state
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Resolve, context: FinishContext, emit: Emit) -> Measure:
         pending = state.pending
         unresolved = sum(pending.values())
-        examples = [
-            (location.at(where), rtype, rid)
-            for waiting in state.examples.values()
-            for location, where, rtype, rid in waiting
-        ]
+        examples = [example for waiting in state.examples.values() for example in waiting]
         # In file order, so the examples kept are the same however the feed was split.
-        examples.sort(key=_place)
+        examples.sort(key=_order)
         problem = Problem(
             "reference-unresolved", "the reference names a resource that is not in the feed"
         )
-        for location, rtype, rid in examples:
-            emit(problem, location, rtype, rid)
+        for place, where, rtype, rid in examples:
+            emit(problem, located(place, where), rtype, rid)
         # Beyond the remembered examples, count each remaining one (no place kept).
         for _ in range(unresolved - len(examples)):
             emit(problem, Location())
@@ -293,14 +332,9 @@ def _arrived(state: _Resolve, key: bytes) -> None:
         state.example_count -= len(dropped)
 
 
-def _place(referrer: tuple[Location, str | None, str | None]) -> tuple[str, int, int, str]:
-    location = referrer[0]
-    return (
-        location.file or "",
-        location.line or 0,
-        location.entry or 0,
-        location.expression or "",
-    )
+def _order(waiting: Waiting) -> tuple[str, int, int, str]:
+    place = waiting[0]
+    return (place[0] or "", place[1] or 0, place[3] or 0, waiting[1])
 
 
 def _contained_ids(resource: dict[str, Any]) -> set[str]:
@@ -402,11 +436,11 @@ _SUBJECT_ELEMENTS: Final = {
 }
 
 
-def references_resolve(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def references_resolve(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return ReferencesResolve(req)
 
 
-def subject_patient(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def subject_patient(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     elements = dict(_SUBJECT_ELEMENTS)
     elements.update(param(params, "elements", dict, {}))
     check = SubjectPatient(req, elements)
@@ -415,7 +449,7 @@ def subject_patient(req: Requirement, params: Mapping[str, Any], env: CompileEnv
     return check
 
 
-def encounter_link(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def encounter_link(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     check = EncounterLink(req, param(params, "element", str, "encounter"))
     if check.applies_to is None:
         check.applies_to = frozenset({"Observation", "Condition", "Procedure"})

@@ -10,19 +10,19 @@ from conformance.checks.base import (
     CheckParamError,
     CompileEnv,
     Emit,
+    FinishContext,
     Measure,
     RecordCheck,
-    RunContext,
     Tally,
     param,
 )
 from conformance.errors import StandardError
 from conformance.findings import Problem, Severity
-from conformance.readers.base import Record, SourceIssue
+from conformance.readers.base import Record
 from conformance.standards.model import Requirement
 
 
-class ParseableCheck(Check):
+class ParseableCheck(Check[Tally]):
     """Every record read parses as a FHIR R4 resource (or a table row).
 
     Measured as records validated / records read. A source-level error (a truncated
@@ -38,9 +38,8 @@ class ParseableCheck(Check):
             return
         emit(Problem(record.error.code, record.error.message), record.location)
 
-    def finish(self, state: Tally, context: RunContext, emit: Emit) -> Measure:
-        issues: list[SourceIssue] = context.extras.get("source_issues", [])
-        errors = [i for i in issues if i.severity is Severity.ERROR]
+    def finish(self, state: Tally, context: FinishContext, emit: Emit) -> Measure:
+        errors = [i for i in context.source_issues if i.severity is Severity.ERROR]
         if errors:
             return Measure(
                 state.passed,
@@ -165,9 +164,11 @@ def fhir_validator(env: CompileEnv, profiles: bool = True) -> SharedValidation:
         if folders or extra:
             from conformance.fhir.definitions import DefinitionSet
             from conformance.fhir.errors import DefinitionError
+            from conformance.nhs.constraints import NHS_CONSTRAINTS
 
             try:
-                validator = validator.with_definitions(DefinitionSet.load([*folders, *extra]))
+                definitions = DefinitionSet.load([*folders, *extra])
+                validator = validator.with_definitions(definitions, NHS_CONSTRAINTS)
             except DefinitionError as exc:
                 message = f"{env.standard.ref}: a FHIR definition does not load: {exc}"
                 raise StandardError(message) from None
@@ -177,7 +178,7 @@ def fhir_validator(env: CompileEnv, profiles: bool = True) -> SharedValidation:
     return shared
 
 
-def parseable(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def parseable(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return ParseableCheck(requirement)
 
 
@@ -188,13 +189,17 @@ def _ignore(params: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def fhir_base(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def fhir_base(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return FhirConformanceCheck(requirement, fhir_validator(env), False, _ignore(params))
 
 
-def fhir_profiles(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def fhir_profiles(
+    requirement: Requirement, params: Mapping[str, Any], env: CompileEnv
+) -> Check[Any]:
     return FhirConformanceCheck(requirement, fhir_validator(env), True, _ignore(params))
 
 
-def meta_profile(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def meta_profile(
+    requirement: Requirement, params: Mapping[str, Any], env: CompileEnv
+) -> Check[Any]:
     return MetaProfileCheck(requirement, env.standard.profiles)

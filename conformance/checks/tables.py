@@ -48,7 +48,7 @@ class _CompiledTable:
     coercers: dict[str, Callable[[str], Any]] = field(default_factory=dict)
 
 
-class TableSchema(Check):
+class TableSchema(Check[Tally]):
     """MDSS-TAB-01: every row of a tabular extract validates against its table schema."""
 
     def __init__(self, requirement: Requirement, env: CompileEnv) -> None:
@@ -118,7 +118,7 @@ class _SiteState(Tally):
     end: str | None = None
 
 
-class SiteRows(Check):
+class SiteRows(Check[_SiteState]):
     """MDSS-TAB-02: site-level rows carry a valid ODS site code and a date in the period."""
 
     def __init__(self, requirement: Requirement, site_column: str, date_column: str) -> None:
@@ -127,7 +127,7 @@ class SiteRows(Check):
         self.site_column = site_column
         self.date_column = date_column
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _SiteState:
         return _SiteState(start=context.feed.period_start, end=context.feed.period_end)
 
     def visit(self, state: _SiteState, record: Record, emit: Emit) -> None:
@@ -165,11 +165,13 @@ class SiteRows(Check):
             state.passed += 1
 
 
-def table_schema(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def table_schema(
+    requirement: Requirement, params: Mapping[str, Any], env: CompileEnv
+) -> Check[Any]:
     return TableSchema(requirement, env)
 
 
-def site_rows(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def site_rows(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     site = param(params, "site_column", str, "site_code")
     day = param(params, "date_column", str, "date")
     if not site or not day:

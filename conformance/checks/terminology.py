@@ -12,12 +12,17 @@ from conformance.checks.base import (
     CheckParamError,
     CompileEnv,
     Emit,
+    FinishContext,
     Measure,
+    Place,
     RecordCheck,
     RunContext,
+    Tally,
+    located,
     param,
+    place_of,
 )
-from conformance.checks.references import reference_target, scan
+from conformance.checks.references import expression, reference_target, scan
 from conformance.findings import Location, Problem
 from conformance.nhs.snomed import sctid_problem
 from conformance.nhs.systems import DMD_SYSTEM, LOINC_SYSTEM, SNOMED_SYSTEM
@@ -43,8 +48,8 @@ class SnomedValid(RecordCheck):
 
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
         memo = self._memo
-        for path, node in scan(resource).snomed:
-            code = node.get("code")
+        for node in scan(resource).snomed:
+            code = node[3].get("code")
             if code is None:
                 continue
             if type(code) is not str:
@@ -59,7 +64,7 @@ class SnomedValid(RecordCheck):
                 yield Problem(
                     f"snomed-{problem}",
                     f"the SNOMED CT code {{value}} is not a valid concept id ({problem})",
-                    f"{path}.code",
+                    f"{expression(node)}.code",
                     str(code),
                     "code",
                 )
@@ -145,7 +150,7 @@ DEFAULT_CLINICAL_ELEMENTS: Final = {
 DEFAULT_CLINICAL_SYSTEMS: Final = {"Observation": (SNOMED_SYSTEM, LOINC_SYSTEM)}
 
 
-class ClinicalCoded(Check):
+class ClinicalCoded(Check[Tally]):
     """MDSS-TERM-04: clinical concepts are coded in SNOMED CT (or LOINC for observations).
 
     A resource is judged when it has at least one of its clinical elements; it passes
@@ -169,7 +174,7 @@ class ClinicalCoded(Check):
         if self.applies_to is None:
             self.applies_to = frozenset(elements)
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: Tally, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type or ""
@@ -219,7 +224,8 @@ class ClinicalCoded(Check):
 class _Medications:
     coded: set[str] = field(default_factory=set)
     """``Medication/id`` of Medications in the feed coded with dm+d."""
-    pending: list[tuple[str, Location, str | None]] = field(default_factory=list)
+    pending: list[tuple[str, Place, str | None]] = field(default_factory=list)
+    """MedicationRequests naming a Medication not seen yet: (target, place, request id)."""
     checked: int = 0
     passed: int = 0
 
@@ -233,7 +239,7 @@ def _dmd_coded(concept: Any) -> bool:
     )
 
 
-class MedicationDmd(Check):
+class MedicationDmd(Check[_Medications]):
     """MDSS-TERM-05: medications are coded with dm+d, directly or in the referenced Medication.
 
     A ``medicationReference`` to a contained Medication is judged at once; one to a
@@ -245,10 +251,10 @@ class MedicationDmd(Check):
         super().__init__(requirement)
         self.applies_to = frozenset({"MedicationRequest", "Medication"})
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Medications:
         return _Medications()
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Medications, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         if record.resource_type == "Medication":
@@ -292,7 +298,7 @@ class MedicationDmd(Check):
             if target in state.coded:
                 state.passed += 1
             else:
-                state.pending.append((target, record.location.at(where), record.resource_id))
+                state.pending.append((target, place_of(record.location), record.resource_id))
             return
         if ref is None:
             emit(
@@ -320,32 +326,33 @@ class MedicationDmd(Check):
             rid,
         )
 
-    def merge(self, state: Any, other: Any) -> Any:
+    def merge(self, state: _Medications, other: _Medications) -> _Medications:
         state.coded |= other.coded
         state.pending.extend(other.pending)
         state.checked += other.checked
         state.passed += other.passed
         return state
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: _Medications, context: FinishContext, emit: Emit) -> Measure:
         passed = state.passed
-        for target, location, rid in state.pending:
+        where = "MedicationRequest.medicationReference"
+        for target, place, rid in state.pending:
             if target in state.coded:
                 passed += 1
             else:
-                self._fail(emit, location, rid)
+                self._fail(emit, located(place, where), rid)
         return Measure(passed, state.checked)
 
 
 # ------------------------------------------------------------------------- factories
 
 
-def snomed_valid(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def snomed_valid(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return SnomedValid(req)
 
 
 def _binding(code: str) -> Any:
-    def factory(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+    def factory(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
         from conformance.checks.structure import fhir_validator
 
         return BindingCheck(req, fhir_validator(env), code)
@@ -365,13 +372,13 @@ def _names(params: Mapping[str, Any], key: str, default: Mapping[str, tuple[str,
     return out
 
 
-def clinical_coded(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def clinical_coded(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     elements = _names(params, "elements", DEFAULT_CLINICAL_ELEMENTS)
     systems = _names(params, "systems", DEFAULT_CLINICAL_SYSTEMS)
     return ClinicalCoded(req, elements, systems)
 
 
-def medication_dmd(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def medication_dmd(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return MedicationDmd(req)
 
 

@@ -16,13 +16,14 @@ from conformance.checks.base import (
     Check,
     CompileEnv,
     Emit,
+    FinishContext,
     Measure,
     RecordCheck,
     RunContext,
     Tally,
     param,
 )
-from conformance.checks.references import scan
+from conformance.checks.references import expression, scan
 from conformance.feed import FeedInfo
 from conformance.findings import Location, Problem
 from conformance.readers.base import Record
@@ -120,7 +121,7 @@ class _Dated(Tally):
     moment: datetime | None = None
 
 
-class DatesPlausible(Check):
+class DatesPlausible(Check[_Dated]):
     """MDSS-TIME-02: no clinical date after the feed's extraction; every Period in order.
 
     Without a manifest ``extracted`` time only the period-order rule applies.
@@ -133,7 +134,7 @@ class DatesPlausible(Check):
         self.dates = dates
         self.periods = periods
 
-    def start(self, context: RunContext) -> Any:
+    def start(self, context: RunContext) -> _Dated:
         state = _Dated()
         extracted = context.feed.extracted
         moment = parse_instant(extracted) if extracted else None
@@ -142,7 +143,7 @@ class DatesPlausible(Check):
             state.moment = moment
         return state
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: _Dated, record: Record, emit: Emit) -> None:
         resource = record.resource
         assert resource is not None
         rtype = record.resource_type
@@ -150,7 +151,8 @@ class DatesPlausible(Check):
         ok = True
         bound: str | None = state.bound
         if bound is not None:
-            moment: datetime = state.moment
+            moment = state.moment
+            assert moment is not None
             late: list[tuple[str, str]] = []
             meta = resource.get("meta")
             if type(meta) is dict:
@@ -183,11 +185,12 @@ class DatesPlausible(Check):
                     rtype,
                     record.resource_id,
                 )
-        for path, node in scan(resource).periods:
-            start = node.get("start")
-            end = node.get("end")
+        for node in scan(resource).periods:
+            start = node[3].get("start")
+            end = node[3].get("end")
             if type(start) is str and type(end) is str and out_of_order(start, end):
                 ok = False
+                path = expression(node)
                 emit(
                     Problem(
                         "period-end-before-start",
@@ -223,7 +226,7 @@ def manifest_location(feed: FeedInfo, key: str) -> Location:
     return Location(feed.manifest, feed.manifest_line("feed", key), expression=f"feed.{key}")
 
 
-class ExtractionLag(Check):
+class ExtractionLag(Check[Tally]):
     """MDSS-TIME-03: the feed was extracted within ``max_hours`` of its period's end."""
 
     def __init__(self, requirement: Requirement, max_hours: float) -> None:
@@ -231,10 +234,10 @@ class ExtractionLag(Check):
         self.max_hours = max_hours
         self.applies_to = frozenset()  # a measure of the manifest: no record is visited
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: Tally, record: Record, emit: Emit) -> None:
         return
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: Tally, context: FinishContext, emit: Emit) -> Measure:
         feed = context.feed
         if feed.manifest is None:
             return Measure(status="not-applicable", note="no manifest: extraction time unknown")
@@ -293,7 +296,7 @@ def _month(value: Any) -> tuple[int, int] | None:
     return None
 
 
-class SubmissionHistory(Check):
+class SubmissionHistory(Check[Tally]):
     """MDSS-TIME-04: every monthly submission of the last ``periods`` periods was received.
 
     Needs the run's history store (``context.history``) with
@@ -307,10 +310,10 @@ class SubmissionHistory(Check):
         self.periods = periods
         self.applies_to = frozenset()
 
-    def visit(self, state: Any, record: Record, emit: Emit) -> None:
+    def visit(self, state: Tally, record: Record, emit: Emit) -> None:
         return
 
-    def finish(self, state: Any, context: RunContext, emit: Emit) -> Measure:
+    def finish(self, state: Tally, context: FinishContext, emit: Emit) -> Measure:
         history = context.history
         feed = context.feed
         if history is None or not hasattr(history, "submissions"):
@@ -363,21 +366,21 @@ class SubmissionHistory(Check):
 # ------------------------------------------------------------------------- factories
 
 
-def last_updated(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def last_updated(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return LastUpdated(req)
 
 
-def dates_plausible(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def dates_plausible(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     dates = tuple(param(params, "date_elements", list, list(DATE_ELEMENTS)))
     periods = tuple(param(params, "period_elements", list, list(PERIOD_ELEMENTS)))
     return DatesPlausible(req, dates, periods)
 
 
-def extraction_lag(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def extraction_lag(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return ExtractionLag(req, float(param(params, "max_hours", (int, float), 24)))
 
 
-def submission_history(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check:
+def submission_history(req: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
     return SubmissionHistory(req, int(param(params, "periods", int, 5)))
 
 

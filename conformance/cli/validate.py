@@ -264,7 +264,7 @@ def worst_exit_code(codes: Any) -> int:
 
 
 def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -> Scorecard:
-    from conformance.engine.run import Engine, RunOptions
+    from conformance.engine.run import Engine, RunSpec
 
     progress = _Progress(io.stderr) if opts.progress and io.stderr.isatty() else None
     history = None
@@ -273,14 +273,14 @@ def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -
 
         history = HistoryStore(opts.db)  # for MDSS-TIME-04 (submission continuity)
     engine = Engine(
-        RunOptions(
+        RunSpec(
             standard=opts.standard,
             limits=limits,
-            progress=progress,
             environment=opts.environment,
             jobs=opts.jobs,
-            history=history,
-        )
+        ),
+        progress=progress,
+        history=history,
     )
     try:  # SIGINT and SIGTERM are handled for every command in conformance.cli.main
         card = engine.run(inputs)

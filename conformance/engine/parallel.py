@@ -1,11 +1,13 @@
 """Parallel validation on one machine: inputs split across worker processes.
 
-Whole files are tasks; a large plain NDJSON file is also cut into byte ranges on line
-boundaries, each range a task that knows the line number it starts at. Workers compile
-the standard once, run the record-level checks over their tasks and send back their
-*share* (finding counts and examples, the checks' mergeable states, record counts). The
-parent merges the shares in input order, then runs the feed-level ``finish`` once, so the
-scorecard is identical to a serial run's.
+Whole files are tasks; a plain NDJSON file larger than its fair part of the work is also
+cut into byte ranges on line boundaries, each range a task that knows the line number it
+starts at. Workers are forked from the process that opened (and warmed) the run's
+:class:`~conformance.engine.session.Session`, so they start with the compiled standard
+and never compile it again; where processes cannot be forked, each worker opens the
+session from its pinned spec. Workers run the record-level checks over their tasks and
+send back their :class:`~conformance.engine.accumulate.Share`; the parent merges the
+shares in input order and finishes once, so the scorecard is identical to a serial run's.
 """
 
 from __future__ import annotations
@@ -23,12 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from mypy_extensions import mypyc_attr
-
-from conformance.checks.base import RunContext
+from conformance.engine.accumulate import Share
+from conformance.engine.session import Session
+from conformance.engine.spec import RunSpec
 from conformance.errors import ConformanceError
-from conformance.feed import FeedInfo
-from conformance.limits import Limits
 from conformance.readers.base import Source
 from conformance.readers.discovery import InputItem
 from conformance.readers.opening import GZIP_MAGIC, HEAD_BYTES
@@ -36,9 +36,12 @@ from conformance.readers.opening import GZIP_MAGIC, HEAD_BYTES
 SPLIT_SUFFIXES = (".ndjson", ".jsonl")
 AUTO_PARALLEL_BYTES = 32 * 1024 * 1024
 """Below this much input a single process is faster than starting workers."""
+TASKS_PER_JOB = 4
+"""About how many tasks each worker gets, so that work evens out between workers."""
+MIN_CHUNK_BYTES = 1024 * 1024
+"""Files are not cut into ranges smaller than this (each task has a fixed cost)."""
 
 
-@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class ByteRange:
     start: int
@@ -46,20 +49,10 @@ class ByteRange:
     first_line: int
 
 
-@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class Task:
     item: InputItem
     range: ByteRange | None = None
-
-
-@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
-@dataclass(frozen=True, slots=True)
-class SplitFile:
-    """A file cut into ranges, with the digest the parent computed while cutting it."""
-
-    name: str
-    sha256: str
 
 
 def _is_plain(path: Path) -> bool:
@@ -110,24 +103,40 @@ def cut_points(path: Path, parts: int) -> tuple[list[ByteRange], str]:
 def plan(
     items: Sequence[InputItem], jobs: int, chunk_bytes: int
 ) -> tuple[list[Task], dict[str, str]]:
-    """Tasks in input order, and the digests of the files that were split."""
+    """Tasks in input order, and the digests of the files that were split.
+
+    A plain NDJSON file is cut into ranges when it is larger than ``chunk_bytes`` or than
+    its fair part of the work (a ``TASKS_PER_JOB``-th of each worker's share of all the
+    input, but at least ``MIN_CHUNK_BYTES``), so that one big file does not keep one
+    worker busy while the others wait.
+    """
+    sizes = [_size(item) for item in items]
+    fair = max(MIN_CHUNK_BYTES, sum(sizes) // (jobs * TASKS_PER_JOB))
+    chunk = max(1, min(chunk_bytes, fair))
     tasks: list[Task] = []
     digests: dict[str, str] = {}
-    for item in items:
+    for item, size in zip(items, sizes, strict=True):
         path = item.path
         if (
             path is not None
             and path.name.lower().endswith(SPLIT_SUFFIXES)
-            and path.stat().st_size > chunk_bytes
+            and size > chunk
             and _is_plain(path)
         ):
-            parts = max(2, min(jobs * 4, path.stat().st_size // chunk_bytes + 1))
+            parts = max(2, min(jobs * TASKS_PER_JOB, size // chunk + 1))
             ranges, sha = cut_points(path, parts)
             digests[item.name] = sha
             tasks.extend(Task(item, r) for r in ranges)
         else:
             tasks.append(Task(item))
     return tasks, digests
+
+
+def _size(item: InputItem) -> int:
+    try:
+        return item.path.stat().st_size if item.path is not None else 0
+    except OSError:
+        return 0  # reported when the worker opens it
 
 
 class _RangeRaw(io.RawIOBase):
@@ -173,65 +182,70 @@ def range_source(item: InputItem, byte_range: ByteRange) -> Source:
 
 # --------------------------------------------------------------------------- workers
 
-_WORKER: dict[str, Any] = {}
+_SESSIONS: dict[str, Session] = {}
+"""Sessions of the parallel runs in progress, by token: forked workers inherit them."""
+_SESSION: list[Session] = []
+"""This worker's session (set by :func:`_start_worker`)."""
 
 
-def _init_worker(options: Any, standard_folder: Path, feed: FeedInfo) -> None:
-    from conformance.engine.accumulate import CompiledStandard
-    from conformance.engine.run import Engine, compile_standard
-
-    engine = Engine(options)
-    standard = engine.registry.load_folder(standard_folder)
-    compiled: CompiledStandard = compile_standard(standard, engine.plugins)
-    _WORKER.update(
-        engine=engine,
-        compiled=compiled,
-        feed=feed,
-        context=RunContext(feed, standard, extras=dict(options.context_extras)),
-    )
+def fork_available() -> bool:
+    """Whether workers can be forked (and so inherit the parent's session)."""
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _work(task: Task) -> dict[str, Any]:
-    from conformance.engine.accumulate import Accumulator
+def _start_worker(token: str, spec: RunSpec | None) -> None:
+    """A worker's set-up: the inherited session when forked, else one opened from ``spec``."""
+    session = _SESSIONS[token] if spec is None else Session.open(spec)
+    _SESSION[:] = [session]
 
-    engine = _WORKER["engine"]
-    limits: Limits = engine.options.limits
-    acc = Accumulator(_WORKER["compiled"], _WORKER["context"], limits)
+
+def _work(task: Task) -> Share:
+    session = _SESSION[0]
+    acc = session.accumulator()
     source = range_source(task.item, task.range) if task.range is not None else None
-    acc.read_item(task.item, _WORKER["feed"], engine.readers, limits, source=source)
-    share = acc.share()
-    share["plugin_failures"] = list(engine.plugins.failures)
-    engine.plugins.failures.clear()
-    return share
+    session.read(task.item, acc, source=source)
+    acc.share.plugin_failures = session.new_failures()
+    return acc.share
+
+
+def _warm_items(tasks: Sequence[Task]) -> list[InputItem]:
+    """The inputs whose first records are cheap to read: streamed line by line (NDJSON,
+    maybe compressed), or small (a JSON or XML document is parsed whole)."""
+    items: dict[str, InputItem] = {}
+    for task in tasks:
+        item = task.item
+        name = item.name.lower().removesuffix(".gz")
+        if name.endswith(SPLIT_SUFFIXES) or _size(item) <= MIN_CHUNK_BYTES:
+            items.setdefault(item.name, item)
+    return list(items.values())
 
 
 class WorkerDied(ConformanceError):
     """A worker process ended without a result (killed, out of memory, crashed)."""
 
 
-def run_parallel(
-    tasks: Sequence[Task], jobs: int, options: Any, standard_folder: Path, feed: FeedInfo
-) -> Iterator[dict[str, Any]]:
+def run_parallel(session: Session, tasks: Sequence[Task], jobs: int) -> Iterator[Share]:
     """Yield each task's share, in task order.
 
-    A worker that dies is an error naming the input it was reading, never a hang: the
-    executor notices a vanished process (a plain ``multiprocessing.Pool`` would wait for
-    it forever). At most ``2 * jobs`` tasks are in flight, so finished shares never pile up
-    in the parent faster than it merges them.
+    Where processes can be forked, the session is warmed first (see :meth:`Session.warm`)
+    and the workers inherit it; elsewhere each worker opens its own from the session's
+    pinned spec (and warms as it reads). A worker that dies is an error naming the input it
+    was reading, never a hang: the executor notices a vanished process (a plain
+    ``multiprocessing.Pool`` would wait for it forever). At most ``2 * jobs`` tasks are in
+    flight, so finished shares never pile up in the parent faster than it merges them.
     """
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    # Workers need picklable options: no progress callback, no live plugin manager.
-    from dataclasses import replace
-
-    worker_options = replace(options, progress=None, plugins=None, history=None)
+    token = session.spec.token
+    forked = fork_available()
+    if forked:
+        session.warm(_warm_items(tasks))
+        _SESSIONS[token] = session
     executor = ProcessPoolExecutor(
         max_workers=jobs,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(worker_options, standard_folder, feed),
+        mp_context=multiprocessing.get_context("fork" if forked else "spawn"),
+        initializer=_start_worker,
+        initargs=(token, None if forked else session.spec),
     )
-    window: deque[tuple[Task, Future[dict[str, Any]]]] = deque()
+    window: deque[tuple[Task, Future[Share]]] = deque()
     pending = iter(tasks)
     try:
         for task in itertools.islice(pending, 2 * jobs):
@@ -250,17 +264,13 @@ def run_parallel(
             yield share
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+        _SESSIONS.pop(token, None)
 
 
 def default_jobs(items: Sequence[InputItem]) -> int:
-    total = 0
-    for item in items:
-        if item.path is not None:
-            try:
-                total += item.path.stat().st_size
-            except OSError:
-                continue
-        else:
-            return 1  # standard input streams through one process
+    """All cores when the input is large enough to repay starting workers, else 1."""
+    if any(item.path is None for item in items):
+        return 1  # standard input streams through one process
+    total = sum(_size(item) for item in items)
     cores = os.cpu_count() or 1
     return cores if total >= AUTO_PARALLEL_BYTES else 1

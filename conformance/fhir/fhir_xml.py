@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from xml.parsers import expat
 
-from conformance.fhir._model import BACKBONE, COMPLEX, PRIMITIVE, RESOURCE, Elem, Model, base_model
+from conformance.fhir.model import BACKBONE, COMPLEX, PRIMITIVE, RESOURCE, Elem, Model, base_model
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 

@@ -1,511 +1,57 @@
 """Offline FHIR R4 validation: base specification plus profiles.
 
-The base walk is driven by precompiled per-type rules (``_model``); profiles are compiled
-on first use (``profiles``). Messages never carry values from the resource: they say what
-is wrong and where.
+The base walk is the compiled checks of the base model (:mod:`base_check`); profiles and
+extension definitions are compiled on first use by the profile registry (:mod:`profiles`),
+which the validator gives its own base validation. Messages never carry values from the
+resource: they say what is wrong and where.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from conformance.fhir._model import (
-    BACKBONE,
-    COMPLEX,
-    PRIMITIVE,
-    RESOURCE,
-    Elem,
-    Invariant,
-    Model,
-    Node,
-    base_model,
-    fast_ok,
-)
-from conformance.privacy import UNKNOWN_ELEMENT, unknown_name
+from conformance.fhir.base_check import BaseChecks, base_checks
+from conformance.fhir.invariants import Implementations
+from conformance.fhir.issues import ExtensionUse, FhirIssue
+from conformance.fhir.model import Model, base_model
+from conformance.fhir.references import bundle_references
 
 if TYPE_CHECKING:
     from conformance.fhir.definitions import DefinitionSet
     from conformance.fhir.profiles import ProfileRegistry
 
-
-class FhirIssue(NamedTuple):
-    severity: str  # "error" | "warning" | "information"
-    code: str  # stable kebab-case issue code
-    expression: str  # FHIRPath-style location
-    message: str  # what is wrong and where; never a value from the resource
-    source: str  # "base" or the profile canonical URL
-    key: str = ""  # the invariant's key (e.g. "dom-6") for invariant issues
-
-
-_BASE = "base"
-_REF_RX = re.compile(
-    r"(?:https?://[^\s]*/)?([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?"
-)
-
-
-class _Walker:
-    """One validation run's state: the issues list and the resource context stack."""
-
-    __slots__ = ("extensions", "issues", "model")
-
-    def __init__(self, model: Model) -> None:
-        self.model = model
-        self.issues: list[FhirIssue] = []
-        # (array path, extension list, resource) for checking against definitions later
-        self.extensions: list[tuple[str, list[Any], Any]] = []
-
-    def add(self, severity: str, code: str, expression: str, message: str) -> None:
-        self.issues.append(FhirIssue(severity, code, expression, message, _BASE))
-
-    # ---------------------------------------------------------------- resources
-
-    def resource(self, obj: Any, path: str | None, root: Any) -> None:
-        """Validate a resource; ``path`` None means it is the top-level resource."""
-        if type(obj) is not dict:
-            self.add("error", "invalid-type", path or "", "A resource must be a JSON object")
-            return
-        rtype = obj.get("resourceType")
-        if type(rtype) is not str or rtype not in self.model.resource_types:
-            what = "missing" if rtype is None else "not a known R4 resource type"
-            self.add("error", "invalid-resource-type", path or "", f"The resourceType is {what}")
-            return
-        node = self.model.node(rtype)
-        self.object(obj, node, path or rtype, obj, root if root is not None else obj)
-
-    # ----------------------------------------------------------------- objects
-
-    def object(self, obj: dict[str, Any], node: Node, path: str, res: Any, root: Any) -> None:
-        if not obj:
-            self.add("error", "empty-element", path, "Element has no value and no children (ele-1)")
-            return
-        children = node.children
-        seen: dict[str, str] | None = {} if node.has_choice else None
-        for key, value in obj.items():
-            e = children.get(key)
-            if e is None:
-                if key[:1] == "_":
-                    self.primitive_ext(obj, key, value, children, path, res, root)
-                elif key == "resourceType" and node.is_resource:
-                    pass
-                else:
-                    self.add(  # the name is feed content: described, never echoed
-                        "error",
-                        "unknown-element",
-                        f"{path}.{UNKNOWN_ELEMENT}",
-                        f"Unknown element in {node.name}: {unknown_name(key, children)}",
-                    )
-                continue
-            if seen is not None and e.choice is not None:
-                other = seen.get(e.choice)
-                if other is not None:
-                    self.add(
-                        "error",
-                        "choice-type",
-                        f"{path}.{key}",
-                        f"Only one of the {e.choice}[x] choices is allowed; "
-                        f"found '{other}' and '{key}'",
-                    )
-                else:
-                    seen[e.choice] = key
-            if e.array:
-                if type(value) is not list:
-                    self.add(
-                        "error",
-                        "invalid-type",
-                        f"{path}.{key}",
-                        f"Element '{key}' must be a JSON array",
-                    )
-                    self.value(value, e, f"{path}.{key}", obj, res, root)
-                    continue
-                if not value:
-                    if "_" + key not in obj:
-                        self.add(
-                            "error",
-                            "empty-element",
-                            f"{path}.{key}",
-                            "Arrays must not be empty (ele-1)",
-                        )
-                    continue
-                if e.max > 0 and len(value) > e.max:
-                    self.add(
-                        "error",
-                        "cardinality-max",
-                        f"{path}.{key}",
-                        f"Element '{key}' has more than {e.max} items",
-                    )
-                if e.kind == PRIMITIVE:
-                    ok = e.ok
-                    assert ok is not None
-                    for i, item in enumerate(value):
-                        if not ok(item):
-                            if item is None and "_" + key in obj:
-                                continue  # value carried by the _key sibling
-                            self.bad_primitive(item, e, f"{path}.{key}[{i}]")
-                        elif e.binding is not None:
-                            self.code_binding(item, e, f"{path}.{key}[{i}]")
-                    if e.invariants:
-                        for i, item in enumerate(value):
-                            self.invariants(e.invariants, item, f"{path}.{key}[{i}]", res, root)
-                else:
-                    if key == "extension" or key == "modifierExtension":
-                        self.extensions.append((f"{path}.{key}", value, res))
-                    elif (
-                        e.kind == COMPLEX
-                        and e.binding is None
-                        and e.targets is None
-                        and not e.invariants
-                    ):
-                        # plain datatype items: the fast path first, without value()'s
-                        # dispatch and path; anything it does not pass is walked in full
-                        cnode = e.node or self.model.complex_node(e)
-                        spec = cnode.fast or self.model.fast_spec(cnode)
-                        if spec.usable:
-                            for i, item in enumerate(value):
-                                if type(item) is not dict or not fast_ok(item, spec, res, root):
-                                    self.value(item, e, f"{path}.{key}[{i}]", obj, res, root)
-                            continue
-                    for i, item in enumerate(value):
-                        self.value(item, e, f"{path}.{key}[{i}]", obj, res, root)
-            else:
-                kind = e.kind
-                if kind == PRIMITIVE:
-                    ok = e.ok
-                    assert ok is not None
-                    if not ok(value):
-                        if value is None and "_" + key in obj:
-                            continue
-                        if type(value) is list:
-                            self.add(
-                                "error",
-                                "invalid-type",
-                                f"{path}.{key}",
-                                f"Element '{key}' must not be an array",
-                            )
-                            continue
-                        self.bad_primitive(value, e, f"{path}.{key}")
-                    elif e.binding is not None:
-                        self.code_binding(value, e, f"{path}.{key}")
-                    if e.invariants:
-                        self.invariants(e.invariants, value, f"{path}.{key}", res, root)
-                elif kind == COMPLEX and type(value) is dict:
-                    sub = f"{path}.{key}"
-                    cnode = e.node or self.model.complex_node(e)
-                    spec = cnode.fast or self.model.fast_spec(cnode)
-                    if not (spec.usable and fast_ok(value, spec, res, root)):
-                        self.object(value, cnode, sub, res, root)
-                    if e.binding is not None:
-                        self.coded_binding(value, e, sub)
-                    if e.targets is not None:
-                        self.reference_target(value, e, sub)
-                    if e.invariants:
-                        self.invariants(e.invariants, value, sub, res, root)
-                elif type(value) is list:
-                    self.add(
-                        "error",
-                        "invalid-type",
-                        f"{path}.{key}",
-                        f"Element '{key}' must not be an array",
-                    )
-                else:
-                    self.value(value, e, f"{path}.{key}", obj, res, root)
-        for group, names in node.required:
-            for n in names:
-                if n in obj:
-                    break
-            else:
-                self.add(
-                    "error",
-                    "cardinality-min",
-                    f"{path}.{group}",
-                    f"Missing required element '{group}' in {node.name}",
-                )
-        if node.invariants:
-            self.invariants(node.invariants, obj, path, res, root)
-
-    def value(
-        self, value: Any, e: Elem, path: str, parent: dict[str, Any], res: Any, root: Any
-    ) -> None:
-        kind = e.kind
-        if kind == PRIMITIVE:
-            prim = e.prim
-            assert prim is not None
-            if not prim.ok(value):
-                if value is None and "_" + e.name in parent:
-                    return
-                self.bad_primitive(value, e, path)
-            elif e.binding is not None:
-                self.code_binding(value, e, path)
-            if e.invariants:
-                self.invariants(e.invariants, value, path, res, root)
-            return
-        if type(value) is not dict:
-            self.add(
-                "error",
-                "invalid-type",
-                path,
-                f"Element '{e.name}' must be a JSON object ({e.type})",
-            )
-            return
-        if kind == COMPLEX:
-            node = e.node or self.model.complex_node(e)
-            spec = node.fast or self.model.fast_spec(node)
-            if not (spec.usable and fast_ok(value, spec, res, root)):
-                self.object(value, node, path, res, root)
-            if e.binding is not None:
-                self.coded_binding(value, e, path)
-            if e.targets is not None:
-                self.reference_target(value, e, path)
-            if e.invariants:
-                self.invariants(e.invariants, value, path, res, root)
-        elif kind == BACKBONE:
-            bnode = e.node
-            if bnode is None:
-                bnode = e.node = self.model.node(e.type)
-            self.object(value, bnode, path, res, root)
-        elif kind == RESOURCE:
-            rtype = value.get("resourceType")
-            if e.type != "Resource" and rtype != e.type:
-                self.add(
-                    "error",
-                    "invalid-type",
-                    path,
-                    f"Element '{e.name}' must hold a {e.type} resource",
-                )
-                return
-            # contained resources see their container as %rootResource
-            self.resource(value, path, root if e.name == "contained" else None)
-
-    def primitive_ext(
-        self,
-        obj: dict[str, Any],
-        key: str,
-        value: Any,
-        children: dict[str, Elem],
-        path: str,
-        res: Any,
-        root: Any,
-    ) -> None:
-        name = key[1:]
-        e = children.get(name)
-        if e is None or e.kind != PRIMITIVE:
-            self.add(  # the name is feed content: described, never echoed
-                "error",
-                "unknown-element",
-                f"{path}.{UNKNOWN_ELEMENT}",
-                f"Unknown element: {unknown_name(key, children)}, and no primitive element "
-                "of that name here",
-            )
-            return
-        node = self.model.node("Element")
-        if e.array:
-            base = obj.get(name)
-            if type(value) is not list:
-                self.add(
-                    "error",
-                    "invalid-type",
-                    f"{path}.{key}",
-                    f"Element '{key}' must be a JSON array",
-                )
-                return
-            if base is not None and (type(base) is not list or len(base) != len(value)):
-                self.add(
-                    "error",
-                    "invalid-type",
-                    f"{path}.{key}",
-                    f"Arrays '{name}' and '{key}' must have the same length",
-                )
-            for i, item in enumerate(value):
-                if item is None:
-                    if type(base) is not list or i >= len(base) or base[i] is None:
-                        self.add(
-                            "error",
-                            "empty-element",
-                            f"{path}.{name}[{i}]",
-                            "Primitive has neither a value nor extensions (ele-1)",
-                        )
-                    continue
-                if type(item) is not dict:
-                    self.add(
-                        "error",
-                        "invalid-type",
-                        f"{path}.{key}[{i}]",
-                        f"Element '{key}' items must be JSON objects",
-                    )
-                    continue
-                self.object(item, node, f"{path}.{name}[{i}]", res, root)
-        else:
-            if type(value) is not dict:
-                self.add(
-                    "error",
-                    "invalid-type",
-                    f"{path}.{key}",
-                    f"Element '{key}' must be a JSON object",
-                )
-                return
-            self.object(value, node, f"{path}.{name}", res, root)
-
-    # ------------------------------------------------------------------ checks
-
-    def bad_primitive(self, value: Any, e: Elem, path: str) -> None:
-        prim = e.prim
-        assert prim is not None
-        if value == "" or value is None:
-            self.add(
-                "error",
-                "empty-element",
-                path,
-                f"Element '{e.name}' has an empty or null value (ele-1)",
-            )
-        elif type(value) in (dict, list):
-            self.add(
-                "error", "invalid-type", path, f"Element '{e.name}' must be a primitive {prim.name}"
-            )
-        elif prim.name in ("boolean", "integer", "positiveInt", "unsignedInt", "decimal") or (
-            type(value) is not str
-        ):
-            self.add(
-                "error",
-                "invalid-type",
-                path,
-                f"Element '{e.name}' must be {prim.expect} ({prim.name})",
-            )
-        else:
-            self.add(
-                "error", "invalid-primitive", path, f"Element '{e.name}' is not a valid {prim.name}"
-            )
-
-    def code_binding(self, value: Any, e: Elem, path: str) -> None:
-        b = e.binding
-        assert b is not None
-        if e.type in ("code", "string", "uri") and value not in b.codes:
-            if b.strength == "extensible" and ":" in value:
-                return  # extensible: another absolute URI/code system is allowed
-            if b.strength == "required":
-                self.add(
-                    "error",
-                    "binding-required",
-                    path,
-                    f"The code in '{e.name}' is not in the required value set {b.valueset}",
-                )
-            else:
-                self.add(
-                    "warning",
-                    "binding-extensible",
-                    path,
-                    f"The code in '{e.name}' is not in the extensible value set {b.valueset}",
-                )
-
-    def coded_binding(self, value: dict[str, Any], e: Elem, path: str) -> None:
-        b = e.binding
-        assert b is not None
-        if e.type == "CodeableConcept":
-            codings = value.get("coding")
-            if type(codings) is not list:
-                codings = []
-            if any(b.has_coding(c) for c in codings):
-                return
-            if b.strength == "extensible" and (not codings or "text" in value):
-                return
-            if b.strength == "required" and not codings:
-                return  # text-only concepts: nothing coded to check
-        elif e.type == "Coding":
-            if b.has_coding(value) or "code" not in value:
-                return
-        elif e.type in ("Quantity", "SimpleQuantity", "Duration", "Age", "Count", "Distance"):
-            code = value.get("code")
-            if code is None or code in b.codes:
-                return
-        else:
-            return
-        if b.strength == "required":
-            self.add(
-                "error",
-                "binding-required",
-                path,
-                f"No coding in '{e.name}' is from the required value set {b.valueset}",
-            )
-        else:
-            self.add(
-                "warning",
-                "binding-extensible",
-                path,
-                f"No coding in '{e.name}' is from the extensible value set {b.valueset}",
-            )
-
-    def reference_target(self, value: dict[str, Any], e: Elem, path: str) -> None:
-        targets = e.targets
-        assert targets is not None
-        if "Resource" in targets:
-            return
-        ref = value.get("reference")
-        rtype = None
-        if type(ref) is str:
-            m = _REF_RX.fullmatch(ref)
-            if m is not None:
-                rtype = m.group(1)
-        elif type(value.get("type")) is str:
-            rtype = value["type"]
-        if rtype is not None and rtype in self.model.resource_types and rtype not in targets:
-            self.add(
-                "error",
-                "reference-target",
-                path,
-                f"Reference '{e.name}' points at a {rtype}, which is not an allowed target",
-            )
-
-    def invariants(
-        self, invs: tuple[Invariant, ...], focus: Any, path: str, res: Any, root: Any
-    ) -> None:
-        for inv in invs:
-            if inv.trigger is not None and inv.trigger not in focus:
-                continue
-            try:
-                ok = inv.check(focus, res, root)
-            except Exception as exc:  # a broken expression must never crash validation
-                self.issues.append(
-                    FhirIssue(
-                        "warning",
-                        "invariant-error",
-                        path,
-                        f"Invariant {inv.key} could not be evaluated ({type(exc).__name__})",
-                        inv.source,
-                    )
-                )
-                continue
-            if not ok:
-                self.issues.append(
-                    FhirIssue(
-                        inv.severity,
-                        "invariant",
-                        path,
-                        f"Constraint {inv.key} failed: {inv.human}",
-                        inv.source,
-                        inv.key,
-                    )
-                )
+__all__ = ["FhirIssue", "FhirValidator"]
 
 
 class FhirValidator:
     """Base R4 validation, optionally extended with profiles and terminology."""
 
-    _base: ClassVar[FhirValidator | None] = None
+    _base: FhirValidator | None = None
 
     def __init__(
         self,
         model: Model,
         registry: ProfileRegistry | None = None,
         allow_example_urls: bool = False,
+        implementations: Implementations | None = None,
     ) -> None:
         self._model = model
         self._registry = registry
         self.allow_example_urls = allow_example_urls
+        #: profile constraints evaluated in Python (see ConstraintImplementation)
+        self.implementations: Implementations = dict(implementations or {})
+        self._checks: BaseChecks = base_checks() if model is base_model() else BaseChecks(model)
 
     def allowing_example_urls(self) -> FhirValidator:
         """A validator that accepts undefined extensions on example domains (example.org),
         as HL7's own example build does; feeds should not carry them."""
-        return FhirValidator(self._model, self._registry, allow_example_urls=True)
+        return FhirValidator(
+            self._model,
+            self._registry,
+            allow_example_urls=True,
+            implementations=self.implementations,
+        )
 
     @classmethod
     def base(cls) -> FhirValidator:
@@ -518,37 +64,57 @@ class FhirValidator:
     def model(self) -> Model:
         return self._model
 
-    def with_definitions(self, definitions: DefinitionSet) -> FhirValidator:
-        """A validator that also knows the profiles, extensions and terminology given."""
-        from conformance.fhir.profiles import ProfileRegistry
-
+    def with_definitions(
+        self, definitions: DefinitionSet, implementations: Implementations | None = None
+    ) -> FhirValidator:
+        """A validator that also knows the profiles, extensions and terminology given,
+        and the constraint ``implementations`` (with this validator's own)."""
         parent = self._registry.definitions if self._registry is not None else None
         merged = definitions if parent is None else parent.merged(definitions)
+        known = {**self.implementations, **(implementations or {})}
         return FhirValidator(
-            self._model, ProfileRegistry(self._model, merged), self.allow_example_urls
+            self._model,
+            self._new_registry(merged, known),
+            self.allow_example_urls,
+            known,
         )
+
+    def _new_registry(
+        self, definitions: DefinitionSet, implementations: Implementations
+    ) -> ProfileRegistry:
+        from conformance.fhir.profiles import ProfileRegistry
+
+        return ProfileRegistry(self._model, definitions, _base_validation, implementations)
 
     @property
     def registry(self) -> ProfileRegistry:
         if self._registry is None:
             from conformance.fhir.definitions import DefinitionSet
-            from conformance.fhir.profiles import ProfileRegistry
 
-            self._registry = ProfileRegistry(self._model, DefinitionSet([]))
+            self._registry = self._new_registry(DefinitionSet([]), self.implementations)
         return self._registry
+
+    def base_issues(self, resource: Any) -> list[FhirIssue]:
+        """The issues of the base R4 walk alone: no profile, no extension definition."""
+        return [f for f in self._checks.validate(resource) if isinstance(f, FhirIssue)]
 
     def validate(self, resource: dict[str, Any], profiles: Sequence[str] = ()) -> list[FhirIssue]:
         """Validate against base R4, the given profiles and those claimed in meta.profile."""
-        w = _Walker(self._model)
-        w.resource(resource, None, None)
-        issues = w.issues
+        found = self._checks.validate(resource)
+        issues: list[FhirIssue] = []
+        extensions: list[ExtensionUse] = []
+        for f in found:
+            if isinstance(f, FhirIssue):
+                issues.append(f)
+            else:
+                extensions.append(f)
         claimed = _claimed_profiles(resource)
         vital = _vital_signs_profile(resource)
         if vital is not None:
             profiles = (*profiles, vital)
         extra = False
-        if w.extensions:
-            got = self.registry.check_extensions(w.extensions, self.allow_example_urls)
+        if extensions:
+            got = self.registry.check_extensions(extensions, self.allow_example_urls)
             extra = bool(got)
             issues.extend(got)
         if profiles or claimed:
@@ -557,7 +123,7 @@ class FhirValidator:
         if type(resource) is dict and resource.get("resourceType") == "Bundle":
             got = self._bundle_entry_profiles(resource)
             if resource.get("type") in ("document", "message"):
-                got.extend(_bundle_references(resource, resource.get("type") == "document"))
+                got.extend(bundle_references(resource, resource.get("type") == "document"))
             extra = extra or bool(got)
             issues.extend(got)
         if extra:  # the same finding can come from a profile and an extension definition
@@ -656,83 +222,6 @@ def _claimed_profiles(resource: Any) -> tuple[str, ...]:
     return tuple(p for p in claimed if type(p) is str)
 
 
-_HISTORY = re.compile(r"(.*)/_history/([A-Za-z0-9\-.]{1,64})")
-
-
-def _collect_refs(obj: Any, path: str, out: list[tuple[str, str]]) -> None:
-    if type(obj) is dict:
-        ref = obj.get("reference")
-        if type(ref) is str:
-            out.append((path, ref))
-        for k, v in obj.items():
-            if k != "contained":
-                _collect_refs(v, f"{path}.{k}", out)
-    elif type(obj) is list:
-        for i, v in enumerate(obj):
-            _collect_refs(v, f"{path}[{i}]", out)
-
-
-def _bundle_references(bundle: dict[str, Any], must_resolve: bool) -> list[FhirIssue]:
-    """References inside a document or message Bundle must not be ambiguous; in a
-    document they must also resolve to an entry."""
-    entries = bundle.get("entry")
-    if type(entries) is not list:
-        return []
-    index: dict[str, list[tuple[int, Any]]] = {}
-    for i, entry in enumerate(entries):
-        if type(entry) is not dict:
-            continue
-        res = entry.get("resource")
-        version = None
-        if type(res) is dict and type(res.get("meta")) is dict:
-            version = res["meta"].get("versionId")
-        keys: set[str] = set()
-        full = entry.get("fullUrl")
-        if type(full) is str:
-            keys.add(full)
-        if type(res) is dict and type(res.get("id")) is str:
-            local = f"{res.get('resourceType')}/{res['id']}"
-            if type(full) is not str or full.endswith("/" + local):
-                keys.add(local)
-        for k in keys:
-            index.setdefault(k, []).append((i, version))
-    out: list[FhirIssue] = []
-    for i, entry in enumerate(entries):
-        res = entry.get("resource") if type(entry) is dict else None
-        if type(res) is not dict:
-            continue
-        refs: list[tuple[str, str]] = []
-        _collect_refs(res, f"Bundle.entry[{i}].resource", refs)
-        for path, ref in refs:
-            if ref.startswith("#"):
-                continue
-            m = _HISTORY.fullmatch(ref)
-            target, version = (m.group(1), m.group(2)) if m else (ref, None)
-            found = index.get(target, [])
-            if version is not None:
-                found = [f for f in found if f[1] == version]
-            if len(found) > 1:
-                out.append(
-                    FhirIssue(
-                        "error",
-                        "reference-ambiguous",
-                        path,
-                        "Reference matches more than one entry in the Bundle",
-                        _BASE,
-                    )
-                )
-            elif not found and must_resolve and not _REMOTE.match(ref):
-                out.append(
-                    FhirIssue(
-                        "error",
-                        "reference-not-found",
-                        path,
-                        "Reference does not resolve to an entry in the Bundle",
-                        _BASE,
-                    )
-                )
-    return out
-
-
-#: absolute references to elsewhere (not in the Bundle's own fullUrl space) are left alone
-_REMOTE = re.compile(r"https?://")
+def _base_validation(resource: Any) -> list[FhirIssue]:
+    """What a profile registry asks when it needs a resource's base validation."""
+    return FhirValidator.base().validate(resource)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from conformance.checks.base import CheckParamError as CheckParamError
     from conformance.checks.base import CompileEnv as CompileEnv
     from conformance.checks.base import Emit as Emit
+    from conformance.checks.base import FinishContext as FinishContext
     from conformance.checks.base import Measure as Measure
     from conformance.checks.base import RecordCheck as RecordCheck
     from conformance.checks.base import RunContext as RunContext
@@ -71,6 +72,7 @@ _LAZY: dict[str, str] = {
             "CheckParamError",
             "CompileEnv",
             "Emit",
+            "FinishContext",
             "Measure",
             "RecordCheck",
             "RunContext",

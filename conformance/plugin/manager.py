@@ -14,7 +14,7 @@ import functools
 import importlib
 import inspect
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from types import CodeType
 from typing import TYPE_CHECKING, Any
@@ -159,13 +159,21 @@ def blocked_plugins() -> set[str]:
     return {n.strip() for n in os.environ.get(BLOCK_ENV, "").split(",") if n.strip()}
 
 
-def build_plugins(extra: Iterable[object] = (), load_entry_points: bool = True) -> Plugins:
-    """A fresh plugin manager: built-ins, then installed plugins, then ``extra`` objects."""
+def build_plugins(
+    extra: Iterable[object] = (),
+    load_entry_points: bool = True,
+    blocked: Collection[str] | None = None,
+) -> Plugins:
+    """A fresh plugin manager: built-ins, then installed plugins, then ``extra`` objects.
+
+    ``blocked`` names external plugins not to load (``all``: none); None reads
+    :data:`BLOCK_ENV`.
+    """
     manager = pluggy.PluginManager(PROJECT_NAME)
     manager.add_hookspecs(_hookspecs)
     for module_name in BUILTIN_PLUGINS:
         manager.register(importlib.import_module(module_name), name=module_name)
-    blocked = blocked_plugins()
+    blocked = blocked_plugins() if blocked is None else set(blocked)
     if load_entry_points and "all" not in blocked:
         for name in blocked:
             manager.set_blocked(name)

@@ -8,9 +8,10 @@ an executor's memory at once and must stay under Spark's 2 GiB record limit; a f
 not split, so parallelism is per file (Bulk Data exports are usually many files; split
 bigger ones). Archives must be extracted first.
 
-Workers rebuild the compiled standard from the picklable :class:`RunSpec` once per
-Python worker process (cheaper to ship than a compiled standard), and the driver merges
-the shares in input order, so the scorecard is the one a local run gives.
+Workers open the run's session (the compiled standard) from the picklable
+:class:`RunSpec` once per Python worker process (cheaper to ship than a compiled
+standard), and the driver merges the shares in input order, so the scorecard is the one
+a local run gives.
 """
 
 from __future__ import annotations
@@ -99,15 +100,15 @@ def validate_files(
     sc = _context(spark)
     listing = list_inputs(sc, list(inputs), limits)
     try:
-        spec = make_spec(
-            listing.feed,
-            standard,
-            limits=limits,
-            environment=environment,
-            source_issues=listing.issues,
-        )
+        spec = make_spec(listing.feed, standard, limits=limits, environment=environment)
         shares = _run_files(sc, spec, listing.files, min_partitions)
-        return finish(spec, shares, elapsed=time.perf_counter() - started, started_at=started_at)
+        return finish(
+            spec,
+            shares,
+            source_issues=listing.issues,
+            elapsed=time.perf_counter() - started,
+            started_at=started_at,
+        )
     finally:
         listing.cleanup()
 

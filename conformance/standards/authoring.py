@@ -334,7 +334,7 @@ def _param_refs(value: Any, keys: frozenset[str]) -> Iterator[str]:
 
 def lint_resources(std: Standard) -> list[LintIssue]:
     """Profiles and value sets the standard names exist, and its resource files parse."""
-    from conformance.fhir._model import core_expansion, core_profiles
+    from conformance.fhir.data import core_expansion, core_profiles
     from conformance.fhir.definitions import DefinitionSet
     from conformance.fhir.errors import DefinitionError
 
@@ -433,13 +433,13 @@ def lint_standard(path: str) -> tuple[str, bool]:
 
     Returns (text, ok); warnings are printed but do not fail the lint.
     """
-    from conformance.engine.run import compile_standard
+    from conformance.checks.registry import compile_with_plugins
     from conformance.plugin.manager import build_plugins
     from conformance.standards import commands
 
     try:
         std = StandardRegistry.default().load_folder(Path(path))
-        compile_standard(std, build_plugins())
+        compile_with_plugins(std, build_plugins())
     except StandardError as exc:
         return f"{exc}\n", False  # it does not load or compile: nothing more to check
     text, ok = commands.lint_standard(path)

@@ -51,14 +51,14 @@ def standard_file(path: str, std: Standard) -> Path:
 
 def lint_standard(path: str) -> tuple[str, bool]:
     """Load and compile a standard; report every problem found. Returns (text, ok)."""
-    from conformance.engine.run import compile_standard
+    from conformance.checks.registry import compile_with_plugins
     from conformance.plugin.manager import build_plugins
 
     problems: list[str] = []
     registry = StandardRegistry.default()
     try:
         std = registry.load_folder(Path(path))
-        compile_standard(std, build_plugins())
+        compile_with_plugins(std, build_plugins())
     except StandardError as exc:
         problems.append(str(exc))
         return "\n".join(problems) + "\n", False

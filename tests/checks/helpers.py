@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 
 from conformance.checks.base import Check, CompileEnv, Measure, RunContext
-from conformance.engine.run import check_factories, validate
+from conformance.checks.registry import check_factories
+from conformance.engine.run import validate
 from conformance.feed import FeedInfo
 from conformance.findings import Location, Problem
 from conformance.plugin.manager import build_plugins

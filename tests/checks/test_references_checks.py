@@ -8,6 +8,7 @@ import pytest
 
 from conformance.checks.references import (
     absolute_target,
+    expression,
     is_patient_reference,
     reference_target,
     scan,
@@ -110,13 +111,13 @@ def test_absolute_target() -> None:
 
 def test_scan_expressions_in_document_order() -> None:
     found = scan(encounter())
-    assert [p for p, _ in found.references] == [
+    assert [expression(n) for n in found.references] == [
         "Encounter.subject",
         "Encounter.location[0].location",
         "Encounter.serviceProvider",
     ]
-    assert [p for p, _ in found.periods] == ["Encounter.period"]
-    assert [p for p, _ in found.snomed] == [
+    assert [expression(n) for n in found.periods] == ["Encounter.period"]
+    assert [expression(n) for n in found.snomed] == [
         "Encounter.type[0].coding[0]",
         "Encounter.reasonCode[0].coding[0]",
     ]

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from conformance.checks.base import CompileEnv
+from conformance.checks.registry import check_factories
 from conformance.checks.structure import fhir_validator
-from conformance.engine.run import check_factories
 from conformance.nhs.snomed import verhoeff_check_digit
 from conformance.plugin.manager import build_plugins
 from tests.checks.helpers import (

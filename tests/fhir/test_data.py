@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conformance.fhir._model import core_data, core_expansion, core_profiles, core_terminology
+from conformance.fhir.data import core_data, core_expansion, core_profiles, core_terminology
 from conformance.fhir.resource_types import RESOURCE_TYPES
 from conformance.fhir.validator import FhirValidator
 

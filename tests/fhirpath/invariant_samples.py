@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conformance.fhir._model import core_data, core_profiles
+from conformance.fhir.data import core_data, core_profiles
 
 Check = Callable[[Any, Any, Any], Any]
 
@@ -229,20 +229,7 @@ def expressions() -> dict[str, str]:
 
 
 def natives() -> dict[str, Check]:
-    found: dict[str, Check] = {}
-    try:
-        from conformance.fhir import _model as m
+    """The invariants the FHIR engine evaluates in Python (conformance.fhir.core_constraints)."""
+    from conformance.fhir.core_constraints import CORE_IMPLEMENTATIONS
 
-        found.update(getattr(m, "NATIVE_INVARIANTS", {}))
-        found.update(getattr(m, "HYBRID_INVARIANTS", {}))
-        for rules in getattr(m, "EXTRA_RULES", {}).values():
-            found.update({key: fn for key, _, fn, _ in rules if key == "ext-1"})
-    except ImportError:  # pragma: no cover - natives retired
-        pass
-    try:
-        from conformance.fhir import profiles
-
-        found.update(getattr(profiles, "_CORE_PROFILE_NATIVE", {}))
-    except ImportError:  # pragma: no cover
-        pass
-    return found
+    return {key: impl.check for key, impl in CORE_IMPLEMENTATIONS.items()}

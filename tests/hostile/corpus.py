@@ -875,7 +875,9 @@ def _incomplete(tmp: Path) -> Callable[[dict[str, Any]], str | None]:
 
 
 def _signal_case(tmp: Path, signum: int, delay: float, extra: Sequence[str] = ()) -> Run:
-    folder = _big_feed(tmp / "feed", 20_000)
+    # Big enough that even the compiled build on a fast machine is still reading when the
+    # signal arrives (20k records once finished in under 2.5 s on CI).
+    folder = _big_feed(tmp / "feed", 200_000)
     # 130 for both signals, as the README documents (an interrupted run).
     cmd = validate(
         [folder], "--jobs", "1", *extra, send_signal=(signum, delay), allowed=frozenset({130})

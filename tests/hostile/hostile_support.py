@@ -9,14 +9,14 @@ from typing import Any
 
 import orjson
 
-from conformance.checks.base import RunContext
-from conformance.engine.accumulate import Accumulator, CompiledStandard
-from conformance.engine.run import Engine, RunOptions, compile_standard
+from conformance.checks.registry import CompiledStandard
+from conformance.engine.accumulate import Share
+from conformance.engine.session import Session
+from conformance.engine.spec import RunSpec
 from conformance.feed import FeedInfo
 from conformance.limits import Limits
 from conformance.readers.discovery import InputItem
 from conformance.samples import iter_resources
-from conformance.standards.model import Standard
 
 HERE = Path(__file__).parent
 TESTS = HERE.parent
@@ -76,26 +76,21 @@ def seed(index: int) -> dict[str, Any]:
 
 
 @functools.cache
-def engine() -> Engine:
-    return Engine(RunOptions(standard="mdss@1.0.0", jobs=1))
+def session() -> Session:
+    return Session.open(RunSpec(standard="mdss@1.0.0", jobs=1))
 
 
-@functools.cache
 def compiled() -> CompiledStandard:
-    eng = engine()
-    standard: Standard = eng.resolve_standard(FeedInfo())
-    return compile_standard(standard, eng.plugins)
+    return session().compiled
 
 
-def run_file(path: Path, name: str | None = None, limits: Limits | None = None) -> Accumulator:
+def run_file(path: Path, name: str | None = None, limits: Limits | None = None) -> Share:
     """Read and check one file as the engine does; the accounting invariant must hold."""
     limits = limits or Limits()
-    comp = compiled()
-    feed = FeedInfo()
-    acc = Accumulator(comp, RunContext(feed, comp.standard, extras={}), limits)
-    acc.read_item(InputItem(path, name or path.name), feed, engine().readers, limits)
+    acc = session().accumulator()
+    acc.read_item(InputItem(path, name or path.name), FeedInfo(), session().readers, limits)
     acc.check_counts()
-    return acc
+    return acc.share
 
 
 def nonblank_lines(data: bytes) -> int:

@@ -20,8 +20,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conformance.checks.base import RunContext
-from conformance.engine.accumulate import Accumulator
+from conformance.engine.accumulate import Share
 from conformance.feed import FeedInfo
 from conformance.fhir.resource_types import RESOURCE_TYPES
 from conformance.limits import Limits
@@ -34,12 +33,11 @@ from conformance.readers.opening import source_for_stdin
 from tests.hostile.hostile_support import (
     INPUT_PROBLEM_CODES,
     RECORD_ERROR_CODES,
-    compiled,
-    engine,
     nonblank_lines,
     run_file,
     seed,
     seed_resources,
+    session,
 )
 
 FAST = settings(
@@ -116,7 +114,7 @@ def _check_records(records: list[Record], issues: list[SourceIssue]) -> None:
         assert issue.code in INPUT_PROBLEM_CODES, issue
 
 
-def _codes(acc: Accumulator) -> set[str]:
+def _codes(acc: Share) -> set[str]:
     return {code for counter in acc.collector.by_code.values() for code in counter}
 
 
@@ -276,12 +274,11 @@ def test_random_csv_tables(workdir: Path, rows: list[list[str]]) -> None:
 @given(data=st.binary(max_size=2000), gz=st.booleans())
 def test_stdin_random_bytes(data: bytes, gz: bool) -> None:
     raw = gzip.compress(data)[: max(1, len(data))] if gz else data
-    comp = compiled()
     limits = Limits()
     feed = FeedInfo()
-    acc = Accumulator(comp, RunContext(feed, comp.standard, extras={}), limits)
+    acc = session().accumulator()
     source: Source = source_for_stdin(limits, io.BytesIO(raw))
-    acc.read_item(InputItem(None, "<stdin>"), feed, engine().readers, limits, source=source)
+    acc.read_item(InputItem(None, "<stdin>"), feed, session().readers, limits, source=source)
     acc.check_counts()
 
 

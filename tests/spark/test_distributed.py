@@ -38,13 +38,13 @@ def _numbered(path: Path) -> list[tuple[int, bytes]]:
 def test_whole_file_shares_equal_a_local_run(feed: Path) -> None:
     local = validate([feed], jobs=1).data
     found = find_inputs([str(feed)], Limits())
-    spec = pickle.loads(pickle.dumps(make_spec(found.feed, source_issues=found.issues)))
+    spec = pickle.loads(pickle.dumps(make_spec(found.feed)))
     shares = [
         pickle.loads(pickle.dumps(validate_file(spec, i.path, i.name, i.relative)))
         for i in found.items
         if i.path is not None
     ]
-    card = finish(spec, shares).data
+    card = finish(spec, shares, source_issues=found.issues).data
     assert _without_run(card) == _without_run(local)
     assert local["counts"]["records_unparseable"] > 0  # the defects are there to be found
 
@@ -62,7 +62,7 @@ def test_a_worker_refuses_a_driver_of_another_version_or_build(feed: Path, field
 def test_records_in_parts_with_digests_equal_a_local_run(feed: Path) -> None:
     local = validate([feed], jobs=1).data
     found = find_inputs([str(feed)], Limits())
-    spec = make_spec(found.feed, source_issues=found.issues)
+    spec = make_spec(found.feed)
     shares = []
     digests = {}
     for item in found.items:
@@ -75,7 +75,7 @@ def test_records_in_parts_with_digests_equal_a_local_run(feed: Path) -> None:
         for part in (lines[:cut], lines[cut:]):
             shares.append(validate_records(spec, item.name, iter(part), relative=item.relative))
         digests[item.name] = hashlib.sha256(item.path.read_bytes()).hexdigest()
-    card = finish(spec, shares, digests=digests).data
+    card = finish(spec, shares, source_issues=found.issues, digests=digests).data
     assert _without_run(card) == _without_run(local)
 
 
@@ -112,4 +112,4 @@ def test_line_numbers_must_increase() -> None:
 def test_an_empty_part_is_an_empty_share() -> None:
     spec = make_spec()
     share = validate_records(spec, "t", [])
-    assert share["read"] == 0 and share["summaries"] == []
+    assert share.read == 0 and share.summaries == []

@@ -159,3 +159,45 @@ def test_findings_in_bundle_entries_get_the_entry_line(tmp_path: Path) -> None:
     assert finding["location"]["entry"] == 1
     assert data.decode().splitlines()[finding["location"]["line"] - 1].strip() == "{"
     assert finding["location"]["line"] > 10
+
+
+def test_a_pinned_spec_pickles_and_opens_the_same_standard() -> None:
+    """Workers and cluster nodes open their session from the spec the run pinned."""
+    import pickle
+
+    from conformance.engine.session import Session
+    from conformance.engine.spec import RunSpec
+
+    first = Session.open(RunSpec(standard="mdss@1", environment="test"))
+    spec = pickle.loads(pickle.dumps(first.spec))
+    assert spec.standard == first.standard.ref and spec.standard_folder is not None
+    again = Session.open(spec)
+    assert again.standard.ref == first.standard.ref
+    assert again.feed.environment == "test"
+    assert [c.requirement.id for c in again.compiled.checks] == [
+        c.requirement.id for c in first.compiled.checks
+    ]
+
+
+def test_the_engine_has_no_import_cycles() -> None:
+    """Modules of conformance/engine import each other as a tree (function-level too)."""
+    import ast
+    import graphlib
+
+    folder = Path(__file__).parents[2] / "conformance" / "engine"
+    stems = {path.stem for path in folder.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module is not None:
+                imported.add(node.module)
+                imported |= {f"{node.module}.{alias.name}" for alias in node.names}
+        modules = {m for m in imported if m.startswith("conformance.engine.")}
+        graph[f"conformance.engine.{path.stem}"] = {
+            m for m in modules if m.removeprefix("conformance.engine.") in stems
+        }
+    order = list(graphlib.TopologicalSorter(graph).static_order())  # raises on a cycle
+    assert "conformance.engine.run" in order

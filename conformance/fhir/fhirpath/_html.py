@@ -4,8 +4,9 @@
 well-formed XML (HTML named entities such as ``&nbsp;`` are accepted, DOCTYPE and entity
 declarations are not) with an XHTML ``div`` root, use only the basic formatting elements
 FHIR allows (no scripts, forms, frames, embedded objects, head/body/style/link/meta/base),
-no event-handler (``on*``) or other disallowed attributes, and no ``javascript:``,
-``vbscript:`` or ``data:text/html`` links. :func:`html_checks` (``htmlChecks()``, txt-1)
+no event-handler (``on*``) or other disallowed attributes, and no ``javascript:`` or
+``vbscript:`` URL in any attribute (links, images, styles; however spaced or escaped),
+nor ``data:text/html`` links. :func:`html_checks` (``htmlChecks()``, txt-1)
 is "no problems"; :func:`html_has_content` (``htmlChecks2()``, txt-2) asks for some
 non-whitespace text or an image. Messages name markup (element and attribute names),
 never the narrative's text.
@@ -145,7 +146,6 @@ def _local(tag: str) -> str:
 
 
 _DECLARATION: Final = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-_BAD_SCHEMES: Final = ("javascript:", "vbscript:", "data:text/html")
 _XML_ATTR_NS: Final = "{http://www.w3.org/XML/1998/namespace}"
 _NAME_MAX: Final = 40
 
@@ -165,6 +165,22 @@ def _parse(div: str) -> ET.Element | str:
     except ET.ParseError as exc:
         line, column = exc.position
         return f"is not well-formed XML: {ErrorString(exc.code)} (line {line}, column {column})"
+
+
+#: what browsers drop from a URL before reading its scheme (so ``java&#9;script:`` runs)
+_URL_IGNORED: Final = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def _script_scheme(attr: str, value: str) -> str | None:
+    """The script scheme an attribute value uses, in a link, an image or a style (url(...)),
+    however spaced or cased; None when it uses none."""
+    flat = _URL_IGNORED.sub("", value).lower()
+    for scheme in ("javascript", "vbscript"):
+        if scheme + ":" in flat:
+            return scheme
+    if attr in ("href", "src") and flat.startswith("data:text/html"):
+        return "data"
+    return None
 
 
 @lru_cache(maxsize=256)
@@ -192,9 +208,10 @@ def _problems(div: str) -> tuple[str, ...]:
             if attr not in _ALLOWED_ATTRIBUTES:
                 kind = "event handler attribute" if attr.startswith("on") else "attribute"
                 found.append(f"{kind} {_name(attr)!r} on <{name}> is not allowed")
-            elif attr in ("href", "src") and value.strip().lower().startswith(_BAD_SCHEMES):
-                scheme = value.strip().split(":", 1)[0].lower()
-                found.append(f"<{name} {attr}> must not use a {scheme}: URL")
+            else:
+                scheme = _script_scheme(attr, value)
+                if scheme is not None:
+                    found.append(f"<{name} {attr}> must not use a {scheme}: URL")
     return tuple(found)
 
 

@@ -45,7 +45,7 @@ class _Offline:
 
     def expand(self, url: str) -> Expansion | None:
         if self._expander is None:
-            from conformance.fhir._model import core_codesystem, core_expansion
+            from conformance.fhir.data import core_codesystem, core_expansion
             from conformance.fhir.definitions import DefinitionSet
             from conformance.fhir.errors import DefinitionError
             from conformance.fhir.terminology import CodeSystemInfo, Expander

@@ -1,0 +1,59 @@
+"""What a run needs, as one small picklable value (no live objects)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from conformance.__about__ import __version__
+from conformance.feed import FeedInfo
+from conformance.limits import Limits
+from conformance.plugin.manager import Plugins, blocked_plugins, build_plugins
+
+DEFAULT_STANDARD = "mdss"
+"""The standard used when neither the caller nor the feed's manifest names one."""
+CHUNK_BYTES = 16 * 1024 * 1024
+"""Plain NDJSON files larger than this are always split into byte ranges for workers."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """A run's settings: what every process taking part needs to build its session.
+
+    Small and picklable, so it can be shipped to worker processes and cluster nodes. A
+    :class:`~conformance.engine.session.Session` opened from it *pins* it: the resolved
+    standard's reference and folder and the feed are filled in, so every worker uses the
+    same standard version as the process that started the run.
+    """
+
+    standard: str | None = None
+    """A reference (``mdss@1``) or a folder; None: the manifest's ``conformsTo``, else
+    :data:`DEFAULT_STANDARD`."""
+    standard_folder: str | None = None
+    """The resolved standard's folder: wins over ``standard`` where it can be seen (so a
+    standard given as a folder works on one machine or a shared file system)."""
+    feed: FeedInfo | None = None
+    """The feed's manifest information (None: loose files, nothing known)."""
+    limits: Limits = field(default_factory=Limits)
+    environment: str | None = None
+    """Overrides the manifest's ``environment`` (``test`` or ``production``)."""
+    jobs: int | None = None
+    """Worker processes: 1 serial; None or 0 all cores when the input is 32 MiB or more."""
+    chunk_bytes: int = CHUNK_BYTES
+    """Plain NDJSON files larger than this are split into byte ranges (smaller files may
+    be split too, to share the work out evenly)."""
+    progress_every: int = 5000
+    """Records between two progress reports."""
+    external_plugins: bool = True
+    """Load installed plugins (the ``conformance`` entry points) besides the built-ins."""
+    blocked_plugins: frozenset[str] = field(default_factory=lambda: frozenset(blocked_plugins()))
+    """External plugins not to load (``all``: none): ``CONFORMANCE_DISABLE_PLUGINS`` where
+    the spec was made, so that workers elsewhere block the same ones."""
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """Identifies the run, so a worker process serving several runs keeps them apart."""
+    version: str = __version__
+    """The conformance version that made the spec: workers refuse to run another."""
+
+    def build_plugins(self) -> Plugins:
+        """A fresh plugin manager as this spec says (built-ins, installed, blocked)."""
+        return build_plugins(load_entry_points=self.external_plugins, blocked=self.blocked_plugins)
