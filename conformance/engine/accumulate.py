@@ -77,6 +77,7 @@ def hash_file(source: Source) -> None:
                 source.digest.update(chunk)
 
 
+@mypyc_attr(serializable=True)  # pickled from workers: unpickling must not call __init__
 @dataclass(slots=True)
 class Share:
     """One process's part of a run, as plain picklable data (no checks, no closures)."""

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from conformance.__about__ import __version__
+from conformance.compiled import build_kind
 from conformance.engine.accumulate import Share
 from conformance.engine.finish import finish as finish_session
 from conformance.engine.session import Session
@@ -85,6 +86,11 @@ def _session(spec: RunSpec) -> Session:
         raise RuntimeError(
             f"this worker runs conformance {__version__} but the driver runs {spec.version}: "
             "install the same version on every node"
+        )
+    if spec.build != build_kind():
+        raise RuntimeError(
+            f"this worker runs the {build_kind()} build of conformance but the driver runs "
+            f"the {spec.build} one: install the same wheel on every node"
         )
     session = Session.open(spec)
     _remember(session)

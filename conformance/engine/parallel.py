@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from mypy_extensions import mypyc_attr
+
 from conformance.engine.accumulate import Share
 from conformance.engine.session import Session
 from conformance.engine.spec import RunSpec
@@ -42,6 +44,7 @@ MIN_CHUNK_BYTES = 1024 * 1024
 """Files are not cut into ranges smaller than this (each task has a fixed cost)."""
 
 
+@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class ByteRange:
     start: int
@@ -49,6 +52,7 @@ class ByteRange:
     first_line: int
 
 
+@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class Task:
     item: InputItem

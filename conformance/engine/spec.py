@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from mypy_extensions import mypyc_attr
+
 from conformance.__about__ import __version__
+from conformance.compiled import build_kind
 from conformance.feed import FeedInfo
 from conformance.limits import Limits
 from conformance.plugin.manager import Plugins, blocked_plugins, build_plugins
@@ -16,6 +19,7 @@ CHUNK_BYTES = 16 * 1024 * 1024
 """Plain NDJSON files larger than this are always split into byte ranges for workers."""
 
 
+@mypyc_attr(native_class=False)  # pickled to and from workers: see hatch_build.py
 @dataclass(frozen=True, slots=True)
 class RunSpec:
     """A run's settings: what every process taking part needs to build its session.
@@ -53,6 +57,9 @@ class RunSpec:
     """Identifies the run, so a worker process serving several runs keeps them apart."""
     version: str = __version__
     """The conformance version that made the spec: workers refuse to run another."""
+    build: str = field(default_factory=build_kind)
+    """The build that made the spec (compiled or pure Python): shares of one build do not
+    unpickle in the other, so workers refuse to run another."""
 
     def build_plugins(self) -> Plugins:
         """A fresh plugin manager as this spec says (built-ins, installed, blocked)."""
