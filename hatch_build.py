@@ -171,6 +171,7 @@ def compile_modules(
 
     # Not the project's mypy configuration (strict, for the type check): the build env
     # has none of the run-time dependencies installed, so their modules are Any here.
+    work.mkdir(parents=True, exist_ok=True)
     config = work / "mypy.ini"
     config.write_text(
         f"[mypy]\nignore_missing_imports = True\ncache_dir = {work / 'mypy-cache'}\n",
@@ -294,6 +295,8 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
             )
         if proc.returncode != 0:
             lines = log.read_text(errors="replace").strip().splitlines() or ["no output"]
+            if proc.returncode < 0:  # e.g. mypyc overflowing its stack on a recursive alias
+                lines.append(f"the compiler was killed by signal {-proc.returncode}")
             errors = [line for line in lines if "error:" in line or "Error:" in line]
             self._keep = True  # the log stays for whoever wants the whole story
             detail = errors[0] if errors else lines[-1]

@@ -30,10 +30,11 @@ from conformance.nhs.systems import NHS_NUMBER_SYSTEM, SNOMED_SYSTEM
 from conformance.readers.base import Record
 from conformance.standards.model import Requirement
 
-Node: TypeAlias = tuple["Node | None", str, int, dict[str, Any]]
-"""A JSON object of a resource as :func:`scan` found it: (the node holding it, its key,
-its index in that key's list or -1, the object). Its FHIRPath-style expression is only
-built when a finding needs it (:func:`expression`): most objects never need one."""
+Node: TypeAlias = tuple[Any, str, int, dict[str, Any]]
+"""A JSON object of a resource as :func:`scan` found it: (the node holding it, a ``Node``
+or None; its key; its index in that key's list or -1; the object). Its FHIRPath-style
+expression is only built when a finding needs it (:func:`expression`): most objects never
+need one. (The holder is typed Any: mypyc cannot compile a recursive type alias.)"""
 
 
 class Scan(NamedTuple):

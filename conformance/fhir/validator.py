@@ -9,7 +9,7 @@ resource: they say what is wrong and where.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from conformance.fhir.base_check import BaseChecks, base_checks
 from conformance.fhir.invariants import Implementations
@@ -27,7 +27,7 @@ __all__ = ["FhirIssue", "FhirValidator"]
 class FhirValidator:
     """Base R4 validation, optionally extended with profiles and terminology."""
 
-    _base: FhirValidator | None = None
+    _base: ClassVar[FhirValidator | None] = None  # a per-class cache (ClassVar for mypyc)
 
     def __init__(
         self,
