@@ -44,6 +44,16 @@ test suite and ``tests/build/`` find what breaks):
 - A variable has one type per function: ``except CompiledError as exc`` followed by
   ``except OSError as exc`` makes the second a TypeError; give each handler its own name.
 - No lone surrogates in string literals (write ``r"[\\udc80-\\udcff]"`` for ``re``).
+- No recursive type alias (``Node = tuple["Node | None", ...]``): mypyc recurses until it
+  crashes (a segmentation fault, so the build falls back to pure with no message but the
+  signal). Type the recursive part ``Any`` and say what it holds in the docstring.
+
+Checking new code: ``python hatch_build.py compile /tmp/out --work /tmp/work`` compiles
+in place (mypyc's errors name file:line; for a crash with no message, install mypy's
+pure-Python wheel, ``pip download --no-deps --only-binary=:all: --implementation py
+--abi none --platform any mypy``, and rerun for a traceback naming the line), then
+``pip wheel --no-deps -w DIR .``, install it in a venv outside the checkout and run the
+suite with ``CONFORMANCE_EXPECT_COMPILED=1`` (what tox does).
 """
 
 from __future__ import annotations

@@ -38,7 +38,9 @@ import orjson
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))
+# After site-packages: the installed build (compiled or pure) is measured where there is
+# one, else the sources.
+sys.path.append(str(REPO))
 sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
@@ -97,6 +99,7 @@ def machine() -> dict[str, Any]:
     from importlib.metadata import version
 
     from conformance.__about__ import __version__
+    from conformance.compiled import build_kind
 
     return {
         "cpu": cpu,
@@ -107,6 +110,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "conformance": __version__,
+        "build": build_kind(),
         "fhir.resources": version("fhir.resources"),
         "jsonschema": version("jsonschema"),
         "orjson": version("orjson"),
@@ -216,6 +220,7 @@ def run_validate(inputs: list[Path], jobs: int, sample_tree: bool = True) -> Run
         out = Path(tmp) / "card.json"
         cmd = [
             sys.executable,
+            "-P",  # not the working directory first: the build this process imports
             "-m",
             "conformance",
             "validate",
@@ -232,7 +237,9 @@ def run_validate(inputs: list[Path], jobs: int, sample_tree: bool = True) -> Run
         processes = 1
         stop = threading.Event()
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
 
         def sample() -> None:
             nonlocal peak, processes
@@ -267,6 +274,18 @@ def run_validate(inputs: list[Path], jobs: int, sample_tree: bool = True) -> Run
     )
 
 
+def _child_env() -> dict[str, str]:
+    """The environment of ``conformance validate``: it imports the same conformance as this
+    process (the installed build, else the sources)."""
+    import conformance
+
+    env = dict(os.environ)
+    root = Path(conformance.__file__).resolve().parent.parent
+    if root == REPO:  # not installed: the sources, as this process imports them
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(REPO)]))
+    return env
+
+
 def startup(repeats: int) -> dict[str, Any]:
     walls = [run_validate([SMALL_FILE], 1, sample_tree=False).wall for _ in range(repeats)]
     return {
@@ -297,7 +316,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), "
         f"{fmt(m['memory_mb'] / 1024 if m['memory_mb'] else None)} GiB; Python {m['python']}; "
-        f"load average at start {m['load_average']}; conformance {m['conformance']}, "
+        f"load average at start {m['load_average']}; conformance {m['conformance']} "
+        f"({m.get('build', 'build not recorded')}), "
         f"fhir.resources {m['fhir.resources']}, jsonschema {m['jsonschema']}.",
         "",
         "| feed | resources | jobs (processes seen) | wall (s) | resources/s | peak RSS, "
