@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from conformance.checks.base import Check, CompileEnv, Measure, RunContext
+from conformance.checks.base import Check, CompileEnv, FinishContext, Measure, RunContext
 from conformance.checks.registry import check_factories
 from conformance.engine.run import validate
 from conformance.feed import FeedInfo
@@ -116,6 +116,13 @@ def context(**feed: Any) -> RunContext:
     return RunContext(FeedInfo(**feed), mdss())
 
 
+def finish_context(ctx: RunContext) -> FinishContext:
+    """``ctx`` as the finish context the engine gives checks (nothing read besides)."""
+    if isinstance(ctx, FinishContext):
+        return ctx
+    return FinishContext(ctx.feed, ctx.standard, ctx.history)
+
+
 def records(resources: Sequence[dict[str, Any]], file: str = "feed.ndjson") -> list[Record]:
     return [Record(copy.deepcopy(r), Location(file, line)) for line, r in enumerate(resources, 1)]
 
@@ -147,7 +154,8 @@ def play(
     state = states[0]
     for other in states[1:]:
         state = check.merge(state, other)
-    measure = check.finish(state, ctx, emit)
+    # finish() takes a FinishContext, as the engine gives (the compiled build checks it)
+    measure = check.finish(state, finish_context(ctx), emit)
     return measure, sorted(found, key=lambda f: (f[1].line or 0, f[0], f[1].expression or ""))
 
 

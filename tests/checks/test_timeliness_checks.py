@@ -17,6 +17,7 @@ from tests.checks.helpers import (
     condition,
     context,
     encounter,
+    finish_context,
     mdss,
     observation,
     patient,
@@ -145,7 +146,9 @@ def _finish(history: Any) -> tuple[Any, list[str]]:
     check = compile_check("MDSS-TIME-04")
     ctx = _history_context(history)
     found: list[str] = []
-    measure = check.finish(check.start(ctx), ctx, lambda p, loc, *a: found.append(p.code))
+    measure = check.finish(
+        check.start(ctx), finish_context(ctx), lambda p, loc, *a: found.append(p.code)
+    )
     return measure, found
 
 
