@@ -139,10 +139,10 @@ def test_interrupt_in_process_gives_a_consistent_partial_scorecard(
         if records >= 300:
             raise KeyboardInterrupt
 
-    from conformance.engine.run import Engine, RunOptions
+    from conformance.engine.run import Engine, RunSpec
 
-    options = RunOptions(standard="mdss@1.0.0", progress=interrupt, progress_every=100, jobs=jobs)
-    card = Engine(options).run([tmp_path])
+    spec = RunSpec(standard="mdss@1.0.0", progress_every=100, jobs=jobs)
+    card = Engine(spec, progress=interrupt).run([tmp_path])
     data = card.data
     assert data["complete"] is False and data["verdict"] == "Incomplete"
     assert_accounts(data)
