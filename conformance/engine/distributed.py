@@ -78,10 +78,6 @@ _KEEP_SESSIONS = 2
 
 def _session(spec: RunSpec) -> Session:
     """This process's session for the run (opened on first use, then cached)."""
-    session = _SESSIONS.get(spec.token)
-    if session is not None:
-        _SESSIONS.move_to_end(spec.token)
-        return session
     if spec.version != __version__:
         raise RuntimeError(
             f"this worker runs conformance {__version__} but the driver runs {spec.version}: "
@@ -92,6 +88,10 @@ def _session(spec: RunSpec) -> Session:
             f"this worker runs the {build_kind()} build of conformance but the driver runs "
             f"the {spec.build} one: install the same wheel on every node"
         )
+    session = _SESSIONS.get(spec.token)
+    if session is not None:
+        _SESSIONS.move_to_end(spec.token)
+        return session
     session = Session.open(spec)
     _remember(session)
     return session
