@@ -30,7 +30,10 @@ test suite and ``tests/build/`` find what breaks):
   from feed JSON raises TypeError in compiled code only. Annotate what really arrives
   (``object`` or ``Any`` for feed content, ``str | Path`` where both are passed).
 - A compiled class cannot be subclassed by interpreted code unless marked
-  ``@mypyc_attr(allow_interpreted_subclasses=True)`` (the plugin bases in checks/base.py).
+  ``@mypyc_attr(allow_interpreted_subclasses=True)`` (``Check``, ``RecordCheck``). A data
+  class plugins subclass (``Tally``, a check state) is ``native_class=False`` instead, and
+  so are its subclasses in compiled modules: a compiled class pickles only its own
+  attributes, and a subclass's ``dataclass(slots=True)`` fields shadow the compiled ones.
 - A compiled class must unpickle (parallel and Spark workers exchange tasks and shares):
   a frozen dataclass cannot (unpickling sets its fields through the frozen ``__setattr__``),
   so those are ``@mypyc_attr(native_class=False)``; a class whose ``__init__`` needs

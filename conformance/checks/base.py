@@ -54,7 +54,9 @@ class Measure:
         return None if self.denominator == 0 else self.numerator / self.denominator
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)  # a base for plugins' states
+# Not native: plugins' states subclass it (often as slots dataclasses), and a compiled
+# class pickles only its own attributes; see hatch_build.py.
+@mypyc_attr(native_class=False)
 @dataclass(slots=True)
 class Tally:
     """The usual state of a record-level check: records passing / records checked."""

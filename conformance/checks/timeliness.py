@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from mypy_extensions import mypyc_attr
+
 from conformance.checks.base import (
     Check,
     CompileEnv,
@@ -115,6 +117,7 @@ PERIOD_ELEMENTS: Final = (
 )
 
 
+@mypyc_attr(native_class=False)  # a subclass of Tally (not native): see hatch_build.py
 @dataclass(slots=True)
 class _Dated(Tally):
     bound: str | None = None
