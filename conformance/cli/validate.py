@@ -38,6 +38,10 @@ class ValidateOptions:
     """``NAME=VALUE`` settings for :func:`conformance.limits.parse_limits`."""
     output_dir: Path | None = None
     quiet: bool = False
+    packages: list[str] | None = None
+    """FHIR packages (folders, ``.tgz``) whose definitions the run knows."""
+    profiles: list[str] | None = None
+    """Profiles applied to every resource of their type."""
 
 
 def register(sub: Any) -> None:
@@ -141,6 +145,19 @@ def register(sub: Any) -> None:
         "max-ratio, "
         "max-files, findings-per-requirement",
     )
+    val.add_argument(
+        "--package",
+        action="append",
+        metavar="PATH",
+        help="FHIR definitions to load (repeatable): a folder (searched recursively, JSON "
+        "and XML) or a FHIR .tgz package, with the dependencies found beside it",
+    )
+    val.add_argument(
+        "--profile",
+        action="append",
+        metavar="URL",
+        help="validate every resource of the profile's type against it (repeatable)",
+    )
     val.set_defaults(handler=run)
 
 
@@ -162,6 +179,8 @@ def options_from(args: argparse.Namespace) -> ValidateOptions:
         limits=args.limit,
         output_dir=args.output_dir,
         quiet=args.quiet,
+        packages=getattr(args, "package", None),
+        profiles=getattr(args, "profile", None),
     )
 
 
@@ -230,6 +249,7 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
     if opts.jobs is not None and opts.jobs < 0:
         raise UsageError("--jobs must be 0 (all cores) or more")
     reporter = reporter_for(build_plugins(), opts.format)
+    _check_packages(opts, io)
     groups, skipped = group_inputs(opts.inputs)
     several = len(groups) > 1
     if several and opts.output_dir is None and opts.format not in TEXT_FORMATS | {"json"}:
@@ -278,6 +298,8 @@ def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -
             limits=limits,
             environment=opts.environment,
             jobs=opts.jobs,
+            packages=tuple(opts.packages or ()),
+            profiles=tuple(opts.profiles or ()),
         ),
         progress=progress,
         history=history,
@@ -297,6 +319,22 @@ def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -
         if not opts.quiet:
             io.stderr.write(f"recorded in the history as {entry_id}\n")
     return card
+
+
+def _check_packages(opts: ValidateOptions, io: Io) -> None:
+    """``--package`` paths exist; a dependency not found beside its package is a warning."""
+    from conformance.fhir.errors import DefinitionError
+    from conformance.fhir.packages import with_dependencies
+
+    for path in opts.packages or ():
+        if not os.path.exists(path):
+            raise UsageError(f"--package {path}: no such file or folder")
+    try:
+        warnings = with_dependencies([Path(p) for p in opts.packages or ()])[1]
+    except DefinitionError as exc:
+        raise UsageError(f"--package: {exc}") from None
+    if not opts.quiet:
+        io.stderr.write("".join(f"warning: {w}\n" for w in warnings))
 
 
 def _decide(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from conformance.checks.base import History, RunContext
 from conformance.checks.registry import CompiledStandard, compile_with_plugins
+from conformance.checks.structure import PACKAGES_SERVICE, PROFILES_SERVICE
 from conformance.engine.accumulate import Accumulator, Progress, Share
 from conformance.engine.spec import DEFAULT_STANDARD, RunSpec
 from conformance.errors import StandardError
@@ -66,7 +67,8 @@ class Session:
         if standard is None:
             standard = _resolve(registry, spec, feed)
         readers = [reader(spec.limits) for reader in plugins.registry.readers.values()]
-        compiled = compile_with_plugins(standard, plugins)
+        fhir = {PACKAGES_SERVICE: spec.packages, PROFILES_SERVICE: spec.profiles}
+        compiled = compile_with_plugins(standard, plugins, fhir)
         pinned = replace(spec, standard=standard.ref, standard_folder=str(standard.path), feed=feed)
         context = RunContext(feed, standard, history)
         return cls(pinned, plugins, readers, compiled, context, progress, seen)

@@ -37,6 +37,10 @@ class RunSpec:
     limits: Limits = field(default_factory=Limits)
     environment: str | None = None
     """Overrides the manifest's ``environment`` (``test`` or ``production``)."""
+    packages: tuple[str, ...] = ()
+    """Extra FHIR packages (folders, ``.tgz``) whose definitions the run knows (``--package``)."""
+    profiles: tuple[str, ...] = ()
+    """Profiles applied to every resource of their type (``--profile``, canonical URLs)."""
     jobs: int | None = None
     """Worker processes: 1 serial; None or 0 all cores when the input is 32 MiB or more."""
     chunk_bytes: int = CHUNK_BYTES
