@@ -42,6 +42,8 @@ class ValidateOptions:
     """FHIR packages (folders, ``.tgz``) whose definitions the run knows."""
     profiles: list[str] | None = None
     """Profiles applied to every resource of their type."""
+    loose_records: bool = False
+    """Judge loose files record by record (feed-level requirements not applicable)."""
 
 
 def register(sub: Any) -> None:
@@ -158,6 +160,12 @@ def register(sub: Any) -> None:
         metavar="URL",
         help="validate every resource of the profile's type against it (repeatable)",
     )
+    val.add_argument(
+        "--loose-records",
+        action="store_true",
+        help="judge loose files (outside any feed folder) record by record: feed-level "
+        "requirements (manifest, completeness, timeliness...) are not applicable to them",
+    )
     val.set_defaults(handler=run)
 
 
@@ -181,6 +189,7 @@ def options_from(args: argparse.Namespace) -> ValidateOptions:
         quiet=args.quiet,
         packages=getattr(args, "package", None),
         profiles=getattr(args, "profile", None),
+        loose_records=getattr(args, "loose_records", False),
     )
 
 
@@ -261,7 +270,7 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
         io.stderr.write(f"{path}: a link out of the folder given: not followed\n")
     runs: list[FeedRun] = []
     for group in groups:
-        card = _run_engine(group.inputs, opts, limits, io)
+        card = _run_engine(group.inputs, opts, limits, io, group.is_feed)
         code, notes = _decide(card, opts, baselines, len(groups))
         runs.append(FeedRun(group.label, card, code, notes))
         if not card.data["complete"]:
@@ -283,7 +292,9 @@ def worst_exit_code(codes: Any) -> int:
     return max(codes, default=ExitCode.OK)
 
 
-def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -> Scorecard:
+def _run_engine(
+    inputs: list[str], opts: ValidateOptions, limits: Any, io: Io, is_feed: bool = True
+) -> Scorecard:
     from conformance.engine.run import Engine, RunSpec
 
     progress = _Progress(io.stderr) if opts.progress and io.stderr.isatty() else None
@@ -300,6 +311,7 @@ def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -
             jobs=opts.jobs,
             packages=tuple(opts.packages or ()),
             profiles=tuple(opts.profiles or ()),
+            records_only=opts.loose_records and not is_feed,
         ),
         progress=progress,
         history=history,

@@ -58,9 +58,9 @@ class DefinitionSet:
             if not isinstance(entry, dict):
                 continue
             rtype, profile = entry.get("type"), entry.get("profile")
-            if isinstance(rtype, str) and isinstance(profile, str):
-                if (rtype, profile) not in self.globals:
-                    self.globals.append((rtype, profile))
+            pair = (rtype, profile)
+            if isinstance(rtype, str) and isinstance(profile, str) and pair not in self.globals:
+                self.globals.append((rtype, profile))
 
     def global_profiles(self) -> dict[str, tuple[str, ...]]:
         """The ImplementationGuides' global profiles by resource type."""

@@ -226,7 +226,7 @@ def test_missing_dependency_is_one_warning_line_not_a_crash(cli: Cli, tmp_path: 
     }
     pkg = tgz(tmp_path / "alone.tgz", {"package.json": manifest, "StructureDefinition-a.json": sd})
     res = write(tmp_path / "p.json", patient(gender="male"))
-    result, card = run_json(cli, "--package", pkg, "--profile", P + "needs-gender", res)
+    result, _ = run_json(cli, "--package", pkg, "--profile", P + "needs-gender", res)
     assert result.code == 0
     lines = result.err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: ")
