@@ -388,3 +388,57 @@ def test_missing_package_path_is_a_usage_error(cli: Cli, tmp_path: Path) -> None
         )
     )
     assert "nope" in err
+
+
+# ------------------------------------------------------------------------------ README
+
+
+def _readme_section() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Validating FHIR resources (like the HL7 validator)")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_readme_fhir_examples_print_what_the_readme_says(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shlex
+
+    section = _readme_section()
+    block = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh"))]
+    commands = [shlex.split(c) for c in block.replace("\\\n", " ").splitlines() if c.strip()]
+    monkeypatch.chdir(REPO)
+    first, second = (cli(*argv[1:]) for argv in commands[:2])
+    said = " ".join(section.split())
+    assert "The first prints `Verdict Conformant` and exits 0" in said
+    assert first.code == 0 and "Verdict   Conformant" in first.out
+    assert "one finding, `cardinality-min` at `Patient.birthDate`" in said
+    assert second.code == 1 and "Verdict   Not conformant" in second.out
+    assert "Findings by code (1 codes, 1 findings)" in second.out
+    assert "cardinality-min" in second.out and "Patient.birthDate" in second.out
+    message = "Element 'birthDate' requires at least 1 item(s) in this profile; found 0"
+    assert f"(`{message}`)" in said and message in second.out
+    bad = cli(
+        "validate", "--standard", "fhir-r4", "--format", "json", EXAMPLES / "patient-bad.json"
+    )
+    assert bad.code == 1 and set(bad.json()["requirements"][0]["codes"]) == {
+        "binding-required",
+        "invalid-primitive",
+    }
+
+
+def test_readme_fhir_options_exist() -> None:
+    import argparse
+    import re
+
+    from conformance.cli import validate
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    validate.register(sub)
+    known = {o for a in sub.choices["validate"]._actions for o in a.option_strings}
+    section = _readme_section()
+    table = section[section.index("| HL7 validator") :]
+    named = set(re.findall(r"`(--[a-z-]+)", table)) | set(re.findall(r"`(--[a-z-]+)", section))
+    # the extension options arrive with the extension-policy change (branch fhirext)
+    pending = {"--allow-extension-domain", "--allow-example-extensions"} - known
+    assert named - pending <= known, named - known
