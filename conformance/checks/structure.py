@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from conformance.checks.base import (
     Check,
@@ -85,6 +85,10 @@ class SharedValidation:
         self._last: dict[str, Any] | None = None
         self._last_profiles: tuple[str, ...] = ()
         self._issues: list[Any] = []
+        self.profile_entries = False
+        """Apply the profiles of each type to the entries of a whole Bundle, too."""
+        self._bundle: dict[str, Any] | None = None
+        self._bundle_issues: list[Any] = []
 
     def validate(self, resource: dict[str, Any], profiles: Sequence[str] = ()) -> list[Any]:
         key = tuple(profiles)
@@ -95,7 +99,35 @@ class SharedValidation:
         return self._issues
 
     def issues(self, resource: dict[str, Any]) -> list[Any]:
-        return self.validate(resource, self.standard_profiles.get(resource["resourceType"], ()))
+        rtype = resource["resourceType"]
+        found = self.validate(resource, self.standard_profiles.get(rtype, ()))
+        if rtype != "Bundle" or not self.profile_entries:
+            return found
+        if resource is not self._bundle:
+            self._bundle = resource
+            self._bundle_issues = [*found, *self._entry_issues(resource, "Bundle")]
+        return self._bundle_issues
+
+    def _entry_issues(self, bundle: dict[str, Any], prefix: str) -> list[Any]:
+        """The issues of a whole Bundle's entries against the profiles of their types,
+        at their place in the Bundle (nested Bundles too)."""
+        out: list[Any] = []
+        entries = bundle.get("entry")
+        for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+            res = entry.get("resource") if isinstance(entry, dict) else None
+            rtype = res.get("resourceType") if isinstance(res, dict) else None
+            if not isinstance(rtype, str):
+                continue
+            here = f"{prefix}.entry[{i}].resource"
+            profiles = self.standard_profiles.get(rtype, ())
+            for issue in self.validator.registry.validate(res, profiles, (), True):
+                expr = issue.expression
+                if expr.startswith(rtype):
+                    expr = here + expr[len(rtype) :]
+                out.append(issue._replace(expression=expr))
+            if rtype == "Bundle" and isinstance(res, dict):
+                out.extend(self._entry_issues(res, here))
+        return out
 
 
 class FhirConformanceCheck(RecordCheck):
@@ -155,6 +187,9 @@ class FhirResourcesCheck(FhirConformanceCheck):
     inputs that cannot be read completely fail it too."""
 
     wants_unparseable = True
+    whole_bundles: ClassVar[bool] = True
+    """A Bundle is one record: its own rules (fullUrl, references between entries, a
+    profile on the Bundle) are checked with its entries, as a FHIR validator does."""
 
     def visit(self, state: Tally, record: Record, emit: Emit) -> None:
         if record.error is not None:
@@ -271,7 +306,9 @@ def fhir_profiles(
 def fhir_resources(
     requirement: Requirement, params: Mapping[str, Any], env: CompileEnv
 ) -> Check[Any]:
-    return FhirResourcesCheck(requirement, fhir_validator(env), None, _ignore(params))
+    shared = fhir_validator(env)
+    shared.profile_entries = True  # Bundles are read whole (FhirResourcesCheck.whole_bundles)
+    return FhirResourcesCheck(requirement, shared, None, _ignore(params))
 
 
 def meta_profile(

@@ -71,6 +71,10 @@ class Session:
         compiled = compile_with_plugins(standard, plugins, fhir)
         if spec.records_only:
             compiled = records_only(compiled)
+        if any(getattr(check, "whole_bundles", False) for check in compiled.checks):
+            for reader in readers:  # a check judges Bundles whole, as a FHIR validator does
+                if hasattr(reader, "whole_bundles"):
+                    reader.whole_bundles = True
         pinned = replace(spec, standard=standard.ref, standard_folder=str(standard.path), feed=feed)
         context = RunContext(feed, standard, history)
         return cls(pinned, plugins, readers, compiled, context, progress, seen)

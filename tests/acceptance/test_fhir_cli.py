@@ -124,8 +124,61 @@ def test_xml_ndjson_bundle_and_folder_inputs(cli: Cli, tmp_path: Path) -> None:
         errors = [f for f in card["findings"] if f["severity"] == "error"]
         assert len(errors) == failing, (name, errors)
     result, card = run_json(cli, tmp_path)
-    assert card["counts"]["records_read"] == 5  # 1 XML, 3 NDJSON, the Bundle's entry
+    assert card["counts"]["records_read"] == 5  # 1 XML, 3 NDJSON, the Bundle (one record)
     assert result.code == 1
+
+
+def test_a_bundle_is_judged_whole_in_json_and_xml(cli: Cli, tmp_path: Path) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "Patient/1", "resource": {**patient(), "id": "1"}}],
+    }
+    write(tmp_path / "b.json", bundle)
+    (tmp_path / "b.xml").write_text(
+        '<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/><entry>'
+        '<fullUrl value="Patient/1"/><resource><Patient><id value="1"/></Patient></resource>'
+        "</entry></Bundle>"
+    )
+    for name in ("b.json", "b.xml"):
+        result, card = run_json(cli, tmp_path / name)
+        assert result.code == 1, name  # R4: Bundle.entry.fullUrl must be an absolute URL
+        assert card["counts"]["records_read"] == 1
+        errors = [f for f in card["findings"] if f["severity"] == "error"]
+        assert [f["location"]["expression"] for f in errors] == ["Bundle.entry[0]"], name
+    bundle["entry"][0]["fullUrl"] = "https://example.org/fhir/Patient/1"
+    assert run_json(cli, write(tmp_path / "ok.json", bundle))[0].code == 0
+
+
+def test_profiles_apply_to_the_entries_of_a_bundle_and_to_the_bundle(
+    cli: Cli, tmp_path: Path
+) -> None:
+    write(
+        tmp_path / "defs" / "p.json",
+        profile("needs-gender", "Patient", [needs("Patient", "gender")]),
+    )
+    write(
+        tmp_path / "defs" / "b.json", profile("needs-id", "Bundle", [needs("Bundle", "identifier")])
+    )
+    inner = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": patient()}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": patient()}, {"resource": inner}],
+    }
+    res = write(tmp_path / "in" / "bundle.json", bundle)
+    pkg = ("--package", tmp_path / "defs")
+    result, card = run_json(cli, *pkg, "--profile", P + "needs-gender", res)
+    assert result.code == 1
+    assert sorted(f["location"]["expression"] for f in card["findings"]) == [
+        "Bundle.entry[0].resource.gender",
+        "Bundle.entry[1].resource.entry[0].resource.gender",
+    ]
+    result, card = run_json(cli, *pkg, "--profile", P + "needs-id", res)
+    assert sorted(f["location"]["expression"] for f in card["findings"]) == [
+        "Bundle.entry[1].resource.identifier",  # the inner Bundle too
+        "Bundle.identifier",
+    ]
 
 
 def test_an_unparseable_record_fails_the_one_requirement(cli: Cli, tmp_path: Path) -> None:
