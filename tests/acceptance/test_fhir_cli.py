@@ -33,16 +33,15 @@ def patient(**extra: Any) -> dict[str, Any]:
 def profile(
     name: str, rtype: str, elements: list[dict[str, Any]], base: str = ""
 ) -> dict[str, Any]:
+    """A profile on ``rtype`` at ``P + name``: the README's demo profile, retargeted."""
+    demo = json.loads((EXAMPLES / "demo-ig" / "StructureDefinition-demo-patient.json").read_text())
     return {
-        "resourceType": "StructureDefinition",
+        **demo,
+        "id": name,
         "url": P + name,
         "name": name,
-        "status": "active",
-        "kind": "resource",
-        "abstract": False,
         "type": rtype,
         "baseDefinition": base or f"http://hl7.org/fhir/StructureDefinition/{rtype}",
-        "derivation": "constraint",
         "differential": {"element": [{"id": rtype, "path": rtype}, *elements]},
     }
 

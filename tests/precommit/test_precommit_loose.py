@@ -3,31 +3,18 @@ validated record by record with the standard's record-level requirements."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path
 
-import pytest
-
-from conformance.cli.common import Io
-from conformance.cli.precommit import plan, run
+from conformance.cli.precommit import plan
 from tests.conftest import FIXTURES, REPO, patient
+from tests.precommit.test_precommit_entry import _run, repo
+
+__all__ = ["repo"]  # the fixture, shared with the entry point's tests
 
 GOOD = FIXTURES / "feeds" / "conformant"
 EXAMPLES = REPO / "examples" / "fhir"
-
-
-def _run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = run(list(argv), Io(out, err))
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_loose_resource_files_are_planned_for_record_by_record_validation(repo: Path) -> None:
