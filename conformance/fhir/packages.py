@@ -64,6 +64,7 @@ def read_tgz(
     from conformance.readers.archive import (
         ARCHIVE_ERRORS,
         RATIO_FLOOR,
+        ArchiveLimit,
         _Counting,
         _Meter,
         _tar_stream,
@@ -106,6 +107,8 @@ def read_tgz(
                         out.files.append((f"{path}!{name}", data))
     except DefinitionError:
         raise
+    except ArchiveLimit as exc:
+        raise DefinitionError(f"{path}: {exc}") from None
     except ARCHIVE_ERRORS as exc:
         raise DefinitionError(
             f"{path}: not a readable FHIR package ({type(exc).__name__})"
