@@ -105,7 +105,10 @@ class SharedValidation:
             return found
         if resource is not self._bundle:
             self._bundle = resource
-            self._bundle_issues = [*found, *self._entry_issues(resource, "Bundle")]
+            # an entry's claimed profile may be its type's too: each issue once
+            self._bundle_issues = list(
+                dict.fromkeys([*found, *self._entry_issues(resource, "Bundle")])
+            )
         return self._bundle_issues
 
     def _entry_issues(self, bundle: dict[str, Any], prefix: str) -> list[Any]:

@@ -180,6 +180,17 @@ def test_profiles_apply_to_the_entries_of_a_bundle_and_to_the_bundle(
     ]
 
 
+def test_an_entry_claiming_the_profile_given_is_reported_once(cli: Cli, tmp_path: Path) -> None:
+    entry = {**patient(), "meta": {"profile": [DEMO]}}
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": entry}]}
+    res = write(tmp_path / "b.json", bundle)
+    result, card = run_json(cli, "--package", EXAMPLES / "demo-ig", "--profile", DEMO, res)
+    assert result.code == 1
+    assert [(f["code"], f["location"]["expression"]) for f in card["findings"]] == [
+        ("cardinality-min", "Bundle.entry[0].resource.birthDate")
+    ]
+
+
 def test_an_unparseable_record_fails_the_one_requirement(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "x.ndjson").write_text(json.dumps(patient()) + "\n{not json\n")
     result, card = run_json(cli, tmp_path / "x.ndjson")
