@@ -15,7 +15,6 @@ names them: ``name#version.tgz``, ``name-version.tgz`` or an unpacked folder
 from __future__ import annotations
 
 import fnmatch
-import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,46 +64,41 @@ def read_tgz(
         ARCHIVE_ERRORS,
         RATIO_FLOOR,
         ArchiveLimit,
-        _Counting,
-        _Meter,
-        _tar_stream,
+        metered_tar,
     )
 
     budget = budget or PackageBudget()
     out = PackageFiles(path)
     members = total = 0
     try:
-        with path.open("rb") as stored:
-            raw = _Counting(stored)
-            meter = _Meter(raw)
-            with tarfile.open(fileobj=_tar_stream(raw, meter), mode="r:") as tar:
-                for member in tar:
-                    members += 1
-                    if members > budget.max_members:
-                        raise DefinitionError(f"{path}: more than {budget.max_members} members")
-                    name = member.name.replace("\\", "/").removeprefix("./")
-                    folder, _, base = name.rpartition("/")
-                    if not member.isfile() or folder != "package" or base.startswith("."):
-                        continue
-                    if not base.lower().endswith((".json", ".xml")):
-                        continue
-                    if member.size > budget.max_member_bytes:
-                        raise DefinitionError(f"{path}: member {name} is larger than allowed")
-                    handle = tar.extractfile(member)
-                    if handle is None:
-                        continue
-                    data = handle.read(budget.max_member_bytes + 1)
-                    total += len(data)
-                    if total > budget.max_bytes:
-                        raise DefinitionError(f"{path}: expands beyond {budget.max_bytes} bytes")
-                    if total > RATIO_FLOOR and total / max(1, meter()) > budget.max_ratio:
-                        raise DefinitionError(f"{path}: expands more than {budget.max_ratio}:1")
-                    if base == "package.json":
-                        out.manifest = _manifest(f"{path}!{name}", data)
-                        if manifest_only:
-                            return out
-                    else:
-                        out.files.append((f"{path}!{name}", data))
+        with path.open("rb") as stored, metered_tar(stored) as (tar, meter):
+            for member in tar:
+                members += 1
+                if members > budget.max_members:
+                    raise DefinitionError(f"{path}: more than {budget.max_members} members")
+                name = member.name.replace("\\", "/").removeprefix("./")
+                folder, _, base = name.rpartition("/")
+                if not member.isfile() or folder != "package" or base.startswith("."):
+                    continue
+                if not base.lower().endswith((".json", ".xml")):
+                    continue
+                if member.size > budget.max_member_bytes:
+                    raise DefinitionError(f"{path}: member {name} is larger than allowed")
+                handle = tar.extractfile(member)
+                if handle is None:
+                    continue
+                data = handle.read(budget.max_member_bytes + 1)
+                total += len(data)
+                if total > budget.max_bytes:
+                    raise DefinitionError(f"{path}: expands beyond {budget.max_bytes} bytes")
+                if total > RATIO_FLOOR and total / max(1, meter()) > budget.max_ratio:
+                    raise DefinitionError(f"{path}: expands more than {budget.max_ratio}:1")
+                if base == "package.json":
+                    out.manifest = _manifest(f"{path}!{name}", data)
+                    if manifest_only:
+                        return out
+                else:
+                    out.files.append((f"{path}!{name}", data))
     except DefinitionError:
         raise
     except ArchiveLimit as exc:
