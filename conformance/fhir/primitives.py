@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from conformance.fhir.fhirpath._html import html_checks
+from conformance.fhir.fhirpath._html import html_checks, xhtml_problems
 from conformance.fhir.issues import FhirIssue, Found
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
@@ -148,6 +148,15 @@ class Prim:
                 at,
                 f"Element '{element}' is longer than the 1 MB (1048576 characters) a string "
                 "may hold",
+                "base",
+            )
+        if self.name == "xhtml" and type(value) is str:
+            problems = xhtml_problems(value) or ["the root element must be an XHTML div"]
+            return FhirIssue(
+                "error",
+                "invalid-primitive",
+                at,
+                f"Element '{element}' is not valid XHTML narrative: {'; '.join(problems[:3])}",
                 "base",
             )
         if self.name in _JSON_SCALARS or type(value) is not str:
