@@ -543,7 +543,7 @@ class BaseChecks:
 
 
 _BROKEN_LINK = (
-    "The narrative links (href=\"#...\") to an id or name that no element of the resource "
+    'The narrative links (href="#...") to an id or name that no element of the resource '
     "or its narrative has"
 )
 

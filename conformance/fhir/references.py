@@ -137,10 +137,10 @@ def _target_issues(use: _Use, target: dict[str, Any], known: frozenset[str]) -> 
         out.append(FhirIssue("error", "reference-type-mismatch", use.path, message, BASE))
     targets = use.targets
     # a literal that names the target's type was judged by the base walk already
-    if targets is not None and "Resource" not in targets and rtype not in targets:
-        if said != rtype:
-            message = f"Reference '{use.name}' points at a {rtype}, which is not an allowed target"
-            out.append(FhirIssue("error", "reference-target", use.path, message, BASE))
+    allowed = targets is None or "Resource" in targets or rtype in targets
+    if not allowed and said != rtype:
+        message = f"Reference '{use.name}' points at a {rtype}, which is not an allowed target"
+        out.append(FhirIssue("error", "reference-target", use.path, message, BASE))
     return out
 
 
@@ -282,9 +282,7 @@ def _duplicate_links(links: Any, path: str) -> list[FhirIssue]:
 # ------------------------------------------------------------------ Parameters
 
 
-def _parameter_resources(
-    params: Any, path: str, out: list[tuple[str, dict[str, Any]]]
-) -> None:
+def _parameter_resources(params: Any, path: str, out: list[tuple[str, dict[str, Any]]]) -> None:
     if type(params) is not list:
         return
     for i, p in enumerate(params):

@@ -29,22 +29,126 @@ _XHTML_NS: Final = "{http://www.w3.org/1999/xhtml}"
 
 #: the elements HL7's validator allows (R4 narrative: HTML 4.0 chapters 7-11 but 9.4, and 15)
 _ALLOWED_ELEMENTS: Final = frozenset(
-    "a abbr acronym address area b bdo big blockquote br caption cite code col colgroup dd "
-    "dfn div dl dt em h1 h2 h3 h4 h5 h6 hr i img kbd li map ol p pre q samp small span "
-    "strong sub sup table tbody td tfoot th thead tr tt ul var".split()
+    [
+        "a",
+        "abbr",
+        "acronym",
+        "address",
+        "area",
+        "b",
+        "bdo",
+        "big",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "kbd",
+        "li",
+        "map",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "tt",
+        "ul",
+        "var",
+    ]
 )
 #: attributes allowed on any element (core, i18n and table cell attributes)
 _GLOBAL_ATTRIBUTES: Final = frozenset(
-    "abbr accesskey align axis char charoff class colspan dir headers id lang rowspan scope "
-    "span style tabindex title valign width xml:lang".split()
+    [
+        "abbr",
+        "accesskey",
+        "align",
+        "axis",
+        "char",
+        "charoff",
+        "class",
+        "colspan",
+        "dir",
+        "headers",
+        "id",
+        "lang",
+        "rowspan",
+        "scope",
+        "span",
+        "style",
+        "tabindex",
+        "title",
+        "valign",
+        "width",
+        "xml:lang",
+    ]
 )
 #: attributes allowed on one element only (``element.attribute``)
 _ELEMENT_ATTRIBUTES: Final = frozenset(
-    "a.charset a.coords a.href a.hreflang a.name a.rel a.rev a.shape a.type area.alt "
-    "area.coords area.href area.nohref area.shape blockquote.cite img.alt img.border "
-    "img.height img.ismap img.longdesc img.src img.usemap img.width map.name pre.xml:space "
-    "q.cite table.border table.cellpadding table.cellspacing table.frame table.rules "
-    "table.summary table.width td.nowrap".split()
+    [
+        "a.charset",
+        "a.coords",
+        "a.href",
+        "a.hreflang",
+        "a.name",
+        "a.rel",
+        "a.rev",
+        "a.shape",
+        "a.type",
+        "area.alt",
+        "area.coords",
+        "area.href",
+        "area.nohref",
+        "area.shape",
+        "blockquote.cite",
+        "img.alt",
+        "img.border",
+        "img.height",
+        "img.ismap",
+        "img.longdesc",
+        "img.src",
+        "img.usemap",
+        "img.width",
+        "map.name",
+        "pre.xml:space",
+        "q.cite",
+        "table.border",
+        "table.cellpadding",
+        "table.cellspacing",
+        "table.frame",
+        "table.rules",
+        "table.summary",
+        "table.width",
+        "td.nowrap",
+    ]
 )
 _XML_ENTITIES: Final = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _ENTITY_RE: Final = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
