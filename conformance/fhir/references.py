@@ -20,7 +20,7 @@ contained resources; other resources cost nothing here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from conformance.fhir.issues import BASE, FhirIssue, Found, error
@@ -28,6 +28,7 @@ from conformance.fhir.model import BACKBONE, COMPLEX, RESOURCE
 
 if TYPE_CHECKING:
     from conformance.fhir.model import Model
+    from conformance.fhir.profiles import ProfileRegistry
 
 #: a literal reference; group 1 is the resource type
 LITERAL_REFERENCE = re.compile(
@@ -52,6 +53,9 @@ class _Use(NamedTuple):
     targets: frozenset[str] | None  # the element's allowed target types (None: any)
     name: str  # the element's name, for messages
     container: dict[str, Any]  # the resource whose ``contained`` '#id' resolves in
+    #: the element's definition path in the container (``Observation.value[x]``), by which
+    #: the container's profiles constrain it; None inside a contained resource
+    element: str | None
 
 
 # ------------------------------------------------------------------ the typed walk
@@ -63,10 +67,11 @@ def _collect(
     key: str,
     path: str,
     container: dict[str, Any],
+    element: str | None,
     out: list[_Use],
 ) -> None:
-    """The References in ``obj`` (a node of type or backbone ``key``), at ``path``;
-    contained resources are walked with the same container."""
+    """The References in ``obj`` (a node of type or backbone ``key``, at ``path``, defined
+    at ``element``); contained resources are walked with the same container."""
     children = model.node(key).children
     for prop, value in obj.items():
         e = children.get(prop)
@@ -79,26 +84,28 @@ def _collect(
             for i, res in enumerate(value):
                 rtype = res.get("resourceType") if type(res) is dict else None
                 if type(rtype) is str and rtype in model.resource_types:
-                    _collect(model, res, rtype, f"{path}.contained[{i}]", container, out)
+                    at = f"{path}.contained[{i}]"
+                    _collect(model, res, rtype, at, container, None, out)
             continue
         if kind != COMPLEX and kind != BACKBONE:
             continue
         items = value if type(value) is list else (value,)
         reference = e.type == "Reference"
+        defined = None if element is None else f"{element}.{e.path.rsplit('.', 1)[-1]}"
         for i, item in enumerate(items):
             if type(item) is not dict:
                 continue
             at = f"{path}.{prop}[{i}]" if e.array else f"{path}.{prop}"
             if reference and type(item.get("reference")) is str:
-                out.append(_Use(at, item, e.targets, prop, container))
-            _collect(model, item, e.type, at, container, out)
+                out.append(_Use(at, item, e.targets, prop, container, defined))
+            _collect(model, item, e.type, at, container, defined, out)
 
 
 def _references(model: Model, res: dict[str, Any], path: str) -> list[_Use]:
     out: list[_Use] = []
     rtype = res.get("resourceType")
     if type(rtype) is str and rtype in model.resource_types:
-        _collect(model, res, rtype, path, res, out)
+        _collect(model, res, rtype, path, res, rtype, out)
     return out
 
 
@@ -118,8 +125,11 @@ def _contained(use: _Use) -> dict[str, Any] | None:
     return None
 
 
-def _target_issues(use: _Use, target: dict[str, Any], known: frozenset[str]) -> list[FhirIssue]:
-    """A resolved reference points at the type it says and at an allowed type."""
+def _target_issues(
+    use: _Use, target: dict[str, Any], known: frozenset[str], profiles: TargetProfiles | None
+) -> list[FhirIssue]:
+    """A resolved reference points at the type it says, at a type its definition allows
+    and at what the profiles applied to its resource allow (``profiles``)."""
     rtype = target.get("resourceType")
     if type(rtype) is not str or rtype not in known:
         return []  # the target's own validation reports its type
@@ -141,17 +151,107 @@ def _target_issues(use: _Use, target: dict[str, Any], known: frozenset[str]) -> 
     if not allowed and said != rtype:
         message = f"Reference '{use.name}' points at a {rtype}, which is not an allowed target"
         out.append(FhirIssue("error", "reference-target", use.path, message, BASE))
+    if profiles is not None and use.element is not None:
+        out.extend(profiles.issues(use, target, rtype))
     return out
 
 
-def _contained_issues(uses: list[_Use], known: frozenset[str]) -> list[FhirIssue]:
+def _contained_issues(
+    uses: list[_Use], known: frozenset[str], profiles: TargetProfiles | None
+) -> list[FhirIssue]:
     out: list[FhirIssue] = []
     for use in uses:
         if use.value["reference"].startswith("#"):
             target = _contained(use)
             if target is not None:
-                out.extend(_target_issues(use, target, known))
+                out.extend(_target_issues(use, target, known, profiles))
     return out
+
+
+# ------------------------------------------------------------------ profiles' targets
+
+_CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
+#: a profile's Reference elements: definition path -> target type -> the profiles the
+#: target must meet one of (empty: the core type, anything of that type will do)
+_TargetMap = dict[str, dict[str, list[str]]]
+
+
+class TargetProfiles:
+    """What the profiles applied to a referring resource say of a resolved target: its
+    type is one of the element's ``targetProfile`` types, and where those are profiles
+    (not core types) it conforms to one of them (HL7's validator validates the target
+    against them)."""
+
+    def __init__(
+        self, registry: ProfileRegistry, applied: Callable[[dict[str, Any]], Sequence[str]]
+    ) -> None:
+        self._registry = registry
+        self._applied = applied  # the profiles applied to a referring resource
+        self._maps: dict[str, _TargetMap] = {}
+
+    def issues(self, use: _Use, target: dict[str, Any], rtype: str) -> list[FhirIssue]:
+        out: list[FhirIssue] = []
+        for url in self._applied(use.container):
+            allowed = self._targets(url).get(use.element or "")
+            if not allowed or "Resource" in allowed:
+                continue
+            profiles = allowed.get(rtype)
+            if profiles is None:
+                message = (
+                    f"Reference '{use.name}' points at a {rtype}, which this profile does not allow"
+                )
+                out.append(FhirIssue("error", "reference-target", use.path, message, url))
+            elif profiles:
+                answers = [self._registry.conforms(target, p, target) for p in profiles]
+                if None not in answers and True not in answers:
+                    message = (
+                        f"Reference '{use.name}' points at a {rtype} that conforms to none of "
+                        "the target profiles this profile requires"
+                    )
+                    out.append(FhirIssue("error", "reference-target", use.path, message, url))
+        return out
+
+    def _targets(self, url: str) -> _TargetMap:
+        got = self._maps.get(url)
+        if got is None:
+            got = self._maps[url] = self._read(url)
+        return got
+
+    def _read(self, url: str) -> _TargetMap:
+        """The profile's Reference elements with target profiles (slices left out: they
+        constrain only the items they match)."""
+        registry = self._registry
+        sd = None if registry.is_core_type(url) else registry.structure_definition(url)
+        out: _TargetMap = {}
+        if sd is None:
+            return out
+        tree = sd.get("snapshot") or sd.get("differential")
+        elements = tree.get("element") if type(tree) is dict else None
+        for el in elements if type(elements) is list else ():
+            if type(el) is not dict or ":" in str(el.get("id", "")):
+                continue
+            allowed: dict[str, list[str]] = {}
+            for t in el.get("type") or ():
+                if type(t) is not dict or t.get("code") != "Reference":
+                    continue
+                for tp in t.get("targetProfile") or ():
+                    tp = str(tp).split("|", 1)[0]
+                    if registry.is_core_type(tp) and tp.startswith(_CORE_SD):
+                        allowed[tp[len(_CORE_SD) :]] = []
+                        continue
+                    tsd = registry.structure_definition(tp)
+                    if tsd is None:  # an unknown profile: nothing can be said
+                        allowed = {}
+                        break
+                    kind = str(tsd.get("type"))
+                    if allowed.get(kind) != []:  # the core type already allows anything
+                        allowed.setdefault(kind, []).append(tp)
+                else:
+                    continue
+                break
+            if allowed and type(el.get("path")) is str:
+                out[el["path"]] = allowed
+        return out
 
 
 # ------------------------------------------------------------------ Bundles
@@ -204,7 +304,10 @@ class _Entries:
 
 
 def bundle_references(
-    bundle: dict[str, Any], model: Model, path: str = "Bundle"
+    bundle: dict[str, Any],
+    model: Model,
+    path: str = "Bundle",
+    profiles: TargetProfiles | None = None,
 ) -> list[FhirIssue]:
     """References inside a Bundle (at ``path``): resolved targets of the right type; in a
     document or message no ambiguous reference, and in a document none that does not
@@ -228,7 +331,7 @@ def bundle_references(
             continue
         at = f"{path}.entry[{i}].resource"
         if res.get("resourceType") == "Bundle":
-            out.extend(bundle_references(res, model, at))
+            out.extend(bundle_references(res, model, at, profiles))
             continue
         uses = _references(model, res, at)
         if not uses:
@@ -241,7 +344,7 @@ def bundle_references(
             if ref.startswith("#"):
                 target = _contained(use)
                 if target is not None:
-                    out.extend(_target_issues(use, target, known))
+                    out.extend(_target_issues(use, target, known, profiles))
                 continue
             found = index.resolve(ref, full)
             if len(found) > 1:
@@ -252,7 +355,7 @@ def bundle_references(
             if found:
                 target = entries[found[0]].get("resource")
                 if type(target) is dict:
-                    out.extend(_target_issues(use, target, known))
+                    out.extend(_target_issues(use, target, known, profiles))
             elif must_resolve and not _REMOTE.match(ref):
                 message = "Reference does not resolve to an entry in the Bundle"
                 out.append(FhirIssue("error", "reference-not-found", use.path, message, BASE))
@@ -295,7 +398,9 @@ def _parameter_resources(params: Any, path: str, out: list[tuple[str, dict[str, 
         _parameter_resources(p.get("part"), f"{at}.part", out)
 
 
-def parameters_references(parameters: dict[str, Any], model: Model) -> list[FhirIssue]:
+def parameters_references(
+    parameters: dict[str, Any], model: Model, profiles: TargetProfiles | None = None
+) -> list[FhirIssue]:
     """References among the resources of a Parameters resolve by ``Type/id`` (or to a
     contained resource); a reference that does not resolve is not an error."""
     held: list[tuple[str, dict[str, Any]]] = []
@@ -318,28 +423,33 @@ def parameters_references(parameters: dict[str, Any], model: Model) -> list[Fhir
                 found = by_local.get(m.group(1) if m else ref, [])
                 target = found[0] if len(found) == 1 else None
             if target is not None:
-                out.extend(_target_issues(use, target, known))
+                out.extend(_target_issues(use, target, known, profiles))
     return out
 
 
-def contained_references(resource: dict[str, Any], model: Model) -> list[FhirIssue]:
+def contained_references(
+    resource: dict[str, Any], model: Model, profiles: TargetProfiles | None = None
+) -> list[FhirIssue]:
     """'#id' references of a resource with contained resources point at the right type."""
     rtype = resource.get("resourceType")
     if type(rtype) is not str:
         return []
-    return _contained_issues(_references(model, resource, rtype), model.resource_types)
+    return _contained_issues(_references(model, resource, rtype), model.resource_types, profiles)
 
 
-def resolved_references(resource: dict[str, Any], model: Model) -> list[FhirIssue]:
+def resolved_references(
+    resource: dict[str, Any], model: Model, profiles: TargetProfiles | None = None
+) -> list[FhirIssue]:
     """The issues of the references a resource resolves itself: in a Bundle, among the
-    resources of a Parameters, or to its contained resources."""
+    resources of a Parameters, or to its contained resources (``profiles``: what the
+    profiles applied to the referring resources say of their targets)."""
     rtype = resource.get("resourceType")
     if rtype == "Bundle":
-        return bundle_references(resource, model)
+        return bundle_references(resource, model, profiles=profiles)
     if rtype == "Parameters":
-        return parameters_references(resource, model)
+        return parameters_references(resource, model, profiles)
     if "contained" in resource:
-        return contained_references(resource, model)
+        return contained_references(resource, model, profiles)
     return []
 
 

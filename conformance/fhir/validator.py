@@ -15,7 +15,7 @@ from conformance.fhir.base_check import BaseChecks, base_checks
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue
 from conformance.fhir.model import Model, base_model
-from conformance.fhir.references import resolved_references
+from conformance.fhir.references import TargetProfiles, resolved_references
 
 if TYPE_CHECKING:
     from conformance.fhir.definitions import DefinitionSet
@@ -123,11 +123,18 @@ class FhirValidator:
         if type(resource) is dict:
             rtype = resource.get("resourceType")
             if rtype == "Bundle" or rtype == "Parameters" or "contained" in resource:
-                if rtype == "Bundle":
-                    got = self._bundle_entry_profiles(resource)
-                    got.extend(resolved_references(resource, self._model))
-                else:
-                    got = resolved_references(resource, self._model)
+                top = (*profiles, *claimed)
+
+                def applied(res: dict[str, Any]) -> tuple[str, ...]:
+                    if res is resource:
+                        return top
+                    vital = _vital_signs_profile(res)
+                    own = _claimed_profiles(res)
+                    return own if vital is None else (*own, vital)
+
+                targets = TargetProfiles(self.registry, applied)
+                got = self._bundle_entry_profiles(resource) if rtype == "Bundle" else []
+                got.extend(resolved_references(resource, self._model, targets))
                 extra = extra or bool(got)
                 issues.extend(got)
         if extra:  # the same finding can come from a profile and an extension definition

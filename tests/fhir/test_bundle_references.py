@@ -229,3 +229,93 @@ def test_references_in_extensions_resolve(base: FhirValidator) -> None:
     )
     found = _found(base.allowing_example_urls(), bundle)
     assert ("reference-type-mismatch", f"{SUBJECT[:-8]}.code.extension[0].valueReference") in found
+
+
+# ---------------------------------------------------------------- profiles' targetProfile
+
+P = "http://example.org/fhir/StructureDefinition/"
+
+
+def _sd(name: str, type_: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "resourceType": "StructureDefinition",
+        "url": P + name,
+        "name": name,
+        "status": "active",
+        "kind": "resource",
+        "abstract": False,
+        "type": type_,
+        "baseDefinition": f"http://hl7.org/fhir/StructureDefinition/{type_}",
+        "derivation": "constraint",
+        "differential": {"element": elements},
+    }
+
+
+NAMED_PATIENT = _sd(
+    "named-patient", "Patient", [{"id": "Patient.name", "path": "Patient.name", "min": 1}]
+)
+STRICT_OBS = _sd(
+    "strict-obs",
+    "Observation",
+    [
+        {
+            "id": "Observation.subject",
+            "path": "Observation.subject",
+            "type": [
+                {
+                    "code": "Reference",
+                    "targetProfile": [
+                        P + "named-patient",
+                        "http://hl7.org/fhir/StructureDefinition/Group",
+                    ],
+                }
+            ],
+        }
+    ],
+)
+
+
+@pytest.fixture(scope="module")
+def profiled() -> FhirValidator:
+    from conformance.fhir import DefinitionSet
+
+    return FhirValidator.base().with_definitions(DefinitionSet([NAMED_PATIENT, STRICT_OBS]))
+
+
+def _profiled_bundle(target: dict[str, Any]) -> dict[str, Any]:
+    urn = "urn:uuid:9d6a4d1c-0000-4000-8000-000000000002"
+    obs = _obs(urn)
+    obs["meta"] = {"profile": [P + "strict-obs"]}
+    return _bundle(
+        "collection", ("urn:uuid:9d6a4d1c-0000-4000-8000-000000000001", obs), (urn, target)
+    )
+
+
+def test_target_must_conform_to_the_target_profile(profiled: FhirValidator) -> None:
+    found = [
+        (i.code, i.expression, i.source)
+        for i in errors(profiled.validate(_profiled_bundle(dict(PATIENT))))
+    ]
+    assert found == [("reference-target", SUBJECT, P + "strict-obs")]
+    named = {**PATIENT, "name": [{"family": "Test"}]}
+    assert errors(profiled.validate(_profiled_bundle(named))) == []
+
+
+def test_target_type_must_be_one_the_profile_allows(profiled: FhirValidator) -> None:
+    # Device is an allowed subject in base R4, but not by this profile; a Group is (core)
+    found = [
+        (i.code, i.expression, i.source)
+        for i in errors(profiled.validate(_profiled_bundle(dict(DEVICE))))
+    ]
+    assert found == [("reference-target", SUBJECT, P + "strict-obs")]
+    assert errors(profiled.validate(_profiled_bundle(dict(GROUP)))) == []
+
+
+def test_profile_given_by_the_caller_applies_to_contained_targets(
+    profiled: FhirValidator,
+) -> None:
+    obs = _obs("#p")
+    obs["contained"] = [{"resourceType": "Patient", "id": "p"}]
+    found = [(i.code, i.expression) for i in errors(profiled.validate(obs, [P + "strict-obs"]))]
+    assert ("reference-target", "Observation.subject") in found
+    assert errors(profiled.validate(obs)) == []  # no profile: base R4 allows a Patient
