@@ -22,12 +22,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from conformance.fhir.issues import BASE, FhirIssue, Found, error
-from conformance.fhir.model import BACKBONE, COMPLEX, RESOURCE
+from conformance.fhir.model import BACKBONE, COMPLEX, RESOURCE, Elem, Model
 
 if TYPE_CHECKING:
-    from conformance.fhir.model import Model
     from conformance.fhir.profiles import ProfileRegistry
 
 #: a literal reference; group 1 is the resource type
@@ -61,8 +61,80 @@ class _Use(NamedTuple):
 # ------------------------------------------------------------------ the typed walk
 
 
+#: extensions are walked wherever the walk goes, never followed to decide where it goes
+_EXTENSIONS = ("extension", "modifierExtension")
+#: how the walk treats one property of a node: (its element, is it a Reference, the last
+#: segment of its definition path, is it ``contained``)
+_Step = tuple[Elem, bool, str, bool]
+
+
+class _Plans:
+    """Per node of a model: the properties that can hold a Reference (directly, below, in
+    an extension, or in a contained resource); the walk skips the rest (codes, quantities,
+    names...). References in extensions of those skipped datatypes are not resolved."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self._plans: dict[str, dict[str, _Step]] = {}
+        self._bears: dict[str, bool] = {}
+
+    def plan(self, key: str) -> dict[str, _Step]:
+        got = self._plans.get(key)
+        if got is None:
+            got = {}
+            for prop, e in self.model.node(key).children.items():
+                if e.kind == RESOURCE:
+                    if prop == "contained":
+                        got[prop] = (e, False, prop, True)
+                elif e.kind == COMPLEX or e.kind == BACKBONE:
+                    ref = e.type == "Reference"
+                    if ref or prop in _EXTENSIONS or self._bearing(e.type):
+                        got[prop] = (e, ref, e.path.rsplit(".", 1)[-1], False)
+            self._plans[key] = got
+        return got
+
+    def _bearing(self, key: str) -> bool:
+        """Whether a node can hold a Reference other than through an extension (a
+        fixpoint over the nodes it reaches: types are recursive)."""
+        memo = self._bears
+        if key in memo:
+            return memo[key]
+        direct: dict[str, bool] = {}
+        edges: dict[str, list[str]] = {}
+        stack = [key]
+        while stack:
+            k = stack.pop()
+            if k in direct:
+                continue
+            found, nexts = False, []
+            for prop, e in self.model.node(k).children.items():
+                if (e.kind == COMPLEX or e.kind == BACKBONE) and prop not in _EXTENSIONS:
+                    if e.type == "Reference":
+                        found = True
+                    elif e.type not in memo:
+                        nexts.append(e.type)
+                    elif memo[e.type]:
+                        found = True
+            direct[k], edges[k] = found, nexts
+            stack.extend(n for n in nexts if n not in direct)
+        bears = {k for k, found in direct.items() if found}
+        changed = True
+        while changed:
+            changed = False
+            for k, nexts in edges.items():
+                if k not in bears and any(n in bears for n in nexts):
+                    bears.add(k)
+                    changed = True
+        for k in direct:
+            memo[k] = k in bears
+        return memo[key]
+
+
+_PLANS: WeakKeyDictionary[Model, _Plans] = WeakKeyDictionary()
+
+
 def _collect(
-    model: Model,
+    plans: _Plans,
     obj: dict[str, Any],
     key: str,
     path: str,
@@ -72,40 +144,40 @@ def _collect(
 ) -> None:
     """The References in ``obj`` (a node of type or backbone ``key``, at ``path``, defined
     at ``element``); contained resources are walked with the same container."""
-    children = model.node(key).children
+    plan = plans.plan(key)
     for prop, value in obj.items():
-        e = children.get(prop)
-        if e is None:
+        step = plan.get(prop)
+        if step is None:
             continue
-        kind = e.kind
-        if kind == RESOURCE:
-            if prop != "contained" or type(value) is not list:
-                continue  # entry and parameter resources: resolved by their own holder
+        e, reference, segment, contained = step
+        if contained:
+            if type(value) is not list:
+                continue
             for i, res in enumerate(value):
                 rtype = res.get("resourceType") if type(res) is dict else None
-                if type(rtype) is str and rtype in model.resource_types:
+                if type(rtype) is str and rtype in plans.model.resource_types:
                     at = f"{path}.contained[{i}]"
-                    _collect(model, res, rtype, at, container, None, out)
-            continue
-        if kind != COMPLEX and kind != BACKBONE:
+                    _collect(plans, res, rtype, at, container, None, out)
             continue
         items = value if type(value) is list else (value,)
-        reference = e.type == "Reference"
-        defined = None if element is None else f"{element}.{e.path.rsplit('.', 1)[-1]}"
+        defined = None if element is None else f"{element}.{segment}"
         for i, item in enumerate(items):
             if type(item) is not dict:
                 continue
             at = f"{path}.{prop}[{i}]" if e.array else f"{path}.{prop}"
             if reference and type(item.get("reference")) is str:
                 out.append(_Use(at, item, e.targets, prop, container, defined))
-            _collect(model, item, e.type, at, container, defined, out)
+            _collect(plans, item, e.type, at, container, defined, out)
 
 
 def _references(model: Model, res: dict[str, Any], path: str) -> list[_Use]:
     out: list[_Use] = []
     rtype = res.get("resourceType")
     if type(rtype) is str and rtype in model.resource_types:
-        _collect(model, res, rtype, path, res, rtype, out)
+        plans = _PLANS.get(model)
+        if plans is None:
+            plans = _PLANS[model] = _Plans(model)
+        _collect(plans, res, rtype, path, res, rtype, out)
     return out
 
 
@@ -134,7 +206,7 @@ def _target_issues(
     if type(rtype) is not str or rtype not in known:
         return []  # the target's own validation reports its type
     ref: str = use.value["reference"]
-    m = _HISTORY.fullmatch(ref)
+    m = _HISTORY.fullmatch(ref) if "/_history/" in ref else None
     literal = _TYPED.fullmatch(m.group(1) if m else ref)
     said = literal.group(1) if literal is not None and literal.group(1) in known else None
     out: list[FhirIssue] = []
@@ -188,10 +260,14 @@ class TargetProfiles:
         self._registry = registry
         self._applied = applied  # the profiles applied to a referring resource
         self._maps: dict[str, _TargetMap] = {}
+        self._last: Any = None
+        self._urls: Sequence[str] = ()
 
     def issues(self, use: _Use, target: dict[str, Any], rtype: str) -> list[FhirIssue]:
         out: list[FhirIssue] = []
-        for url in self._applied(use.container):
+        if use.container is not self._last:  # the uses of one resource come together
+            self._last, self._urls = use.container, self._applied(use.container)
+        for url in self._urls:
             allowed = self._targets(url).get(use.element or "")
             if not allowed or "Resource" in allowed:
                 continue
@@ -284,17 +360,17 @@ class _Entries:
                 if type(full) is not str or full.endswith("/" + local):
                     self.by_local.setdefault(local, []).append(i)
 
-    def resolve(self, ref: str, full: Any) -> list[int]:
-        """The entries a (non-'#') reference made in the entry of fullUrl ``full`` matches."""
-        m = _HISTORY.fullmatch(ref)
+    def resolve(self, ref: str, base: str | None) -> list[int]:
+        """The entries a (non-'#') reference matches, made in an entry whose fullUrl has
+        the RESTful ``base`` (None: not a RESTful fullUrl)."""
+        m = _HISTORY.fullmatch(ref) if "/_history/" in ref else None
         target, version = (m.group(1), m.group(2)) if m else (ref, None)
         found: list[int] = []
         if ":" in target:  # absolute: a URL or a URN matches fullUrls only
             found = self.by_url.get(target, [])
         else:
-            restful = _RESTFUL.fullmatch(full) if type(full) is str else None
-            if restful is not None:
-                found = self.by_url.get(f"{restful.group(1)}/{target}", [])
+            if base is not None:
+                found = self.by_url.get(f"{base}/{target}", [])
             if not found:
                 found = self.by_local.get(target, [])
         if version is not None and found:
@@ -339,6 +415,8 @@ def bundle_references(
         if index is None:
             index = _Entries(entries)
         full = entry.get("fullUrl")
+        restful = _RESTFUL.fullmatch(full) if type(full) is str else None
+        base = None if restful is None else restful.group(1)
         for use in uses:
             ref: str = use.value["reference"]
             if ref.startswith("#"):
@@ -346,7 +424,7 @@ def bundle_references(
                 if target is not None:
                     out.extend(_target_issues(use, target, known, profiles))
                 continue
-            found = index.resolve(ref, full)
+            found = index.resolve(ref, base)
             if len(found) > 1:
                 if checked:
                     message = "Reference matches more than one entry in the Bundle"

@@ -218,8 +218,9 @@ def test_parameters_references_resolve_among_parameters(base: FhirValidator) -> 
 
 
 def test_references_in_extensions_resolve(base: FhirValidator) -> None:
+    # extensions of the resource and of its backbone elements and references are walked
     obs = _obs("Patient/p1")
-    obs["code"]["extension"] = [
+    obs["extension"] = [
         {"url": "http://example.org/ext", "valueReference": {"reference": "Patient/p1"}}
     ]
     bundle = _bundle(
@@ -228,7 +229,9 @@ def test_references_in_extensions_resolve(base: FhirValidator) -> None:
         (f"{BASE_URL}/Patient/p1", DEVICE),
     )
     found = _found(base.allowing_example_urls(), bundle)
-    assert ("reference-type-mismatch", f"{SUBJECT[:-8]}.code.extension[0].valueReference") in found
+    assert ("reference-type-mismatch", "Bundle.entry[0].resource.extension[0].valueReference") in (
+        found
+    )
 
 
 # ---------------------------------------------------------------- profiles' targetProfile
@@ -319,3 +322,23 @@ def test_profile_given_by_the_caller_applies_to_contained_targets(
     found = [(i.code, i.expression) for i in errors(profiled.validate(obs, [P + "strict-obs"]))]
     assert ("reference-target", "Observation.subject") in found
     assert errors(profiled.validate(obs)) == []  # no profile: base R4 allows a Patient
+
+
+def test_references_below_backbones_and_datatypes_resolve(base: FhirValidator) -> None:
+    # Encounter.participant.individual (a backbone) and Identifier.assigner (a datatype)
+    urn = "urn:uuid:9d6a4d1c-0000-4000-8000-000000000002"
+    enc = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "participant": [{"individual": {"reference": urn}}],
+        "identifier": [{"value": "1", "assigner": {"reference": urn}}],
+    }
+    bundle = _bundle(
+        "collection", ("urn:uuid:9d6a4d1c-0000-4000-8000-000000000001", enc), (urn, DEVICE)
+    )
+    at = "Bundle.entry[0].resource"
+    assert sorted(_found(base, bundle)) == [
+        ("reference-target", f"{at}.identifier[0].assigner"),
+        ("reference-target", f"{at}.participant[0].individual"),
+    ]
