@@ -5,16 +5,20 @@ R4 §2.3.0 (Resource references): a literal reference is ``[base/]Type/id[/_hist
 a URN (``urn:uuid:``, ``urn:oid:``), or ``#id`` (a contained resource; ``#`` alone is
 the container). R4 §2.36.4 (Resolving references in Bundles): an absolute reference
 matches an entry's ``fullUrl``; a relative ``Type/id`` is made absolute with the RESTful
-base of the referring entry's fullUrl; ``_history/vid`` also matches the target's
+base of the referring entry's fullUrl (from an entry without one, it finds the entry of
+that type and id); ``_history/vid`` also matches the target's
 ``meta.versionId`` when it has one. References among the resources of a Parameters
 resolve by ``Type/id``.
 
-A resolved reference must point at the type its literal says and at a type the
-element's definition allows. Only in a document must every reference resolve (a
-message only must not be ambiguous); in other Bundles a target may live on a server.
-The walk that finds references is typed (the model says which elements are
-References and their targets) and runs once per Bundle, Parameters or resource with
-contained resources; other resources cost nothing here.
+A resolved reference must point at the type its literal (and its ``type``) says, at a
+type the element's definition allows, and at what the profiles applied to the referring
+resource allow (``targetProfile``: the type, and conformance to a target profile).
+Only in a document must every reference resolve (a message only must not be ambiguous:
+official R4 messages refer outside themselves); in other Bundles a target may live on a
+server. The walk that finds references is typed (the model says which elements are
+References and their targets; it follows only elements that can hold one) and runs once
+per Bundle, Parameters or resource with contained resources, with the Bundle's index
+built once; other resources cost nothing here. Bundle links: one relation per link.
 """
 
 from __future__ import annotations
@@ -335,7 +339,8 @@ class TargetProfiles:
 
 class _Entries:
     """A Bundle's entries indexed once: by fullUrl, and by ``Type/id`` where the fullUrl
-    is absent or ends so."""
+    is absent or ends so (what a relative reference from an entry without a RESTful
+    fullUrl finds)."""
 
     __slots__ = ("by_local", "by_url", "versions")
 
@@ -369,9 +374,9 @@ class _Entries:
         if ":" in target:  # absolute: a URL or a URN matches fullUrls only
             found = self.by_url.get(target, [])
         else:
-            if base is not None:
+            if base is not None:  # R4: relative to the server of the referring entry
                 found = self.by_url.get(f"{base}/{target}", [])
-            if not found:
+            else:
                 found = self.by_local.get(target, [])
         if version is not None and found:
             versions = self.versions

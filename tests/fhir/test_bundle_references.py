@@ -342,3 +342,17 @@ def test_references_below_backbones_and_datatypes_resolve(base: FhirValidator) -
         ("reference-target", f"{at}.identifier[0].assigner"),
         ("reference-target", f"{at}.participant[0].individual"),
     ]
+
+
+def test_relative_reference_does_not_cross_servers(base: FhirValidator) -> None:
+    # R4 §2.36.4: Patient/p1 made in an entry of server A is A's Patient/p1; server B's
+    # entry of the same type and id is another resource: in a document, not found
+    bundle = _bundle(
+        "document",
+        ("http://a.example.org/fhir/Observation/o1", _obs("Patient/p1")),
+        ("http://b.example.org/fhir/Patient/p1", PATIENT),
+    )
+    assert ("reference-not-found", SUBJECT) in _found(base, bundle)
+    # from an entry whose fullUrl is not RESTful, Type/id finds the entry of that type and id
+    bundle["entry"][0]["fullUrl"] = "urn:uuid:9d6a4d1c-0000-4000-8000-000000000001"
+    assert ("reference-not-found", SUBJECT) not in _found(base, bundle)
