@@ -43,7 +43,9 @@ test suite and ``tests/build/`` find what breaks):
   few) can be native bases (``RuntimeError`` and others need ``native_class=False``).
 - Compiled code calls module functions and methods directly: patching them (tests'
   ``monkeypatch``) has no effect there. Tests that must patch are marked ``pure_python``.
-- A class attribute used as a per-class cache is declared ``ClassVar``.
+- A class attribute used as a per-class cache is declared ``ClassVar``; a subclass that
+  overrides an attribute declares the base's type (``applies_to: frozenset[str] | None =
+  frozenset()``), since mypyc infers ``frozenset[str]`` from the value and rejects it.
 - A variable has one type per function: ``except CompiledError as exc`` followed by
   ``except OSError as exc`` makes the second a TypeError; give each handler its own name.
 - No lone surrogates in string literals (write ``r"[\\udc80-\\udcff]"`` for ``re``).

@@ -99,7 +99,7 @@ def compile_with_plugins(
 class NotApplicable(Check[None]):
     """A requirement left out of a run: it visits nothing and is not applicable."""
 
-    applies_to = frozenset[str]()
+    applies_to: frozenset[str] | None = frozenset()  # as Check declares it (mypyc)
 
     def __init__(self, check: Check[Any], note: str) -> None:
         super().__init__(check.requirement)
