@@ -48,6 +48,8 @@ test suite and ``tests/build/`` find what breaks):
   frozenset()``), since mypyc infers ``frozenset[str]`` from the value and rejects it.
 - A variable has one type per function: ``except CompiledError as exc`` followed by
   ``except OSError as exc`` makes the second a TypeError; give each handler its own name.
+- A compiled class cannot be weakly referenced (no ``WeakKeyDictionary`` keyed by one):
+  keep the per-object cache on the object, as an attribute it declares.
 - No lone surrogates in string literals (write ``r"[\\udc80-\\udcff]"`` for ``re``).
 - No recursive type alias (``Node = tuple["Node | None", ...]``): mypyc recurses until it
   crashes (a segmentation fault, so the build falls back to pure with no message but the

@@ -114,6 +114,9 @@ class Model:
         self._children: dict[str, dict[str, list[list[Any]]]] = {}
         self._rows: dict[str, dict[str, list[Any]]] = {}
         self._invs: dict[tuple[int, str], Invariant] = {}
+        self.reference_plans: Any = None
+        """references.py's plans for this model (kept here, not in a WeakKeyDictionary:
+        a compiled class cannot be weakly referenced)."""
 
     # -- structure index per type
     def _index(self, type_name: str) -> tuple[dict[str, list[list[Any]]], dict[str, list[Any]]]:

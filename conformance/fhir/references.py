@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
-from weakref import WeakKeyDictionary
 
 from conformance.fhir.issues import BASE, FhirIssue, Found, error
 from conformance.fhir.model import BACKBONE, COMPLEX, RESOURCE, Elem, Model
@@ -134,9 +133,6 @@ class _Plans:
         return memo[key]
 
 
-_PLANS: WeakKeyDictionary[Model, _Plans] = WeakKeyDictionary()
-
-
 def _collect(
     plans: _Plans,
     obj: dict[str, Any],
@@ -178,9 +174,9 @@ def _references(model: Model, res: dict[str, Any], path: str) -> list[_Use]:
     out: list[_Use] = []
     rtype = res.get("resourceType")
     if type(rtype) is str and rtype in model.resource_types:
-        plans = _PLANS.get(model)
+        plans: _Plans | None = model.reference_plans
         if plans is None:
-            plans = _PLANS[model] = _Plans(model)
+            plans = model.reference_plans = _Plans(model)
         _collect(plans, res, rtype, path, res, rtype, out)
     return out
 
