@@ -70,7 +70,12 @@ def compile_standard(
     return CompiledStandard(standard, tuple(checks), parse_check)
 
 
-def compile_with_plugins(standard: Standard, plugins: Plugins) -> CompiledStandard:
+def compile_with_plugins(
+    standard: Standard, plugins: Plugins, services: Mapping[str, object] | None = None
+) -> CompiledStandard:
     """:func:`compile_standard` with the check types ``plugins`` register; the plugins are
-    also a service (check types such as terminology consult other hooks)."""
-    return compile_standard(standard, check_factories(plugins), {"plugins": plugins})
+    also a service (check types such as terminology consult other hooks), beside
+    ``services`` (the run's settings for checks, e.g. ``fhir-extensions``)."""
+    return compile_standard(
+        standard, check_factories(plugins), {**(services or {}), "plugins": plugins}
+    )

@@ -172,6 +172,9 @@ def fhir_validator(env: CompileEnv, profiles: bool = True) -> SharedValidation:
             except DefinitionError as exc:
                 message = f"{env.standard.ref}: a FHIR definition does not load: {exc}"
                 raise StandardError(message) from None
+        examples, domains = env.services.get("fhir-extensions", (False, ()))
+        if examples or domains:  # --allow-example-extensions, --allow-extension-domain
+            validator = validator.allowing_extensions(examples, domains)
         return SharedValidation(validator, env.standard.profiles)
 
     shared: SharedValidation = env.service("fhir-validator", build)

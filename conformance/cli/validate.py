@@ -38,6 +38,8 @@ class ValidateOptions:
     """``NAME=VALUE`` settings for :func:`conformance.limits.parse_limits`."""
     output_dir: Path | None = None
     quiet: bool = False
+    extension_domains: tuple[str, ...] = ()
+    example_extensions: bool = False
 
 
 def register(sub: Any) -> None:
@@ -141,6 +143,20 @@ def register(sub: Any) -> None:
         "max-ratio, "
         "max-files, findings-per-requirement",
     )
+    val.add_argument(
+        "--allow-extension-domain",
+        action="append",
+        default=[],
+        metavar="DOMAIN",
+        help="FHIR extensions with no definition whose URL starts with DOMAIN are reported "
+        "for information, not as errors (repeatable); unknown modifier extensions stay errors",
+    )
+    val.add_argument(
+        "--allow-example-extensions",
+        action="store_true",
+        help="FHIR extensions with no definition on example domains (example.org...) are "
+        "reported for information, not as errors",
+    )
     val.set_defaults(handler=run)
 
 
@@ -162,6 +178,8 @@ def options_from(args: argparse.Namespace) -> ValidateOptions:
         limits=args.limit,
         output_dir=args.output_dir,
         quiet=args.quiet,
+        extension_domains=tuple(args.allow_extension_domain),
+        example_extensions=args.allow_example_extensions,
     )
 
 
@@ -278,6 +296,8 @@ def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -
             limits=limits,
             environment=opts.environment,
             jobs=opts.jobs,
+            extension_domains=opts.extension_domains,
+            example_extensions=opts.example_extensions,
         ),
         progress=progress,
         history=history,

@@ -66,7 +66,8 @@ class Session:
         if standard is None:
             standard = _resolve(registry, spec, feed)
         readers = [reader(spec.limits) for reader in plugins.registry.readers.values()]
-        compiled = compile_with_plugins(standard, plugins)
+        extensions = (spec.example_extensions, spec.extension_domains)
+        compiled = compile_with_plugins(standard, plugins, {"fhir-extensions": extensions})
         pinned = replace(spec, standard=standard.ref, standard_folder=str(standard.path), feed=feed)
         context = RunContext(feed, standard, history)
         return cls(pinned, plugins, readers, compiled, context, progress, seen)
