@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from conformance.fhir.fhirpath import FhirPathError
 from conformance.fhir.issues import FhirIssue
 from conformance.fhir.model import BACKBONE, COMPLEX, PRIMITIVE, RESOURCE, Model
 
@@ -281,7 +282,9 @@ def context_issues(
     out: list[FhirIssue] = []
     if ctx.is_modifier is not None and ctx.is_modifier != modifier:
         if modifier:
-            message = "Extension is used as a modifierExtension, but its definition is not a modifier"
+            message = (
+                "Extension is used as a modifierExtension, but its definition is not a modifier"
+            )
         else:
             message = "Extension is a modifier (isModifier), so it must be a modifierExtension"
         out.append(FhirIssue("error", "extension-modifier", at, message, url))
@@ -292,7 +295,7 @@ def context_issues(
         for inv in ctx.invariants:
             try:
                 nodes = evaluate(inv, resource, _node(place), root)
-            except Exception:  # noqa: BLE001 - any failure of the expression: say so
+            except FhirPathError:  # parse or evaluation failure: say so
                 message = "Extension context invariant cannot be evaluated here; not checked"
                 out.append(FhirIssue("warning", "extension-context", at, message, url))
                 continue
@@ -309,8 +312,7 @@ def context_issues(
         out.append(FhirIssue("warning", "extension-context", at, message, url))
     else:
         message = (
-            f"Extension is not allowed here (allowed: {ctx.described()}; "
-            f"this element is {where})"
+            f"Extension is not allowed here (allowed: {ctx.described()}; this element is {where})"
         )
         out.append(FhirIssue("error", "extension-context", at, message, url))
     return out
@@ -336,7 +338,7 @@ def _allowed(
     for expr in ctx.expressions:
         try:
             nodes = evaluate(expr, resource, None, root)
-        except Exception:  # noqa: BLE001 - an expression this engine cannot evaluate
+        except FhirPathError:  # an expression this engine cannot evaluate
             unknown = True
             continue
         if any(_same(n, place) for n in nodes):

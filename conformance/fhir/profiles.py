@@ -243,7 +243,6 @@ class ProfileRegistry:
         return list(prof.must_support if inherited else prof.own_must_support)
 
 
-
 def _evaluate(expression: str, resource: Any, focus: Any, root: Any) -> list[Any]:
     """A FHIRPath expression's nodes (extension contexts and context invariants)."""
     from conformance.fhir.fhirpath import compile_expression

@@ -137,11 +137,14 @@ class FhirValidator:
         if nested:
             issues.extend(nested)
             extra = True
-        if type(resource) is dict and resource.get("resourceType") == "Bundle":
-            if resource.get("type") in ("document", "message"):
-                got = bundle_references(resource, resource.get("type") == "document")
-                extra = extra or bool(got)
-                issues.extend(got)
+        if (
+            type(resource) is dict
+            and resource.get("resourceType") == "Bundle"
+            and resource.get("type") in ("document", "message")
+        ):
+            got = bundle_references(resource, resource.get("type") == "document")
+            extra = extra or bool(got)
+            issues.extend(got)
         if extra:  # the same finding can come from a profile and an extension definition
             issues = list(dict.fromkeys(issues))
         return issues

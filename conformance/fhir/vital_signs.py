@@ -27,7 +27,11 @@ class VitalSign(NamedTuple):
 #: (profile id, title, codes), in the reference's order, per code system
 _LOINC_RULES = (
     ("vitalspanel", "Vital Signs Panel", "85353-1"),
-    ("resprate", "Respiratory Rate", "9279-1 76170-0 76172-6 76171-8 19840-8 33438-3 76270-8 11291-2"),
+    (
+        "resprate",
+        "Respiratory Rate",
+        "9279-1 76170-0 76172-6 76171-8 19840-8 33438-3 76270-8 11291-2",
+    ),
     (
         "heartrate",
         "Heart rate",
@@ -50,7 +54,11 @@ _LOINC_RULES = (
     ("headcircum", "Head circumference", "9843-4 8287-5"),
     ("bodyweight", "Body weight", "29463-7 3141-9 3142-7 75292-3 79348-9 8350-1 8351-9"),
     ("bmi", "Body mass index", "39156-5 89270-3"),
-    ("bp", "Blood pressure systolic and diastolic", "85354-9 35094-2 8459-0 76534-7 55284-4 8480-6"),
+    (
+        "bp",
+        "Blood pressure systolic and diastolic",
+        "85354-9 35094-2 8459-0 76534-7 55284-4 8480-6",
+    ),
 )
 _SNOMED_RULES = (
     ("vitalspanel", "Vital Signs Panel", "46680005"),

@@ -120,7 +120,12 @@ def test_unknown_profile_asked_for_is_an_error(v: FhirValidator) -> None:
 
 
 def test_profile_for_another_type(v: FhirValidator) -> None:
-    basic = {"resourceType": "Basic", "id": "b", "code": {"text": "x"}, "meta": {"profile": [DATED]}}
+    basic = {
+        "resourceType": "Basic",
+        "id": "b",
+        "code": {"text": "x"},
+        "meta": {"profile": [DATED]},
+    }
     got = from_profile(v.validate(bundle(basic)))
     assert got == [("error", "profile-type", "Bundle.entry[0].resource")]
 

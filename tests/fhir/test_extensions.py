@@ -202,7 +202,9 @@ def test_relative_urls_are_parts_of_their_extension(v: FhirValidator) -> None:
         ("on-humanname", patient(extension=[ext("on-humanname")]), "root"),
         (
             "on-address-line",
-            patient(address=[{"line": ["1 Road"], "_line": [{"extension": [ext("on-address-line")]}]}]),
+            patient(
+                address=[{"line": ["1 Road"], "_line": [{"extension": [ext("on-address-line")]}]}]
+            ),
             None,
         ),
         (
@@ -215,7 +217,11 @@ def test_relative_urls_are_parts_of_their_extension(v: FhirValidator) -> None:
         ("on-resource", patient(extension=[ext("on-resource")]), None),
         ("on-resource", patient(name=[{"family": "T", "extension": [ext("on-resource")]}]), "name"),
         ("on-domainresource", patient(extension=[ext("on-domainresource")]), None),
-        ("on-contact", patient(contact=[{"gender": "male", "extension": [ext("on-contact")]}]), None),
+        (
+            "on-contact",
+            patient(contact=[{"gender": "male", "extension": [ext("on-contact")]}]),
+            None,
+        ),
         ("on-contact", patient(extension=[ext("on-contact")]), "root"),
         ("on-meta", patient(meta={"extension": [ext("on-meta")]}), None),
         ("on-two", patient(name=[{"family": "T", "extension": [ext("on-two")]}]), None),
@@ -239,7 +245,10 @@ def test_datatype_and_choice_contexts_inside_a_resource(v: FhirValidator) -> Non
         "code": {"text": "x"},
         "valueQuantity": {"value": 1, "extension": [ext("on-obs-value")]},
         "component": [
-            {"code": {"text": "y"}, "valueQuantity": {"value": 1, "extension": [ext("on-obs-value")]}}
+            {
+                "code": {"text": "y"},
+                "valueQuantity": {"value": 1, "extension": [ext("on-obs-value")]},
+            }
         ],
         "extension": [ext("on-two")],
     }
@@ -305,8 +314,12 @@ def test_core_extension_context(v: FhirValidator) -> None:
     url = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
     good = patient(extension=[ext(url, {"city": "Leeds"}, "valueAddress")])
     assert ext_issues(v.validate(good)) == []
-    bad = patient(name=[{"family": "T", "extension": [ext(url, {"city": "Leeds"}, "valueAddress")]}])
-    assert ext_issues(v.validate(bad)) == [("error", "extension-context", "Patient.name[0].extension[0]")]
+    bad = patient(
+        name=[{"family": "T", "extension": [ext(url, {"city": "Leeds"}, "valueAddress")]}]
+    )
+    assert ext_issues(v.validate(bad)) == [
+        ("error", "extension-context", "Patient.name[0].extension[0]")
+    ]
 
 
 # -- ext-1 and isModifier

@@ -203,7 +203,9 @@ def test_feed_with_vitals_coded_only_in_unlisted_snomed_has_no_str02_error(
 ) -> None:
     unlisted = {"27113001", "364075005", "75367002"}
     feed = tmp_path / "feed"
-    changed = _feed_with_snomed_only_vitals(REPO / "sample_feeds" / "qwo-conformant", feed, unlisted)
+    changed = _feed_with_snomed_only_vitals(
+        REPO / "sample_feeds" / "qwo-conformant", feed, unlisted
+    )
     assert changed > 100
     result = cli("validate", feed, "--format", "json")
     str02 = _str02(result.json())
