@@ -130,12 +130,9 @@ class FhirValidator:
             got = self.registry.check_extensions(extensions, self.extension_policy, resource)
             extra = bool(got)
             issues.extend(got)
-        if profiles:
-            issues.extend(self.registry.validate(resource, profiles, (), True))
-            extra = True
-        nested = self._nested_profiles(resource, str(resource.get("resourceType")), profiles)
-        if nested:
-            issues.extend(nested)
+        got = self._profile_issues(resource, str(resource.get("resourceType")), profiles)
+        if got:
+            issues.extend(got)
             extra = True
         if (
             type(resource) is dict
@@ -149,50 +146,41 @@ class FhirValidator:
             issues = list(dict.fromkeys(issues))
         return issues
 
-    def _nested_profiles(
-        self, resource: Any, at: str, asked: Sequence[str] = ()
+    def _profile_issues(
+        self, resource: Any, at: str, profiles: Sequence[str] = ()
     ) -> list[FhirIssue]:
         """Issues of ``resource`` (at path ``at``) and of every resource inside it (contained
-        resources, Bundle entries, at any depth) against the profiles each claims in
-        meta.profile and the vital-signs profile its code implies; ``asked`` are the
-        profiles already applied to ``resource`` itself."""
-        out: list[FhirIssue] = []
+        resources, Bundle entries, at any depth) against the ``profiles`` asked for (the
+        top resource only), those each claims in meta.profile and the vital-signs profile
+        its code implies (named in the message of each issue it causes)."""
         if type(resource) is not dict:
-            return out
+            return []
         rtype = resource.get("resourceType")
-        claimed = tuple(p for p in _claimed_profiles(resource) if p not in asked)
+        claimed = _claimed_profiles(resource)
         implied = implied_profile(resource)
-        if implied is not None and implied.profile in claimed:
-            claimed = tuple(p for p in claimed if p != implied.profile)
-        if claimed:
-            out.extend(self._placed(self.registry.validate(resource, (), claimed, True), rtype, at))
-        if implied is not None and implied.profile not in asked:
-            why = f" ({implied.because()})"
-            found = self.registry.validate(resource, (implied.profile,), (), True)
-            out.extend(f._replace(message=f.message + why) for f in self._placed(found, rtype, at))
+        out: list[FhirIssue] = []
+        if implied is not None and implied.profile not in profiles:
+            found = self.registry.validate(resource, (*profiles, implied.profile), claimed, True)
+            if found:
+                why = f" ({implied.because()})"
+                url = implied.profile
+                out = [f._replace(message=f.message + why) if f.source == url else f for f in found]
+        elif profiles or claimed:
+            out = self.registry.validate(resource, profiles, claimed, True)
+        if out and at != rtype:
+            out = _placed(out, rtype, at)
         contained = resource.get("contained")
         if type(contained) is list:
             for i, res in enumerate(contained):
-                out.extend(self._nested_profiles(res, f"{at}.contained[{i}]"))
+                out.extend(self._profile_issues(res, f"{at}.contained[{i}]"))
         if rtype == "Bundle":
             entries = resource.get("entry")
             if type(entries) is list:
                 for i, entry in enumerate(entries):
                     if type(entry) is dict:
                         res = entry.get("resource")
-                        out.extend(self._nested_profiles(res, f"{at}.entry[{i}].resource"))
+                        out.extend(self._profile_issues(res, f"{at}.entry[{i}].resource"))
         return out
-
-    @staticmethod
-    def _placed(found: list[FhirIssue], rtype: Any, at: str) -> list[FhirIssue]:
-        """Issues of a resource, their paths moved to where the resource sits."""
-        if not isinstance(rtype, str) or at == rtype:
-            return found
-        n = len(rtype)
-        return [
-            f._replace(expression=at + f.expression[n:]) if f.expression.startswith(rtype) else f
-            for f in found
-        ]
 
     def must_support_paths(self, profile: str, inherited: bool = True) -> list[str]:
         """The element ids a profile flags mustSupport (for completeness scoring).
@@ -213,6 +201,17 @@ def _claimed_profiles(resource: Any) -> tuple[str, ...]:
     if type(claimed) is not list:
         return ()
     return tuple(p for p in claimed if type(p) is str)
+
+
+def _placed(found: list[FhirIssue], rtype: Any, at: str) -> list[FhirIssue]:
+    """Issues of a resource, their paths moved to where the resource sits."""
+    if not isinstance(rtype, str):
+        return found
+    n = len(rtype)
+    return [
+        f._replace(expression=at + f.expression[n:]) if f.expression.startswith(rtype) else f
+        for f in found
+    ]
 
 
 def _base_validation(resource: Any) -> list[FhirIssue]:

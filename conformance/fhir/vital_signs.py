@@ -111,12 +111,9 @@ SYSTEM_NAMES = {LOINC: "LOINC", SNOMED_CT: "SNOMED CT"}
 
 
 class ImpliedProfile(NamedTuple):
+    profile: str  # canonical URL
     rule: VitalSign
     code: str  # the code that matched (a code, not patient data)
-
-    @property
-    def profile(self) -> str:
-        return self.rule.profile
 
     def because(self) -> str:
         """Why the profile applies, for the messages of the issues it causes."""
@@ -147,4 +144,5 @@ def implied_profile(resource: Any) -> ImpliedProfile | None:
             best = (i, value)
     if best is None:
         return None
-    return ImpliedProfile(RULES[best[0]], best[1])
+    rule = RULES[best[0]]
+    return ImpliedProfile(rule.profile, rule, best[1])
