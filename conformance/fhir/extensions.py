@@ -203,7 +203,7 @@ class Context(NamedTuple):
     extensions: tuple[str, ...]  # ``extension`` contexts (URLs)
     expressions: tuple[str, ...]  # ``fhirpath`` contexts
     invariants: tuple[str, ...]  # contextInvariant
-    is_modifier: bool | None  # the root element's isModifier (None: not said)
+    is_modifier: bool  # the root element's isModifier
 
     @classmethod
     def of(cls, sd: dict[str, Any]) -> Context:
@@ -249,19 +249,17 @@ class Context(NamedTuple):
         return ", ".join(parts)
 
 
-def _is_modifier(sd: dict[str, Any]) -> bool | None:
+def _is_modifier(sd: dict[str, Any]) -> bool:
+    """The root element's isModifier: a differential that does not say inherits the
+    base Extension's (false)."""
     for part in ("snapshot", "differential"):
         block = sd.get(part)
         elements = block.get("element") if isinstance(block, dict) else None
         if isinstance(elements, list) and elements and isinstance(elements[0], dict):
             first = elements[0]
-            if first.get("path") == "Extension":
-                flag = first.get("isModifier")
-                if isinstance(flag, bool):
-                    return flag
-                if part == "snapshot":
-                    return False
-    return None
+            if first.get("path") == "Extension" and isinstance(first.get("isModifier"), bool):
+                return bool(first["isModifier"])
+    return False
 
 
 #: evaluates a FHIRPath expression: (expression, resource, focus node, root) -> nodes
@@ -280,7 +278,7 @@ def context_issues(
 ) -> list[FhirIssue]:
     """The issues of a known extension used at ``place`` (``at`` is the extension's path)."""
     out: list[FhirIssue] = []
-    if ctx.is_modifier is not None and ctx.is_modifier != modifier:
+    if ctx.is_modifier != modifier:
         if modifier:
             message = (
                 "Extension is used as a modifierExtension, but its definition is not a modifier"

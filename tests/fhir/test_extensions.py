@@ -342,6 +342,9 @@ def test_modifier_definitions_must_match_where_they_are_used(v: FhirValidator) -
         extension=[ext("not-a-modifier", True, "valueBoolean")],
     )
     assert [i for i in v.validate(right) if i.code == "extension-modifier"] == []
+    unsaid = patient(modifierExtension=[ext("on-element")])  # not a modifier by default
+    found = [(i.severity, i.expression) for i in v.validate(unsaid) if i.code.startswith("ext")]
+    assert found == [("error", "Patient.modifierExtension[0]")]
 
 
 # -- the command line
