@@ -17,10 +17,9 @@ values from the resource; the extension's URL is the issue's ``source``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from conformance.fhir.fhirpath import FhirPathError
+from conformance.fhir.fhirpath import CompiledExpression, FhirPathError, compile_expression
 from conformance.fhir.issues import FhirIssue
 from conformance.fhir.model import BACKBONE, COMPLEX, PRIMITIVE, RESOURCE, Model
 
@@ -262,8 +261,15 @@ def _is_modifier(sd: dict[str, Any]) -> bool:
     return False
 
 
-#: evaluates a FHIRPath expression: (expression, resource, focus node, root) -> nodes
-Evaluate = Callable[[str, Any, Any, Any], "list[Any]"]
+_compiled: dict[str, CompiledExpression] = {}
+
+
+def _expression(text: str) -> CompiledExpression:
+    """A context expression or invariant, compiled once; raises FhirPathError."""
+    got = _compiled.get(text)
+    if got is None:
+        got = _compiled[text] = compile_expression(text)
+    return got
 
 
 def context_issues(
@@ -274,7 +280,6 @@ def context_issues(
     at: str,
     resource: Any,
     root: Any,
-    evaluate: Evaluate,
 ) -> list[FhirIssue]:
     """The issues of a known extension used at ``place`` (``at`` is the extension's path)."""
     out: list[FhirIssue] = []
@@ -288,16 +293,16 @@ def context_issues(
         out.append(FhirIssue("error", "extension-modifier", at, message, url))
     if place is None or not ctx.any:
         return out
-    allowed, unknown = _allowed(ctx, place, resource, root, evaluate)
+    allowed, unknown = _allowed(ctx, place, resource, root)
     if allowed:
         for inv in ctx.invariants:
             try:
-                nodes = evaluate(inv, resource, _node(place), root)
+                holds = _expression(inv).is_true(resource, _node(place), root_resource=root)
             except FhirPathError:  # parse or evaluation failure: say so
                 message = "Extension context invariant cannot be evaluated here; not checked"
                 out.append(FhirIssue("warning", "extension-context", at, message, url))
                 continue
-            if not _true(nodes):
+            if not holds:
                 message = "Extension is not allowed here: its context invariant does not hold"
                 out.append(FhirIssue("error", "extension-context", at, message, url))
         return out
@@ -316,9 +321,7 @@ def context_issues(
     return out
 
 
-def _allowed(
-    ctx: Context, place: Place, resource: Any, root: Any, evaluate: Evaluate
-) -> tuple[bool, bool]:
+def _allowed(ctx: Context, place: Place, resource: Any, root: Any) -> tuple[bool, bool]:
     """(allowed, some context could not be evaluated)."""
     names = place.names
     if any(n.startswith(_ANYWHERE) for n in names):
@@ -335,7 +338,7 @@ def _allowed(
     unknown = False
     for expr in ctx.expressions:
         try:
-            nodes = evaluate(expr, resource, None, root)
+            nodes = _expression(expr).evaluate_nodes(resource, root_resource=root)
         except FhirPathError:  # an expression this engine cannot evaluate
             unknown = True
             continue
@@ -362,16 +365,3 @@ def _node(place: Place) -> Any:
     if place.fhir_type is not None and place.value is not place.container:
         return (place.value, place.fhir_type, place.container)
     return (place.container, place.fhir_type, None)
-
-
-def _true(nodes: list[Any]) -> bool:
-    """Invariant reading: a single false, or nothing, fails."""
-    if not nodes:
-        return False
-    if len(nodes) == 1:
-        v = nodes[0]
-        if type(v) is tuple:
-            v = v[0]
-        if v is True or v is False:
-            return bool(v)
-    return True

@@ -223,7 +223,7 @@ class ProfileRegistry:
                     if not located and not ctx.anywhere:
                         place = locate(self.model, root if root is not None else res, path)
                         located = True
-                    out.extend(context_issues(ctx, url, place, modifier, p, res, root, _evaluate))
+                    out.extend(context_issues(ctx, url, place, modifier, p, res, root))
                 got = self.checks.root(url, False).rule(ext, None, None, res)
                 if got is not None:
                     out.extend(issues_only(moved(p, got)))
@@ -241,16 +241,3 @@ class ProfileRegistry:
         if prof is None:
             return []
         return list(prof.must_support if inherited else prof.own_must_support)
-
-
-def _evaluate(expression: str, resource: Any, focus: Any, root: Any) -> list[Any]:
-    """A FHIRPath expression's nodes (extension contexts and context invariants)."""
-    from conformance.fhir.fhirpath import compile_expression
-
-    compiled = _compiled_expressions.get(expression)
-    if compiled is None:
-        compiled = _compiled_expressions[expression] = compile_expression(expression)
-    return compiled.evaluate_nodes(resource, focus, root_resource=root)
-
-
-_compiled_expressions: dict[str, Any] = {}
