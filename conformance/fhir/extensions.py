@@ -118,7 +118,8 @@ def locate(model: Model, root: Any, expression: str) -> Place | None:
             value = value[i] if type(value) is list and i < len(value) else None
             obj = obj[i] if type(obj) is list and i < len(obj) else None
         last = elem.path.rsplit(".", 1)[1]
-        extra = []
+        # a choice is named by its definition (value[x]) and by its JSON name (valueQuantity)
+        extra = [p + "." + name for p in paths] if elem.choice is not None else []
         is_resource = False
         if elem.kind == RESOURCE:
             rtype = obj.get("resourceType") if type(obj) is dict else None

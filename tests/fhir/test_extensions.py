@@ -69,6 +69,7 @@ DEFINITIONS = [
     ext_sd("on-resource", [("element", "Resource")]),
     ext_sd("on-domainresource", [("element", "DomainResource")]),
     ext_sd("on-obs-value", [("element", "Observation.value[x]")]),
+    ext_sd("on-obs-quantity", [("element", "Observation.valueQuantity")]),
     ext_sd("on-contact", [("element", "Patient.contact")]),
     ext_sd("on-meta", [("element", "Resource.meta")]),
     ext_sd("on-two", [("element", "Observation"), ("element", "Patient.name")]),
@@ -251,9 +252,16 @@ def test_datatype_and_choice_contexts_inside_a_resource(v: FhirValidator) -> Non
             }
         ],
         "extension": [ext("on-two")],
+        "_status": {"extension": [ext("on-obs-quantity")]},
     }
-    found = [(i.severity, i.expression) for i in v.validate(obs) if i.code == "extension-context"]
-    assert found == [("error", "Observation.component[0].valueQuantity.extension[0]")]
+    obs["valueQuantity"]["extension"].append(ext("on-obs-quantity"))
+    found = sorted(
+        (i.severity, i.expression) for i in v.validate(obs) if i.code == "extension-context"
+    )
+    assert found == [
+        ("error", "Observation.component[0].valueQuantity.extension[0]"),
+        ("error", "Observation.status.extension[0]"),
+    ]
 
 
 def test_contexts_of_contained_resources_start_from_that_resource(v: FhirValidator) -> None:
