@@ -85,6 +85,8 @@ def locate(model: Model, root: Any, expression: str) -> Place | None:
     parts = expression.split(".")
     if len(parts) < 2 or type(root) is not dict or root.get("resourceType") != parts[0]:
         return None
+    if len(parts) == 2:  # on the resource itself: the usual case
+        return Place(root, root, parts[0], _resource_names(model, parts[0]), True, None)
     obj: Any = root
     value: Any = root
     key = parts[0]  # node key: a type name or a backbone path
@@ -153,6 +155,17 @@ def locate(model: Model, root: Any, expression: str) -> Place | None:
         is_resource,
         parent_url or (_url(obj) if ftype == "Extension" else None),
     )
+
+
+_RESOURCE_NAMES: dict[str, tuple[str, ...]] = {}
+
+
+def _resource_names(model: Model, rtype: str) -> tuple[str, ...]:
+    """A resource type and its bases (``Patient``, ``DomainResource``, ``Resource``)."""
+    got = _RESOURCE_NAMES.get(rtype)
+    if got is None:
+        got = _RESOURCE_NAMES[rtype] = (rtype, *_based(model, [rtype]))
+    return got
 
 
 def _url(obj: Any) -> str | None:

@@ -137,7 +137,7 @@ def implied_profile(resource: Any) -> ImpliedProfile | None:
         if type(c) is not dict:
             continue
         system, value = c.get("system"), c.get("code")
-        if type(system) is not str or type(value) is not str:
+        if type(value) is not str or type(system) is not str:
             continue
         i = _FIRST.get((system, value))
         if i is not None and (best is None or i < best[0]):

@@ -227,3 +227,10 @@ def test_feed_with_vitals_coded_only_in_listed_snomed_fails_str02(
     messages = {f["message"] for f in card["findings"] if f["requirement"] == "MDSS-STR-02"}
     assert messages and all(f"profile {SD}resprate applies" in m for m in messages)
     assert all("its code is SNOMED CT 86290005" in m for m in messages)
+
+
+def test_malformed_codings_imply_nothing_and_do_not_crash(base: FhirValidator) -> None:
+    obs = observation()
+    obs["code"]["coding"] = [{"system": ["x"], "code": "8867-4"}, {"system": LOINC, "code": {}}, 3]
+    assert implied_profile(obs) is None
+    assert base.validate(obs)  # base R4 reports the wrong types
