@@ -401,3 +401,22 @@ def test_cli_allow_example_extensions_keeps_modifiers_errors(
         ("error", "Patient.modifierExtension[0]"),
         ("information", "Patient.extension[0]"),
     ]
+
+
+def test_cli_fhir_r4_standard_takes_the_extension_options(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The built-in fhir-r4 standard has no definitions of its own: the options apply."""
+    res = patient(extension=[ext("nowhere")], id="p1")
+    path = tmp_path / "patient.json"
+    path.write_bytes(orjson.dumps(res))
+    plain = cli("validate", "--standard", "fhir-r4", "--format", "json", path)
+    assert plain.code == 1 and _extension_findings(plain.json()) == [
+        ("error", "Patient.extension[0]")
+    ]
+    allowed = cli(
+        "validate", "--standard", "fhir-r4", "--format", "json", path,
+        "--allow-extension-domain", "https://fhir.ics-test.nhs.uk/",
+    )  # fmt: skip
+    assert allowed.code == 0, allowed.out
+    assert _extension_findings(allowed.json()) == [("information", "Patient.extension[0]")]
