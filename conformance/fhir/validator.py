@@ -8,7 +8,7 @@ resource: they say what is wrong and where.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from conformance.fhir.base_check import BaseChecks, base_checks
@@ -16,7 +16,7 @@ from conformance.fhir.extensions import ExtensionPolicy
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue
 from conformance.fhir.model import Model, base_model
-from conformance.fhir.references import bundle_references
+from conformance.fhir.references import TargetProfiles, resolved_references
 from conformance.fhir.vital_signs import implied_profile
 
 if TYPE_CHECKING:
@@ -134,14 +134,13 @@ class FhirValidator:
         if got:
             issues.extend(got)
             extra = True
-        if (
-            type(resource) is dict
-            and resource.get("resourceType") == "Bundle"
-            and resource.get("type") in ("document", "message")
-        ):
-            got = bundle_references(resource, resource.get("type") == "document")
-            extra = extra or bool(got)
-            issues.extend(got)
+        if type(resource) is dict:
+            rtype = resource.get("resourceType")
+            if rtype == "Bundle" or rtype == "Parameters" or "contained" in resource:
+                targets = TargetProfiles(self.registry, _applied_profiles(resource, profiles))
+                got = resolved_references(resource, self._model, targets)
+                extra = extra or bool(got)
+                issues.extend(got)
         if extra:  # the same finding can come from a profile and an extension definition
             issues = list(dict.fromkeys(issues))
         return issues
@@ -201,6 +200,22 @@ def _claimed_profiles(resource: Any) -> tuple[str, ...]:
     if type(claimed) is not list:
         return ()
     return tuple(p for p in claimed if type(p) is str)
+
+
+def _applied_profiles(
+    top: dict[str, Any], profiles: Sequence[str]
+) -> Callable[[dict[str, Any]], tuple[str, ...]]:
+    """The profiles that apply to a resource inside ``top`` (or ``top`` itself, to which
+    ``profiles`` are applied too): those it claims and the vital-signs one it implies."""
+
+    def applied(res: dict[str, Any]) -> tuple[str, ...]:
+        own = _claimed_profiles(res)
+        if res is top:
+            own = (*profiles, *own)
+        implied = implied_profile(res)
+        return own if implied is None else (*own, implied.profile)
+
+    return applied
 
 
 def _placed(found: list[FhirIssue], rtype: Any, at: str) -> list[FhirIssue]:
