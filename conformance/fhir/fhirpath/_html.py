@@ -1,9 +1,10 @@
 """The one XHTML checker: FHIR narrative rules (R4 §2.4.0.1, invariants txt-1/txt-2).
 
 :func:`xhtml_problems` lists what is wrong with a narrative ``div``: it must be
-well-formed XML (HTML 4 named entities such as ``&nbsp;`` are accepted, as HL7's
-validator's XHTML parser accepts them in JSON; other names, DOCTYPE and entity declarations
-are not) with an XHTML ``div`` root, use only the basic formatting elements
+well-formed XML without a DTD (XML's own five entities and numeric character references
+only: HTML named entities such as ``&nbsp;`` are invalid, as in any XML without a DTD and
+as HL7's validator reports them; no DOCTYPE or entity declarations) with an XHTML ``div``
+root, use only the basic formatting elements
 FHIR allows (no scripts, forms, frames, embedded objects, head/body/style/link/meta/base),
 no event-handler (``on*``) or other disallowed attributes, and no ``javascript:`` or
 ``vbscript:`` URL in any attribute (links, images, styles; however spaced or escaped),
@@ -21,7 +22,6 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from functools import lru_cache
-from html.entities import name2codepoint
 from typing import Final
 from xml.parsers.expat import ErrorString
 
@@ -154,14 +154,6 @@ _XML_ENTITIES: Final = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _ENTITY_RE: Final = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 
 
-def _replace_entity(m: re.Match[str]) -> str:
-    name = m.group(1)
-    if name in _XML_ENTITIES:
-        return m.group(0)
-    code = name2codepoint.get(name)
-    return f"&#{code};" if code is not None else m.group(0)
-
-
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -182,14 +174,20 @@ def _parse(div: str) -> ET.Element | str:
     """The parsed div, or why it does not parse."""
     if _DECLARATION.search(div):
         return "must not contain a DOCTYPE or entity declarations"
+    for m in _ENTITY_RE.finditer(div):
+        if m.group(1) not in _XML_ENTITIES:
+            return (
+                f"uses the entity &{_name(m.group(1))}; which XHTML without a DTD does not "
+                "define: only &amp; &lt; &gt; &quot; &apos; and numeric character references"
+            )
     try:
-        return ET.fromstring(_ENTITY_RE.sub(_replace_entity, div))
+        return ET.fromstring(div)
     except ET.ParseError as exc:
         line, column = exc.position
         if exc.code == _UNDEFINED_ENTITY:
             return (
-                f"uses an undefined entity (line {line}, column {column}): only XML's own, "
-                "numeric character references and HTML 4 named entities are known"
+                f"uses an undefined entity (line {line}, column {column}): only XML's own "
+                "and numeric character references are known"
             )
         return f"is not well-formed XML: {ErrorString(exc.code)} (line {line}, column {column})"
 
