@@ -22,6 +22,10 @@ from conformance.fhir.terminology import strip_version
 
 CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
 
+#: an element's slicing: its discriminators (type, path), its rules (closed, open,
+#: openAtEnd) and whether the slices are ordered
+Slicing = tuple[tuple[tuple[str, str], ...], str, bool]
+
 
 class ProfileError(Exception):
     """A profile cannot be compiled (e.g. circular derivation); reported as an issue."""
@@ -39,6 +43,9 @@ class PElem:
         "children",
         "constraints",
         "counts",
+        "decl_profiles",
+        "decl_target_types",
+        "decl_targets",
         "decl_types",
         "eid",
         "ext_key",
@@ -74,6 +81,11 @@ class PElem:
         self.check_max = False
         self.type_codes: frozenset[str] | None = None  # narrowed types only
         self.decl_types: frozenset[str] | None = None  # as declared (for discriminators)
+        #: as declared, for discriminators: type profiles, target profiles, target types
+        #: ("*" for a target profile that is not known)
+        self.decl_profiles: tuple[str, ...] = ()
+        self.decl_targets: tuple[str, ...] = ()
+        self.decl_target_types: frozenset[str] = frozenset()
         self.type_profiles: tuple[str, ...] = ()
         self.target_types: frozenset[str] | None = None
         self.fixed: Any = None
@@ -83,7 +95,7 @@ class PElem:
         self.binding: tuple[str, str] | None = None  # the first of bindings
         self.bindings: tuple[tuple[str, str], ...] = ()
         self.constraints: tuple[Invariant, ...] = ()
-        self.slicing: tuple[tuple[tuple[str, str], ...], str] | None = None
+        self.slicing: Slicing | None = None
         self.must_support = False
         self.fp_base = ""
         self.children: dict[str, PElem] = {}
@@ -133,6 +145,30 @@ def _segments(eid: str) -> list[tuple[str, str | None]]:
             out.append((name, sl))
         else:
             out.append((part, None))
+    return out
+
+
+def _slice(node: PElem, name: str) -> PElem:
+    """The slice ``name`` of an element, made on first use. A re-slice ``a/b`` (R4
+    §5.1.0.14: a slice of slice ``a``) hangs off slice ``a`` when the profile has it."""
+    owner = node
+    if "/" in name:
+        parent = name.rsplit("/", 1)[0]
+        owner = next((s for s in _all_slices(node) if s.slice_name == parent), node)
+    found = next((s for s in owner.slices if s.slice_name == name), None)
+    if found is None:
+        found = PElem(f"{node.eid}:{name}", node.name, name)
+        found.path = node.path
+        owner.slices.append(found)
+    return found
+
+
+def _all_slices(node: PElem) -> list[PElem]:
+    """The slices of an element, and their re-slices."""
+    out: list[PElem] = []
+    for s in node.slices:
+        out.append(s)
+        out.extend(_all_slices(s))
     return out
 
 
@@ -342,12 +378,7 @@ class ProfileCompiler:
                     node.children[name] = child
                 node = child
                 if sl is not None:
-                    found = next((s for s in node.slices if s.slice_name == sl), None)
-                    if found is None:
-                        found = PElem(f"{node.eid}:{sl}", name, sl)
-                        found.path = node.path
-                        node.slices.append(found)
-                    node = found
+                    node = _slice(node, sl)
             self._apply(node, e, url)
             if e.get("mustSupport") is True:
                 ms.append(eid)
@@ -381,7 +412,7 @@ class ProfileCompiler:
             for s in child.slices:
                 self._choice_type_slices(s)
 
-    def _base_row(self, path: str) -> list[Any] | None:
+    def base_row(self, path: str) -> list[Any] | None:
         """The base R4 element definition row for a (profile) element path, if any."""
         parts = path.split(".")
         cur = parts[0]
@@ -418,7 +449,7 @@ class ProfileCompiler:
         path = e.get("path", pe.path)
         pe.path = path
         base = e.get("base") if isinstance(e.get("base"), dict) else None
-        row = self._base_row(path) if "." in path else None
+        row = self.base_row(path) if "." in path else None
         base_min = base.get("min") if base else (row[1] if row else 0)
         base_max_raw = base.get("max") if base else None
         if base_max_raw is None:
@@ -450,6 +481,7 @@ class ProfileCompiler:
             if narrowed:
                 pe.type_codes = frozenset(codes)
             profs = [p for t in types for p in t.get("profile", ()) or ()]
+            pe.decl_profiles = tuple(strip_version(p) for p in profs if isinstance(p, str))
             pe.type_profiles = tuple(p for p in profs if not self.is_core_type(strip_version(p)))
             targets = [p for t in types for p in t.get("targetProfile", ()) or ()]
             if targets:
@@ -464,6 +496,8 @@ class ProfileCompiler:
                             tt.add("*")
                         else:
                             tt.add(str(tsd.get("type")))
+                pe.decl_targets = tuple(strip_version(p) for p in targets if isinstance(p, str))
+                pe.decl_target_types = frozenset(tt)
                 base_tt = {
                     x for t in (row[3] if row else ()) if not isinstance(t, str) for x in t[1]
                 }
@@ -520,7 +554,7 @@ class ProfileCompiler:
                 for d in sl.get("discriminator", ()) or ()
                 if isinstance(d, dict)
             )
-            pe.slicing = (disc, str(sl.get("rules", "open")))
+            pe.slicing = (disc, str(sl.get("rules", "open")), sl.get("ordered") is True)
 
     def _constraint(self, c: Any, url: str, fp_base: str) -> Invariant | None:
         """The invariant of one constraint of ``url``; None for those base R4 (and so the

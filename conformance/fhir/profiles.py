@@ -15,6 +15,7 @@ from typing import Any
 
 from conformance.fhir.data import core_codesystem, core_expansion, core_profiles
 from conformance.fhir.definitions import DefinitionSet
+from conformance.fhir.discriminators import SliceMatchers, path_resolves
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue, issues_only, moved
 from conformance.fhir.model import Model
@@ -25,7 +26,6 @@ from conformance.fhir.profile_model import (
     ProfileCompiler,
     ProfileError,
 )
-from conformance.fhir.slicing import SliceMatchers
 from conformance.fhir.terminology import CodeSystemInfo, Expander, Expansion, strip_version
 
 __all__ = ["CORE_SD", "ProfileError", "ProfileRegistry"]
@@ -58,7 +58,13 @@ class ProfileRegistry:
         self._compiler = ProfileCompiler(model, self.structure_definition, self.implementations)
         self.checks = ProfileChecks(
             self,
-            SliceMatchers(self.expansion, self.conforms),
+            SliceMatchers(
+                self.expansion,
+                self.conforms,
+                lambda path, steps: path_resolves(
+                    self._compiler.base_row, model.types, path, steps
+                ),
+            ),
             frozenset(model.prims),
             model.guard_keys,
         )
