@@ -27,7 +27,7 @@ from functools import cache
 from typing import Any
 
 from conformance.fhir.bindings import in_expansion
-from conformance.fhir.profile_model import CORE_SD, PElem, ProfileError
+from conformance.fhir.profile_model import CORE_SD, PElem, ProfileError, find_element
 from conformance.fhir.terminology import Expansion
 from conformance.fhir.values import value_matcher
 
@@ -161,32 +161,37 @@ def _fixed_url(pe: PElem) -> Any:
     return u.fixed if u is not None else None
 
 
-def criteria(s: PElem, steps: Steps) -> list[PElem]:
+#: the elements an element restates, itself first (see PElem.inherits and PElem.via)
+Lineage = Callable[[PElem], "list[PElem]"]
+
+
+def criteria(s: PElem, steps: Steps, lineage: Lineage) -> list[PElem]:
     """The elements of slice ``s`` at a discriminator path: through the children and,
     where an element on the way is itself sliced, through its slices too (a BP component
-    slice fixes ``code.coding.code`` in its ``code.coding`` slice)."""
-    cur = [s]
+    slice fixes ``code.coding.code`` in its ``code.coding`` slice); each followed by
+    what it restates, for what a differential leaves unsaid."""
+    cur = lineage(s)
     for i, (seg, arg) in enumerate(steps):
         nxt: list[PElem] = []
         if seg in ("$this", "resolve", "as", "ofType"):
             continue
+        following = steps[i + 1] if i + 1 < len(steps) else ("", None)
+        names = [seg, seg + "[x]"]
+        if following[0] == "ofType" and following[1]:
+            t = following[1]
+            names.insert(0, seg + t[0].upper() + t[1:])
         for pe in cur:
             for holder in (pe, *pe.slices):
                 if seg == "ext":
                     extension = holder.children.get("extension")
                     for x in extension.slices if extension is not None else ():
-                        if arg in x.type_profiles or arg in x.decl_profiles or _fixed_url(x) == arg:
-                            nxt.append(x)
+                        if arg in x.decl_profiles or any(_fixed_url(y) == arg for y in lineage(x)):
+                            nxt.extend(lineage(x))
                     continue
-                following = steps[i + 1] if i + 1 < len(steps) else ("", None)
-                names = [seg, seg + "[x]"]
-                if following[0] == "ofType" and following[1]:
-                    t = following[1]
-                    names.insert(0, seg + t[0].upper() + t[1:])
                 for name in names:
                     child = holder.children.get(name)
                     if child is not None:
-                        nxt.append(child)
+                        nxt.extend(lineage(child))
                         break
         cur = nxt
     return cur
@@ -216,6 +221,10 @@ def _inside_value(s: PElem, steps: Steps) -> tuple[str, Any, bool] | None:
             return None
         cur = nxt
     return None
+
+
+def _anything(value: Any, t: str | None, res: Any) -> bool:
+    return True
 
 
 def _failing(message: str) -> Matcher:
@@ -273,16 +282,33 @@ class SliceMatchers:
         expansion: Callable[[str], Expansion | None],
         conforms: Callable[[Any, str, Any], bool | None],
         resolves: Resolves | None = None,
+        profile_root: Callable[[str], PElem | None] | None = None,
     ) -> None:
         self.expansion = expansion
         self.conforms = conforms
         self.resolves = resolves
+        self.profile_root = profile_root
+
+    def lineage(self, pe: PElem) -> list[PElem]:
+        """``pe``, then the elements it restates (:attr:`PElem.inherits`, and through
+        :attr:`PElem.via` the profile on its type), nearest first."""
+        out: list[PElem] = []
+        cur: PElem | None = pe
+        while cur is not None and len(out) < 16:
+            out.append(cur)
+            if cur.via is not None and self.profile_root is not None:
+                root = self.profile_root(cur.via[0])
+                found = find_element(root, cur.via[1]) if root is not None else None
+                if found is not None and found not in out:
+                    out.append(found)
+            cur = cur.inherits
+        return out
 
     def matcher(self, s: PElem, disc: Discriminators) -> Matcher:
         """The matcher of slice ``s`` under the discriminators ``disc``."""
         if not disc:
             return _failing("the slicing has no discriminator")
-        plain = _plain_strings(s, disc)
+        plain = _plain_strings(s, disc, self.lineage)
         if plain is not None:
             return plain
         tests: list[Matcher] = []
@@ -313,7 +339,7 @@ class SliceMatchers:
         """The test of one discriminator; None when the slice does not constrain its path."""
         if dtype not in ("value", "pattern", "exists", "type", "profile"):
             raise ProfileError(f"the discriminator type '{dtype}' is not supported")
-        found = criteria(s, steps)
+        found = criteria(s, steps, self.lineage)
         if any(pe.max == 0 for pe in found):
             return lambda value, t, res: not navigate(start(value, t), dpath, res)
         if dtype in ("value", "pattern"):
@@ -330,8 +356,10 @@ class SliceMatchers:
                 types.update(x.lower() for x in declared)
                 if types:
                     break
-            if not types or "*" in types or "resource" in types:
-                return None
+            if "*" in types:
+                raise ProfileError("a target profile of the slice is not known")
+            if not types or "resource" in types:
+                return _anything  # the element's own type: every item has it
             allowed = frozenset(types)
 
             def typed(value: Any, t: str | None, res: Any) -> bool:
@@ -359,8 +387,10 @@ class SliceMatchers:
                     want = ("pattern", pe.pattern, pe.quantity)
                 if want is not None:
                     break
-        if want is None and dpath == "url" and s.type_profiles and "url" not in s.children:
-            want = ("fixed", s.type_profiles[0], False)  # an extension slice by its profile
+        if want is None and dpath == "url":  # an extension slice by its profile
+            named = next((x for x in self.lineage(s) if x.type_profiles), None)
+            if named is not None:
+                want = ("fixed", named.type_profiles[0], False)
         if want is not None:
             kind, wanted, quantity = want
             match = value_matcher(kind if dtype == "value" else "pattern", wanted, quantity)
@@ -397,7 +427,7 @@ class SliceMatchers:
         return profiled
 
 
-def _plain_strings(s: PElem, disc: Discriminators) -> Matcher | None:
+def _plain_strings(s: PElem, disc: Discriminators, lineage: Lineage) -> Matcher | None:
     """The usual slicing (coding.system and code, url, system): slices told apart by fixed
     strings at plain paths, matched without the general navigation. None otherwise."""
     tests: list[tuple[tuple[str, ...], str]] = []
@@ -407,10 +437,13 @@ def _plain_strings(s: PElem, disc: Discriminators) -> Matcher | None:
         keys = tuple(dpath.split("."))
         if "value" in keys:
             return None  # navigate reads 'value' as a choice
-        found = criteria(s, path_steps(dpath))
-        if len(found) != 1 or found[0].max == 0 or found[0].quantity:
+        found = criteria(s, path_steps(dpath), lineage)
+        if found and found != lineage(found[0]):
+            return None  # several elements (slices on the way): the general matcher
+        if any(x.max == 0 or x.quantity for x in found):
             return None
-        want = found[0].fixed if found[0].fixed is not None else found[0].pattern
+        here = next((x for x in found if x.fixed is not None or x.pattern is not None), None)
+        want = None if here is None else here.fixed if here.fixed is not None else here.pattern
         if want is None and dpath == "url" and s.type_profiles and "url" not in s.children:
             want = s.type_profiles[0]
         if type(want) is not str:

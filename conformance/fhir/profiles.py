@@ -23,6 +23,7 @@ from conformance.fhir.profile_check import ProfileChecks, RootRule
 from conformance.fhir.profile_model import (
     CORE_SD,
     CompiledProfile,
+    PElem,
     ProfileCompiler,
     ProfileError,
 )
@@ -64,6 +65,7 @@ class ProfileRegistry:
                 lambda path, steps: path_resolves(
                     self._compiler.base_row, model.types, path, steps
                 ),
+                self._profile_root,
             ),
             frozenset(model.prims),
             model.guard_keys,
@@ -97,6 +99,14 @@ class ProfileRegistry:
 
     def is_core_type(self, url: str) -> bool:
         return self._compiler.is_core_type(url)
+
+    def _profile_root(self, url: str) -> PElem | None:
+        """The tree of a usable profile (slice discriminators read what it defines)."""
+        try:
+            prof = self.compiled(url)
+        except ProfileError:
+            return None
+        return None if prof is None else prof.root
 
     def compiled(self, url: str) -> CompiledProfile | None:
         """The compiled profile; None if unknown. Raises ProfileError if it is broken."""
