@@ -171,6 +171,7 @@ def criteria(s: PElem, steps: Steps, lineage: Lineage) -> list[PElem]:
     slice fixes ``code.coding.code`` in its ``code.coding`` slice); each followed by
     what it restates, for what a differential leaves unsaid."""
     cur = lineage(s)
+    first = True  # the slice (and what it restates): not its sibling slices
     for i, (seg, arg) in enumerate(steps):
         nxt: list[PElem] = []
         if seg in ("$this", "resolve", "as", "ofType"):
@@ -181,7 +182,7 @@ def criteria(s: PElem, steps: Steps, lineage: Lineage) -> list[PElem]:
             t = following[1]
             names.insert(0, seg + t[0].upper() + t[1:])
         for pe in cur:
-            for holder in (pe, *pe.slices):
+            for holder in (pe,) if first else (pe, *pe.slices):
                 if seg == "ext":
                     extension = holder.children.get("extension")
                     for x in extension.slices if extension is not None else ():
@@ -193,7 +194,7 @@ def criteria(s: PElem, steps: Steps, lineage: Lineage) -> list[PElem]:
                     if child is not None:
                         nxt.extend(lineage(child))
                         break
-        cur = nxt
+        cur, first = nxt, False
     return cur
 
 
