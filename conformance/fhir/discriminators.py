@@ -61,22 +61,6 @@ def path_steps(path: str) -> Steps:
     return tuple(out)
 
 
-def walk_keys(value: Any, keys: tuple[str, ...]) -> list[Any]:
-    """:func:`navigate` for a path of plain element names."""
-    cur = [value]
-    for k in keys:
-        nxt: list[Any] = []
-        for v in cur:
-            if type(v) is dict and k in v:
-                got = v[k]
-                if type(got) is list:
-                    nxt.extend(got)
-                else:
-                    nxt.append(got)
-        cur = nxt
-    return cur
-
-
 def start(value: Any, t: str | None) -> list[Typed]:
     """What :func:`navigate` starts from: an item and its type (from its choice key)."""
     return [(value, None if t is None else t.lower())]
@@ -451,19 +435,29 @@ def _plain_strings(s: PElem, disc: Discriminators, lineage: Lineage) -> Matcher 
             return None
         tests.append((keys, want))
 
-    def has(value: Any, keys: tuple[str, ...], want: str) -> bool:
-        if len(keys) > 1:
-            return want in walk_keys(value, keys)
-        key = keys[0]
-        if type(value) is not dict or key not in value:
-            return False
-        got = value[key]
-        return want in got if type(got) is list else want == got
-
     if len(tests) == 1:
         k1, w1 = tests[0]
-        return lambda value, t, res: has(value, k1, w1)
+        return lambda value, t, res: _holds(value, k1, 0, w1)
     if len(tests) == 2:
         (k1, w1), (k2, w2) = tests
-        return lambda value, t, res: has(value, k1, w1) and has(value, k2, w2)
-    return lambda value, t, res: all(want in walk_keys(value, keys) for keys, want in tests)
+        return lambda value, t, res: _holds(value, k1, 0, w1) and _holds(value, k2, 0, w2)
+    every = tuple(tests)
+    return lambda value, t, res: all(_holds(value, keys, 0, want) for keys, want in every)
+
+
+def _holds(value: Any, keys: tuple[str, ...], i: int, want: str) -> bool:
+    """Whether the plain path ``keys[i:]`` leads from ``value`` to ``want`` (no lists
+    built on the way: the per-item cost of the usual slicing)."""
+    if type(value) is not dict:
+        return False
+    got = value.get(keys[i])
+    if got is None:
+        return False
+    if i == len(keys) - 1:
+        return want in got if type(got) is list else want == got
+    if type(got) is list:
+        for g in got:
+            if _holds(g, keys, i + 1, want):
+                return True
+        return False
+    return _holds(got, keys, i + 1, want)

@@ -15,13 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conformance.fhir.discriminators import (
-    Discriminators,
-    Matcher,
-    SliceMatchers,
-    navigate,
-    walk_keys,
-)
+from conformance.fhir.discriminators import Discriminators, SliceMatchers
 from conformance.fhir.issues import FhirIssue, Found, joined, moved
 from conformance.fhir.profile_model import PElem, ProfileError
 
@@ -29,13 +23,10 @@ __all__ = [
     "EXTENSION_SLICING",
     "Item",
     "ItemRule",
-    "Matcher",
     "SliceMatchers",
     "SlicingRule",
     "item_path",
-    "navigate",
     "slicing_rule",
-    "walk_keys",
 ]
 
 #: extensions are sliced by url when the profile says nothing else
