@@ -134,9 +134,11 @@ def resolve(reference: Any, res: Any) -> Any:
             for entry in res.get("entry") or ():
                 if type(entry) is not dict or type(entry.get("resource")) is not dict:
                     continue
-                r = entry["resource"]
-                if entry.get("fullUrl") == ref or ref == f"{r.get('resourceType')}/{r.get('id')}":
+                r, full = entry["resource"], entry.get("fullUrl")
+                if full == ref or ref == f"{r.get('resourceType')}/{r.get('id')}":
                     return r
+                if type(full) is str and full.endswith("/" + ref) and "://" not in ref:
+                    return r  # relative to the entry's base
     raise ProfileError("the reference does not resolve within the resource or its Bundle")
 
 
@@ -456,7 +458,7 @@ def _holds(value: Any, keys: tuple[str, ...], i: int, want: str) -> bool:
     if i == len(keys) - 1:
         return want in got if type(got) is list else want == got
     if type(got) is list:
-        for g in got:
+        for g in got:  # noqa: SIM110 - no generator per item on the hot path
             if _holds(g, keys, i + 1, want):
                 return True
         return False

@@ -16,6 +16,8 @@ import pytest
 from fhir_helpers import profile
 
 from conformance.fhir import DefinitionSet, FhirIssue, FhirValidator
+from conformance.fhir.discriminators import resolve
+from conformance.fhir.profile_model import ProfileError
 
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
 LOINC = "http://loinc.org"
@@ -350,9 +352,14 @@ def test_type_discriminator_through_resolve() -> None:
     assert found(check([resolving_profile()], obs)) == {
         ("warning", "slice-unevaluable", "Observation.performer")
     }
-    from conformance.fhir.discriminators import resolve
-
     assert resolve({"reference": "urn:uuid:1"}, bundle) == bundle["entry"][0]["resource"]
+    bundle["entry"].append(
+        {"fullUrl": "http://x.org/fhir/Patient/7", "resource": {"resourceType": "Patient"}}
+    )
+    assert resolve({"reference": "Patient/7"}, bundle) == bundle["entry"][1]["resource"]
+    assert resolve({"display": "no reference"}, bundle) is None
+    with pytest.raises(ProfileError):
+        resolve({"reference": "Patient/8"}, bundle)
 
 
 def test_a_reference_that_does_not_resolve_offline_is_a_warning_not_an_error() -> None:
