@@ -57,7 +57,7 @@ def path_steps(path: str) -> Steps:
             out.append((seg, None))
             continue
         name, arg = m.group(1), m.group(2).strip().strip("'\"")
-        out.append(("ext" if name == "extension" else name, arg or None))
+        out.append(("ext" if name == "extension" else name, arg))
     return tuple(out)
 
 
@@ -241,7 +241,7 @@ def path_resolves(base_row: BaseRow, types: Container[str], path: str, steps: St
         if seg == "ext":
             cur = "Extension"
         elif seg in ("ofType", "as"):
-            if arg is None:
+            if not arg:
                 return False
             cur = arg
         elif seg != "$this":
@@ -301,8 +301,7 @@ class SliceMatchers:
         tests: list[Matcher] = []
         for dtype, dpath in disc:
             steps = path_steps(dpath)
-            bad = next((f for f, _a in steps if f not in _FUNCTIONS and "(" in f), None)
-            if bad is not None or any(a is not None and f not in _FUNCTIONS for f, a in steps):
+            if any(a is not None and f not in _FUNCTIONS for f, a in steps):
                 return _failing(f"the discriminator path '{dpath}' uses an unsupported function")
             if self.resolves is not None and not self.resolves(s.path, steps):
                 return _failing(f"the discriminator path '{dpath}' is not an element path")
@@ -327,7 +326,7 @@ class SliceMatchers:
         if dtype not in ("value", "pattern", "exists", "type", "profile"):
             raise ProfileError(f"the discriminator type '{dtype}' is not supported")
         found = criteria(s, steps, self.lineage)
-        if any(pe.max == 0 for pe in found):
+        if found and found[0].max == 0:  # the nearest definition forbids the element
             return lambda value, t, res: not navigate(start(value, t), dpath, res)
         if dtype in ("value", "pattern"):
             return self._valued(s, dtype, dpath, steps, found)
@@ -347,6 +346,8 @@ class SliceMatchers:
                 raise ProfileError("a target profile of the slice is not known")
             if not types or "resource" in types:
                 return _anything  # the element's own type: every item has it
+            if "simplequantity" in types:
+                types.add("quantity")  # a profile of Quantity: valueQuantity
             allowed = frozenset(types)
 
             def typed(value: Any, t: str | None, res: Any) -> bool:
