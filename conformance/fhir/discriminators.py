@@ -84,7 +84,7 @@ def navigate(start: list[Typed], path: str, res: Any) -> list[Typed]:
             continue
         if seg == "ext":
             for v, _t in cur:
-                for ext in (v.get("extension") or []) if type(v) is dict else []:
+                for ext in _listed(v.get("extension")) if type(v) is dict else ():
                     if type(ext) is dict and ext.get("url") == arg:
                         nxt.append((ext, "extension"))
         elif seg in ("ofType", "as"):
@@ -127,11 +127,11 @@ def resolve(reference: Any, res: Any) -> Any:
         return None
     if type(res) is dict:
         if ref.startswith("#"):
-            for c in res.get("contained") or ():
+            for c in _listed(res.get("contained")):
                 if type(c) is dict and c.get("id") == ref[1:]:
                     return c
         elif res.get("resourceType") == "Bundle":
-            for entry in res.get("entry") or ():
+            for entry in _listed(res.get("entry")):
                 if type(entry) is not dict or type(entry.get("resource")) is not dict:
                     continue
                 r, full = entry["resource"], entry.get("fullUrl")
@@ -140,6 +140,11 @@ def resolve(reference: Any, res: Any) -> Any:
                 if type(full) is str and full.endswith("/" + ref) and "://" not in ref:
                     return r  # relative to the entry's base
     raise ProfileError("the reference does not resolve within the resource or its Bundle")
+
+
+def _listed(value: Any) -> list[Any]:
+    """An array of the resource as a list (anything else, as from a broken resource: none)."""
+    return value if type(value) is list else []
 
 
 def _fixed_url(pe: PElem) -> Any:

@@ -210,3 +210,28 @@ def test_comparison_is_precompiled_per_limit() -> None:
     match = quantity_match("pattern", q(37, "Cel"))
     assert match(q(98.6, "[degF]")) is None
     assert match(q(1, "kg")) == INCOMPARABLE
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"value": "1", "code": "kg", "system": UCUM},
+        {"value": True, "code": "kg", "system": UCUM},
+        {"value": 1, "code": 5, "system": UCUM},
+        {"value": 1, "code": ["kg"], "system": UCUM},
+        {"value": 1e308, "code": "10*999.kg", "system": UCUM},
+        {"value": 1, "code": "(" * 600, "system": UCUM},
+        {"value": 1, "code": "kg", "system": ["x"]},
+        {"extension": [{"url": "u", "valueString": "x"}]},
+    ],
+)
+def test_quantities_of_any_shape_never_raise(odd: dict[str, Any]) -> None:
+    for limits in (
+        {"minValueQuantity": q(0, "kg")},
+        {"maxValueQuantity": q(0, "kg")},
+        {"fixedQuantity": q(1, "kg")},
+        {"patternQuantity": q(1, "kg")},
+        {"patternQuantity": {"system": UCUM, "code": "kg"}},
+    ):
+        for issue in issues_of(limited(**limits), odd):
+            assert issue.severity in ("error", "warning")

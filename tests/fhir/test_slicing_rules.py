@@ -572,3 +572,49 @@ def test_slicing_inside_a_slice() -> None:
         check([prof], observation(component=[dict(other, interpretation=bad["interpretation"])]))
         == []
     )
+
+
+# --- hostile input --------------------------------------------------------------------
+
+
+def _variants(value: Any) -> list[Any]:
+    """Copies of ``value`` with one node replaced by something of the wrong shape."""
+    out: list[Any] = []
+    odd: list[Any] = [5, "x", None, [], {}, [5], {"reference": 5}, True]
+    if isinstance(value, dict):
+        for k in value:
+            if k == "resourceType":
+                continue
+            for o in odd:
+                out.append({**value, k: o})
+            out.extend({**value, k: v} for v in _variants(value[k]))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out.extend([*value[:i], v, *value[i + 1 :]] for v in _variants(item))
+    return out
+
+
+def test_sliced_elements_of_any_shape_never_raise() -> None:
+    contained = [{"resourceType": "Patient", "id": "p"}]
+    cases: list[tuple[list[dict[str, Any]], dict[str, Any]]] = [
+        ([resolving_profile()], observation(contained=contained, performer=[{"reference": "#p"}])),
+        (
+            [typed_components("value")],
+            observation(component=[{"code": {"text": "q"}, "valueQuantity": {"value": 1}}]),
+        ),
+        ([resliced()], patient({"system": "urn:local", "use": "usual", "value": "1"})),
+        (
+            entry_profile(),
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": {"resourceType": "Patient", "gender": "female"}}],
+            },
+        ),
+    ]
+    for profiles, resource in cases:
+        v = FhirValidator.base().with_definitions(DefinitionSet(profiles))
+        variants = _variants(resource)
+        assert len(variants) > 20
+        for variant in variants:
+            v.validate(variant, [profiles[0]["url"]])  # never raises
