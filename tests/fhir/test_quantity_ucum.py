@@ -64,52 +64,41 @@ AT = "Observation.valueQuantity"
 
 
 @pytest.mark.parametrize(
-    ("limit", "value", "below"),
+    ("kind", "limit", "value", "outside"),
     [
-        (q(0, "kg"), q(-1, "kg"), True),
-        (q(0, "kg"), q(0, "kg"), False),
-        (q(1, "kg"), q(999, "g"), True),
-        (q(1, "kg"), q(1000, "g"), False),
-        (q(1, "kg"), q(2.2, "[lb_av]"), True),  # 997.9 g
-        (q(1, "kg"), q(2.21, "[lb_av]"), False),  # 1002.4 g
-        (q(1, "L"), q(999, "mL"), True),
-        (q(1, "L"), q(1, "dm3"), False),
-        (q(1, "h"), q(3599, "s"), True),
-        (q(1, "h"), q(60, "min"), False),
-        (q(36, "Cel"), q(96.7, "[degF]"), True),  # 35.94 Cel
-        (q(36, "Cel"), q(96.8, "[degF]"), False),  # exactly 36 Cel
-        (q(36, "Cel"), q(309.15, "K"), False),
-        (q(36, "Cel"), q(309.14, "K"), True),
-        (q(1, "m"), q(39, "[in_i]"), True),  # 0.9906 m
-        (q(60, "/min"), q(59, "{beats}/min"), True),  # annotations carry no meaning
+        ("min", q(0, "kg"), q(-1, "kg"), True),
+        ("min", q(0, "kg"), q(0, "kg"), False),
+        ("min", q(1, "kg"), q(999, "g"), True),
+        ("min", q(1, "kg"), q(1000, "g"), False),
+        ("min", q(1, "kg"), q(2.2, "[lb_av]"), True),  # 997.9 g
+        ("min", q(1, "kg"), q(2.21, "[lb_av]"), False),  # 1002.4 g
+        ("min", q(1, "L"), q(999, "mL"), True),
+        ("min", q(1, "L"), q(1, "dm3"), False),
+        ("min", q(1, "h"), q(3599, "s"), True),
+        ("min", q(1, "h"), q(60, "min"), False),
+        ("min", q(36, "Cel"), q(96.7, "[degF]"), True),  # 35.94 Cel
+        ("min", q(36, "Cel"), q(96.8, "[degF]"), False),  # exactly 36 Cel
+        ("min", q(36, "Cel"), q(309.15, "K"), False),
+        ("min", q(36, "Cel"), q(309.14, "K"), True),
+        ("min", q(1, "m"), q(39, "[in_i]"), True),  # 0.9906 m
+        ("min", q(60, "/min"), q(59, "{beats}/min"), True),  # annotations carry no meaning
+        ("max", q(200, "mm[Hg]"), q(26, "kPa"), False),  # 195.0 mm[Hg]
+        ("max", q(200, "mm[Hg]"), q(27, "kPa"), True),  # 202.5 mm[Hg]
+        ("max", q(40, "Cel"), q(104, "[degF]"), False),  # exactly 40 Cel
+        ("max", q(40, "Cel"), q(104.1, "[degF]"), True),
+        ("max", q(2, "m"), q(78, "[in_i]"), False),  # 1.9812 m
+        ("max", q(2, "m"), q(80, "[in_i]"), True),  # 2.032 m
+        ("max", q(2, "m"), q(201, "cm"), True),
+        ("max", q(5, "mg/dL"), q(50, "mg/L"), False),
+        ("max", q(5, "mg/dL"), q(0.051, "g/L"), True),
     ],
 )
-def test_min_value_quantity_converts_ucum_units(
-    limit: dict[str, Any], value: dict[str, Any], below: bool
+def test_min_and_max_value_quantity_convert_ucum_units(
+    kind: str, limit: dict[str, Any], value: dict[str, Any], outside: bool
 ) -> None:
-    issues = issues_of(limited(minValueQuantity=limit), value)
-    assert found(issues) == ({("error", "profile-min-value", AT)} if below else set())
-
-
-@pytest.mark.parametrize(
-    ("limit", "value", "above"),
-    [
-        (q(200, "mm[Hg]"), q(26, "kPa"), False),  # 195.0 mm[Hg]
-        (q(200, "mm[Hg]"), q(27, "kPa"), True),  # 202.5 mm[Hg]
-        (q(40, "Cel"), q(104, "[degF]"), False),  # exactly 40 Cel
-        (q(40, "Cel"), q(104.1, "[degF]"), True),
-        (q(2, "m"), q(78, "[in_i]"), False),  # 1.9812 m
-        (q(2, "m"), q(80, "[in_i]"), True),  # 2.032 m
-        (q(2, "m"), q(201, "cm"), True),
-        (q(5, "mg/dL"), q(50, "mg/L"), False),
-        (q(5, "mg/dL"), q(0.051, "g/L"), True),
-    ],
-)
-def test_max_value_quantity_converts_ucum_units(
-    limit: dict[str, Any], value: dict[str, Any], above: bool
-) -> None:
-    issues = issues_of(limited(maxValueQuantity=limit), value)
-    assert found(issues) == ({("error", "profile-max-value", AT)} if above else set())
+    issues = issues_of(limited(**{f"{kind}ValueQuantity": limit}), value)
+    expected = {("error", f"profile-{kind}-value", AT)}
+    assert found(issues) == (expected if outside else set())
 
 
 def test_units_of_different_kinds_are_not_comparable() -> None:
