@@ -23,7 +23,7 @@ from conformance.errors import InputError
 from conformance.feed import FeedInfo
 from conformance.findings import Location, Problem, Severity
 from conformance.limits import Limits
-from conformance.plugin.manager import PluginFailure
+from conformance.plugin.failures import PluginFailure
 from conformance.readers.base import Reader, Record, Source, SourceIssue
 from conformance.readers.discovery import InputItem, open_source
 from conformance.scorecard.build import InputSummary

@@ -19,7 +19,8 @@ from conformance.engine.accumulate import Accumulator, Progress, Share
 from conformance.engine.spec import DEFAULT_STANDARD, RunSpec
 from conformance.errors import StandardError
 from conformance.feed import FeedInfo
-from conformance.plugin.manager import PluginFailure, Plugins
+from conformance.plugin.failures import PluginFailure
+from conformance.plugin.manager import Plugins
 from conformance.readers.base import Reader, Source
 from conformance.readers.discovery import InputItem
 from conformance.standards.model import Standard

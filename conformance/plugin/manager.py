@@ -24,6 +24,7 @@ import pluggy
 from conformance.errors import PluginError
 from conformance.plugin import PROJECT_NAME
 from conformance.plugin import hookspecs as _hookspecs
+from conformance.plugin.failures import PluginFailure
 
 if TYPE_CHECKING:
     from conformance.plugin.registry import Registry
@@ -38,13 +39,6 @@ BUILTIN_PLUGINS = (
     "conformance.reporters.builtin",
     "conformance.codes.builtin",
 )
-
-
-@dataclass(slots=True)
-class PluginFailure:
-    plugin: str
-    hook: str
-    error: str
 
 
 @dataclass

@@ -20,7 +20,7 @@ from conformance.codes import (
     unregistered_codes,
 )
 from conformance.errors import PluginError
-from conformance.plugin.manager import PluginFailure
+from conformance.plugin.failures import PluginFailure
 from conformance.plugin.terminology import TerminologyServices
 
 if TYPE_CHECKING:

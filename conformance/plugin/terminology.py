@@ -82,12 +82,13 @@ def terminology_services(env: CompileEnv) -> TerminologyServices:
     The engine shares the run's plugins with the factories (``env.services["plugins"]``);
     a check compiled outside a run has no terminology service (every answer is None).
     """
-    from conformance.plugin.manager import Plugins
 
     def build() -> TerminologyServices:
-        plugins = env.services.get("plugins")
-        if isinstance(plugins, Plugins):
-            return plugins.registry.terminology(env.standard)
+        # the run's Plugins (not imported here: the manager's registry imports this module)
+        registry = getattr(env.services.get("plugins"), "registry", None)
+        if registry is not None:
+            found: TerminologyServices = registry.terminology(env.standard)
+            return found
         return TerminologyServices(())
 
     services: TerminologyServices = env.service(SERVICES_KEY, build)

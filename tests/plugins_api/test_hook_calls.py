@@ -22,7 +22,8 @@ from conformance.plugin import (
     hookimpl,
     hookspec,
 )
-from conformance.plugin.manager import PluginFailure, build_plugins
+from conformance.plugin.failures import PluginFailure
+from conformance.plugin.manager import build_plugins
 from conformance.plugin.terminology import TerminologyServices, terminology_services
 from tests.conftest import FIXTURES
 
