@@ -72,11 +72,11 @@ def _type_of(value: Any, t: str | None) -> str | None:
     return t
 
 
-def navigate(start: list[Typed], path: str, res: Any) -> list[Typed]:
+def navigate(items: list[Typed], path: str, res: Any) -> list[Typed]:
     """Follow a discriminator path (``a.b``, ``extension('url')``, ``ofType(T)``,
     ``resolve()``) over JSON values, keeping each value's type where a choice key or a
     resourceType tells it. Raises ProfileError for what cannot be followed offline."""
-    cur = start
+    cur = items
     steps = path_steps(path)
     for i, (seg, arg) in enumerate(steps):
         nxt: list[Typed] = []
