@@ -28,7 +28,7 @@ from typing import Any
 
 from conformance.fhir.bindings import in_expansion
 from conformance.fhir.profile_model import CORE_SD, PElem, ProfileError, find_element
-from conformance.fhir.terminology import Expansion
+from conformance.fhir.terminology import Expansion, strip_version
 from conformance.fhir.values import value_matcher
 
 #: (value, its type when known from a choice key, %resource) -> in the slice?
@@ -383,7 +383,7 @@ class SliceMatchers:
         if want is None and dpath == "url":  # an extension slice by its profile
             named = next((x for x in self.lineage(s) if x.type_profiles), None)
             if named is not None:
-                want = ("fixed", named.type_profiles[0], False)
+                want = ("fixed", strip_version(named.type_profiles[0]), False)
         if want is not None:
             kind, wanted, quantity = want
             match = value_matcher(kind if dtype == "value" else "pattern", wanted, quantity)
@@ -438,7 +438,7 @@ def _plain_strings(s: PElem, disc: Discriminators, lineage: Lineage) -> Matcher 
         here = next((x for x in found if x.fixed is not None or x.pattern is not None), None)
         want = None if here is None else here.fixed if here.fixed is not None else here.pattern
         if want is None and dpath == "url" and s.type_profiles and "url" not in s.children:
-            want = s.type_profiles[0]
+            want = strip_version(s.type_profiles[0])
         if type(want) is not str:
             return None
         tests.append((keys, want))

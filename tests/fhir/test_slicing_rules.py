@@ -220,6 +220,28 @@ def test_value_discriminator_through_a_slice_on_the_path() -> None:
     }
 
 
+def test_extension_slices_by_their_profile_url_version_aside() -> None:
+    ext = "https://fhir.test.uk/StructureDefinition/ext"
+    prof = profile(
+        "withext",
+        "Patient",
+        [
+            {
+                "id": "Patient.extension:x",
+                "sliceName": "x",
+                "min": 1,
+                "max": "1",
+                "type": [{"code": "Extension", "profile": [ext + "|1.0.0"]}],
+            }
+        ],
+    )
+    one = patient(extension=[{"url": ext, "valueString": "a"}])
+    # in the slice (the extension's definition is not known here: a warning of its own)
+    assert found(check([prof], one)) == {("warning", "unknown-profile", "Patient.extension[0]")}
+    other = patient(extension=[{"url": ext + "2", "valueString": "a"}])
+    assert found(check([prof], other)) == {("error", "slice-cardinality", "Patient.extension")}
+
+
 # --- exists, type and profile discriminators ------------------------------------------
 
 
