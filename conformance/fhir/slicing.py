@@ -1,7 +1,8 @@
 """Slice verdicts (R4 §5.1.0.14, Profiling): items of a sliced element given to slices.
 
 :func:`slicing_rule` gives each item to the first slice whose matcher
-(:mod:`conformance.fhir.discriminators`) it meets, then checks what the slicing says:
+(:mod:`conformance.fhir.discriminators`; with no discriminator, the first whose rules
+find no error in it) it meets, then checks what the slicing says:
 closed slicing (no item outside the slices), openAtEnd (items outside the slices only
 after the sliced ones), ordered slicing (items in the order of the slices), each slice's
 cardinality, its items (with the item rules :mod:`conformance.fhir.profile_check`
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conformance.fhir.discriminators import Discriminators, SliceMatchers
+from conformance.fhir.discriminators import Discriminators, Matcher, SliceMatchers
 from conformance.fhir.issues import FhirIssue, Found, joined, moved
 from conformance.fhir.profile_model import PElem, ProfileError
 
@@ -75,8 +76,11 @@ def slicing_rule(
     if not pe.slices and not closed:
         return None
     at = "." + name
-    slice_matchers = tuple(matchers.matcher(s, disc) for s in pe.slices)
     slice_rules = tuple(rule_of(s) for s in pe.slices)
+    if disc:
+        slice_matchers = tuple(matchers.matcher(s, disc) for s in pe.slices)
+    else:  # "the slices can only be differentiated by full validation of the content"
+        slice_matchers = tuple(_conforming(rule) for rule in slice_rules)
     resliced = tuple(
         slicing_rule(s, name, source, matchers, rule_of, disc)
         if s.slices or s.slicing is not None
@@ -158,6 +162,21 @@ def slicing_rule(
         return out
 
     return sliced
+
+
+def _conforming(rule: ItemRule | None) -> Matcher:
+    """A slice told apart by validation: an item is in it when the slice's rules find no
+    error in it (slicing with no discriminator, R4 §5.1.0.14)."""
+    if rule is None:
+        return lambda value, t, res: True
+
+    def conforms(value: Any, t: str | None, res: Any) -> bool:
+        found = rule(value, None, t, res)
+        return found is None or not any(
+            isinstance(i, FhirIssue) and i.severity == "error" for i in found
+        )
+
+    return conforms
 
 
 def _unevaluable(label: str, why: str, at: str, source: str) -> FhirIssue:

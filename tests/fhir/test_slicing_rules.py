@@ -467,6 +467,27 @@ def test_a_slice_that_cannot_be_evaluated_is_a_warning(disc: tuple[str, str], wh
     }
 
 
+def test_slicing_with_no_discriminator_tells_slices_apart_by_validation() -> None:
+    prof = profile(
+        "nodisc",
+        "Patient",
+        [
+            {"id": "Patient.identifier", "slicing": {"rules": "closed"}},
+            {"id": "Patient.identifier:a", "sliceName": "a", "min": 1, "max": "1"},
+            {"id": "Patient.identifier:a.system", "min": 1, "fixedUri": "urn:a"},
+            {"id": "Patient.identifier:b", "sliceName": "b"},
+            {"id": "Patient.identifier:b.period", "min": 1},
+        ],
+    )
+    a = {"system": "urn:a", "value": "1"}
+    b = {"system": "urn:b", "period": {"start": "2020"}}
+    assert check([prof], patient(b, a, b)) == []
+    assert found(check([prof], patient(b, {"system": "urn:c"}))) == {
+        ("error", "slice-unmatched", "Patient.identifier[1]"),
+        ("error", "slice-cardinality", "Patient.identifier"),
+    }
+
+
 # --- openAtEnd and ordered slicing ----------------------------------------------------
 
 
