@@ -2,7 +2,10 @@
 pattern[x]), minimum and maximum values.
 
 The one place these comparisons live: the profile checks (:func:`fixed_rule`,
-:func:`pattern_rule`, :func:`limit_rule`) and the slice discriminators both use them.
+:func:`pattern_rule`, :func:`limit_rule`) and the slice discriminators
+(:func:`value_matcher`) both use them. Quantities whose system is UCUM on both sides
+compare through :mod:`conformance.fhir.ucum` (1 kg is 1000 g, 37 Cel is 98.6 [degF]),
+each profile Quantity made ready once per element (:func:`quantity_comparison`).
 """
 
 from __future__ import annotations
@@ -51,11 +54,8 @@ def _no_extra(fixed: Any, value: Any) -> bool:
 
 
 def compare(value: Any, limit: Any) -> int | None:
-    """-1/0/1 comparing a value with a limit; None when they are not comparable. Two
-    Quantities compare by :func:`quantity_compare`."""
-    if isinstance(value, dict) and isinstance(limit, dict):
-        got = quantity_compare(value, limit)
-        return got if type(got) is int else None
+    """-1/0/1 comparing a number, date or time with a limit; None when they are not
+    comparable (Quantities compare with :func:`quantity_comparison`)."""
     if isinstance(value, bool) or isinstance(limit, bool):
         return None
     if isinstance(value, _NUMERIC) and isinstance(limit, _NUMERIC):
@@ -116,11 +116,6 @@ def quantity_comparison(limit: dict[str, Any]) -> QuantityComparison:
         return (got.value > lcanon.value) - (got.value < lcanon.value)
 
     return compared
-
-
-def quantity_compare(value: dict[str, Any], limit: dict[str, Any]) -> int | str:
-    """-1/0/1 comparing two Quantities (see :func:`quantity_comparison`), or why not."""
-    return quantity_comparison(limit)(value)
 
 
 #: a value -> None when it matches a fixed or pattern Quantity, else why not
