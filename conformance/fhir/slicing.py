@@ -118,14 +118,14 @@ def slicing_rule(
         else:
             if closed:
                 for p in outside:
-                    where = at + f"[{p}]" if items is None else item_path(*items[p][2:4])
+                    where = _place(at, items, p)
                     out = joined(
                         out, [FhirIssue("error", "slice-unmatched", where, unmatched, source)]
                     )
             if checks_order:
-                found = _misplaced(hits, outside, ordered, at_end, labels, at, source)
-                if found:
-                    out = joined(out, found)
+                for p, message in _misplaced(hits, outside, ordered, at_end, labels):
+                    where = _place(at, items, p)
+                    out = joined(out, [FhirIssue("error", "slice-order", where, message, source)])
         for i, rule in enumerate(slice_rules):
             low, high = bounds[i]
             if failed is None and (low or high != -1):
@@ -187,18 +187,22 @@ def _unevaluable(label: str, why: str, at: str, source: str) -> FhirIssue:
     return FhirIssue("warning", "slice-unevaluable", at, message, source)
 
 
+def _place(at: str, items: list[Item] | None, p: int) -> str:
+    """The path of the item at position ``p`` (see ``sliced``)."""
+    return at + f"[{p}]" if items is None else item_path(*items[p][2:4])
+
+
 def _misplaced(
     hits: list[tuple[int, int]],
     outside: list[int],
     ordered: bool,
     at_end: bool,
     labels: tuple[str, ...],
-    at: str,
-    source: str,
-) -> list[Found]:
-    """Ordered slicing: items in the order of their slices; openAtEnd: the items outside
-    the slices come after all the sliced ones."""
-    out: list[Found] = []
+) -> list[tuple[int, str]]:
+    """(position, message) of the items out of place. Ordered slicing: items in the
+    order of their slices; openAtEnd: the items outside the slices come after all the
+    sliced ones."""
+    out: list[tuple[int, str]] = []
     if ordered:
         highest = -1
         for i, p in hits:
@@ -207,7 +211,7 @@ def _misplaced(
                     f"Item of slice '{labels[i]}' comes after an item of slice "
                     f"'{labels[highest]}', but the slicing is ordered"
                 )
-                out.append(FhirIssue("error", "slice-order", f"{at}[{p}]", message, source))
+                out.append((p, message))
             highest = max(highest, i)
     if at_end and outside and hits:
         first_out = outside[0]
@@ -217,7 +221,7 @@ def _misplaced(
                     f"Item of slice '{labels[i]}' comes after an item that matches no slice, "
                     "but the slicing allows other items only at the end (openAtEnd)"
                 )
-                out.append(FhirIssue("error", "slice-order", f"{at}[{p}]", message, source))
+                out.append((p, message))
     return out
 
 
