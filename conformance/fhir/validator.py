@@ -15,7 +15,7 @@ from conformance.fhir.base_check import BaseChecks, base_checks
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue
 from conformance.fhir.model import Model, base_model
-from conformance.fhir.references import bundle_references
+from conformance.fhir.references import TargetProfiles, resolved_references
 
 if TYPE_CHECKING:
     from conformance.fhir.definitions import DefinitionSet
@@ -120,12 +120,23 @@ class FhirValidator:
         if profiles or claimed:
             issues.extend(self.registry.validate(resource, profiles, claimed, True))
             extra = True
-        if type(resource) is dict and resource.get("resourceType") == "Bundle":
-            got = self._bundle_entry_profiles(resource)
-            if resource.get("type") in ("document", "message"):
-                got.extend(bundle_references(resource, resource.get("type") == "document"))
-            extra = extra or bool(got)
-            issues.extend(got)
+        if type(resource) is dict:
+            rtype = resource.get("resourceType")
+            if rtype == "Bundle" or rtype == "Parameters" or "contained" in resource:
+                top = (*profiles, *claimed)
+
+                def applied(res: dict[str, Any]) -> tuple[str, ...]:
+                    if res is resource:
+                        return top
+                    vital = _vital_signs_profile(res)
+                    own = _claimed_profiles(res)
+                    return own if vital is None else (*own, vital)
+
+                targets = TargetProfiles(self.registry, applied)
+                got = self._bundle_entry_profiles(resource) if rtype == "Bundle" else []
+                got.extend(resolved_references(resource, self._model, targets))
+                extra = extra or bool(got)
+                issues.extend(got)
         if extra:  # the same finding can come from a profile and an extension definition
             issues = list(dict.fromkeys(issues))
         return issues
