@@ -15,6 +15,7 @@ from typing import Any
 
 from conformance.fhir.data import core_codesystem, core_expansion, core_profiles
 from conformance.fhir.definitions import DefinitionSet
+from conformance.fhir.discriminators import SliceMatchers, path_resolves
 from conformance.fhir.extensions import Context, ExtensionPolicy, Place, context_issues, locate
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue, issues_only, moved
@@ -23,10 +24,10 @@ from conformance.fhir.profile_check import ProfileChecks, RootRule
 from conformance.fhir.profile_model import (
     CORE_SD,
     CompiledProfile,
+    PElem,
     ProfileCompiler,
     ProfileError,
 )
-from conformance.fhir.slicing import SliceMatchers
 from conformance.fhir.terminology import CodeSystemInfo, Expander, Expansion, strip_version
 
 __all__ = ["CORE_SD", "ProfileError", "ProfileRegistry"]
@@ -60,7 +61,14 @@ class ProfileRegistry:
         self._compiler = ProfileCompiler(model, self.structure_definition, self.implementations)
         self.checks = ProfileChecks(
             self,
-            SliceMatchers(self.expansion, self.conforms),
+            SliceMatchers(
+                self.expansion,
+                self.conforms,
+                lambda path, steps: path_resolves(
+                    self._compiler.base_row, model.types, path, steps
+                ),
+                self._profile_root,
+            ),
             frozenset(model.prims),
             model.guard_keys,
         )
@@ -93,6 +101,14 @@ class ProfileRegistry:
 
     def is_core_type(self, url: str) -> bool:
         return self._compiler.is_core_type(url)
+
+    def _profile_root(self, url: str) -> PElem | None:
+        """The tree of a usable profile (slice discriminators read what it defines)."""
+        try:
+            prof = self.compiled(url)
+        except ProfileError:
+            return None
+        return None if prof is None else prof.root
 
     def compiled(self, url: str) -> CompiledProfile | None:
         """The compiled profile; None if unknown. Raises ProfileError if it is broken."""
