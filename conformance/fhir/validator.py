@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from conformance.fhir.base_check import BaseChecks, base_checks
+from conformance.fhir.bundle_rules import searchset_issues
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue
 from conformance.fhir.model import Model, base_model
 from conformance.fhir.references import bundle_references
+from conformance.fhir.supplements import supplement_issues
 
 if TYPE_CHECKING:
     from conformance.fhir.definitions import DefinitionSet
@@ -117,11 +119,14 @@ class FhirValidator:
             got = self.registry.check_extensions(extensions, self.allow_example_urls)
             extra = bool(got)
             issues.extend(got)
+        if self._registry is not None:  # codings naming a loaded supplement
+            issues.extend(supplement_issues(resource, self._registry.definitions))
         if profiles or claimed:
             issues.extend(self.registry.validate(resource, profiles, claimed, True))
             extra = True
         if type(resource) is dict and resource.get("resourceType") == "Bundle":
             got = self._bundle_entry_profiles(resource)
+            got.extend(searchset_issues(resource, self._model.resource_types))
             if resource.get("type") in ("document", "message"):
                 got.extend(bundle_references(resource, resource.get("type") == "document"))
             extra = extra or bool(got)
