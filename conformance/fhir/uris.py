@@ -4,18 +4,20 @@ references.html, resource.html#canonical), as the HL7 validator applies them.
 - A ``urn:uuid:`` URI holds an RFC 4122 UUID in lowercase, a ``urn:oid:`` URI an OID
   (the ``uuid`` and ``oid`` types' own expressions); ``oid:`` and ``uuid:`` without
   ``urn:`` are not URIs of those schemes. The HL7 validator also rejects OIDs too short to
-  name anything (fewer than three arcs past the root), but the two it knows (1.3.88,
-  1.3.160). Checked in the primitive check of ``uri``, ``url`` and ``canonical``
-  (:func:`uri_ok`, :func:`uri_problem`): one prefix test per value.
+  name anything (a last arc starting before the fifth character), but under 1.3.
+  Checked in the primitive check of ``uri``, ``url`` and ``canonical`` (:func:`uri_ok`,
+  :func:`uri_problem`): one prefix test per value.
 - The canonical ``url`` of a canonical resource (its identity) is absolute when present,
   contained or not; ``ValueSet.compose.include.system`` (and ``exclude``) is "an absolute
   URI which is the code system" (never a fragment ``#x`` nor a relative reference).
 - A local fragment (``#id``) in a ``uri``, ``url`` or ``canonical`` element refers to a
   contained resource of the resource (its container's, for a contained one): it must
-  resolve. Unresolved, it is an error for a ``uri``/``url`` and a warning for a
-  ``canonical`` (as the HL7 validator grades them). The datatypes' ``system`` elements
-  (Coding, Identifier, Quantity...) and ``Extension.url`` are not judged here: they are on
-  every record, and a fragment there is reported by their own checks.
+  resolve. Unresolved, it is information for a ``uri``/``url`` (the HL7 validator's
+  published outcome for ``meta.source``: "might be wrong ... no matching target") and a
+  warning for a ``canonical`` (its ``TYPE_SPECIFIC_CHECKS_DT_CANONICAL_RESOLVE``). The
+  datatypes' ``system`` elements (Coding, Identifier, Quantity...), ``Extension.url`` and
+  ``meta.profile`` are not judged here: they are on every record, and a fragment there is
+  reported by their own checks.
 
 These last rules are invariants of the elements (:func:`add_uri_rules`, called once per
 model node): an element without a value never costs anything.
@@ -36,18 +38,18 @@ URI_TYPES = frozenset({"uri", "url", "canonical"})
 _PREFIXES = ("urn:uuid:", "urn:oid:", "oid:", "uuid:")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
 _OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+").fullmatch
-_KNOWN_SHORT_OIDS = frozenset({"1.3.88", "1.3.160"})
 #: an absolute URI: a (lowercase) scheme, then something without spaces (RFC 3986 §4.3)
 _ABSOLUTE = re.compile(r"[a-z][a-z0-9+.\-]*:\S+").fullmatch
 
 
 def _urn_problem(value: str) -> str | None:
     if value.startswith("urn:uuid:"):
-        uuid = value[9:].split("#", 1)[0]
+        uuid = value[9:].split("#", 1)[0].split("|", 1)[0]  # a fragment, a version
         return None if _UUID(uuid) else "is not a valid urn:uuid: (a lowercase RFC 4122 UUID)"
     if value.startswith("urn:oid:"):
         oid = value[8:]
-        if _OID(oid) and (oid.rfind(".") >= 5 or oid in _KNOWN_SHORT_OIDS):
+        # as the HL7 validator: a root too short to name anything (but in 1.3) is wrong
+        if _OID(oid) and (oid.rfind(".") >= 4 or oid.startswith("1.3")):
             return None
         return "is not a valid urn:oid: (an OID such as urn:oid:2.16.840.1.113883)"
     if value.startswith("oid:"):
@@ -59,7 +61,10 @@ def _urn_problem(value: str) -> str | None:
 
 def uri_ok(base: Callable[[Any], bool]) -> Callable[[Any], bool]:
     """The check of a ``uri``/``url``/``canonical`` value: its regex (``base``), then the
-    rules of the ``urn:uuid:`` and ``urn:oid:`` schemes."""
+    rules of the ``urn:uuid:`` and ``urn:oid:`` schemes.
+
+    (The HL7 validator also wants every ``canonical`` absolute or a fragment, but R4's own
+    examples use relative ones, ``Library/x``, that its build accepts: not judged.)"""
 
     def ok(v: Any) -> bool:
         return base(v) and (not v.startswith(_PREFIXES) or _urn_problem(v) is None)
@@ -114,8 +119,8 @@ _SYSTEM = Invariant(
 )
 _FRAGMENT = Invariant(
     "uri-fragment",
-    "error",
-    "The URL value is a local fragment that does not resolve to a contained resource",
+    "information",
+    "The URL value might be wrong: it is a local fragment, but no contained resource matches",
     "",
     "uri",
     check=_resolves,
