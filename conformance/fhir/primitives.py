@@ -17,7 +17,7 @@ from typing import Any
 
 from conformance.fhir.fhirpath._html import html_checks
 from conformance.fhir.issues import FhirIssue, Found
-from conformance.fhir.uris import URI_TYPES, uri_ok, uri_problem
+from conformance.fhir.uris import URI_TYPES, uri_problem, uri_regex
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _DATE_PARTS = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -113,9 +113,9 @@ class Prim:
         elif name in ("string", "markdown"):
             ok = _string_ok
         else:
+            if name in URI_TYPES:  # and the rules of urn:uuid: and urn:oid:
+                regex = uri_regex(regex)
             ok = _matching(regex, name in ("date", "dateTime", "instant"))
-        if name in URI_TYPES:  # and the rules of urn:uuid: and urn:oid:
-            ok = uri_ok(ok)
         self.ok = ok
 
     def problem(self, value: Any, element: str, at: str) -> Found:

@@ -5,8 +5,8 @@ references.html, resource.html#canonical), as the HL7 validator applies them.
   (the ``uuid`` and ``oid`` types' own expressions); ``oid:`` and ``uuid:`` without
   ``urn:`` are not URIs of those schemes. The HL7 validator also rejects OIDs too short to
   name anything (a last arc starting before the fifth character), but under 1.3.
-  Checked in the primitive check of ``uri``, ``url`` and ``canonical`` (:func:`uri_ok`,
-  :func:`uri_problem`): one prefix test per value.
+  Checked by the primitive expression of ``uri``, ``url`` and ``canonical``
+  (:func:`uri_regex`; :func:`uri_problem` says what is wrong): still one match per value.
 - The canonical ``url`` of a canonical resource (its identity) is absolute when present,
   contained or not; ``ValueSet.compose.include.system`` (and ``exclude``) is "an absolute
   URI which is the code system" (never a fragment ``#x`` nor a relative reference).
@@ -26,7 +26,7 @@ model node): an element without a value never costs anything.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from conformance.fhir.invariants import Invariant
@@ -35,9 +35,10 @@ if TYPE_CHECKING:
     from conformance.fhir.model import Node
 
 URI_TYPES = frozenset({"uri", "url", "canonical"})
-_PREFIXES = ("urn:uuid:", "urn:oid:", "oid:", "uuid:")
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
-_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+").fullmatch
+_UUID_RX = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_OID_RX = r"[0-2](?:\.(?:0|[1-9][0-9]*))+"
+_UUID = re.compile(_UUID_RX).fullmatch
+_OID = re.compile(_OID_RX).fullmatch
 #: an absolute URI: a (lowercase) scheme, then something without spaces (RFC 3986 §4.3)
 _ABSOLUTE = re.compile(r"[a-z][a-z0-9+.\-]*:\S+").fullmatch
 
@@ -59,22 +60,23 @@ def _urn_problem(value: str) -> str | None:
     return None
 
 
-def uri_ok(base: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    """The check of a ``uri``/``url``/``canonical`` value: its regex (``base``), then the
-    rules of the ``urn:uuid:`` and ``urn:oid:`` schemes.
+def uri_regex(base: str) -> str:
+    """The expression of a ``uri``/``url``/``canonical`` value: the type's own (``base``)
+    for any value but those of the ``urn:uuid:``/``urn:oid:`` schemes (and the ``oid:``,
+    ``uuid:`` mistakes), which must follow their rules (a fragment or a ``|version`` may
+    follow a UUID). One match per value, as before.
 
     (The HL7 validator also wants every ``canonical`` absolute or a fragment, but R4's own
     examples use relative ones, ``Library/x``, that its build accepts: not judged.)"""
-
-    def ok(v: Any) -> bool:
-        return base(v) and (not v.startswith(_PREFIXES) or _urn_problem(v) is None)
-
-    return ok
+    uuid = _UUID_RX + r"(?:[#|]\S*)?"
+    # an OID whose last arc starts past the fourth character, or one under 1.3
+    oid = r"(?=1\.3|[0-9.]{4,}\.)" + _OID_RX
+    return rf"(?!urn:uuid:|urn:oid:|oid:|uuid:)(?:{base})|urn:uuid:{uuid}|urn:oid:{oid}"
 
 
 def uri_problem(type_name: str, value: Any) -> str | None:
-    """What is wrong with a value that matches the type's regex but fails :func:`uri_ok`
-    (None for any other value): "is not a valid urn:uuid: ..." and the like."""
+    """What is wrong with a value of one of the schemes :func:`uri_regex` judges (None
+    for any other value): "is not a valid urn:uuid: ..." and the like."""
     if type_name not in URI_TYPES or type(value) is not str:
         return None
     return _urn_problem(value)
