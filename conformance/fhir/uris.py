@@ -29,6 +29,7 @@ import re
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+from conformance.fhir.example_urls import EXAMPLE_URL
 from conformance.fhir.invariants import Invariant
 
 if TYPE_CHECKING:
@@ -183,5 +184,7 @@ def add_uri_rules(node: Node, resource_types: Collection[str]) -> None:
             extra.append(_SYSTEM)
         elif e.path not in _NOT_FRAGMENTS and not (canonical and e.name == "url"):
             extra.append(_CANONICAL_FRAGMENT if e.type == "canonical" else _FRAGMENT)
+            if e.type == "canonical":
+                extra.append(EXAMPLE_URL)
         if extra:
             e.invariants = (*e.invariants, *extra)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.fhir.base_check import BaseChecks, base_checks
 from conformance.fhir.bundle_rules import searchset_issues
+from conformance.fhir.example_urls import judged
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue
 from conformance.fhir.model import Model, base_model
@@ -98,7 +99,8 @@ class FhirValidator:
 
     def base_issues(self, resource: Any) -> list[FhirIssue]:
         """The issues of the base R4 walk alone: no profile, no extension definition."""
-        return [f for f in self._checks.validate(resource) if isinstance(f, FhirIssue)]
+        found = [f for f in self._checks.validate(resource) if isinstance(f, FhirIssue)]
+        return judged(found, resource, self.allow_example_urls, None)
 
     def validate(self, resource: dict[str, Any], profiles: Sequence[str] = ()) -> list[FhirIssue]:
         """Validate against base R4, the given profiles and those claimed in meta.profile."""
@@ -131,6 +133,8 @@ class FhirValidator:
                 got.extend(bundle_references(resource, resource.get("type") == "document"))
             extra = extra or bool(got)
             issues.extend(got)
+        loaded = self._registry.definitions if self._registry is not None else None
+        issues = judged(issues, resource, self.allow_example_urls, loaded)  # example URLs
         if extra:  # the same finding can come from a profile and an extension definition
             issues = list(dict.fromkeys(issues))
         return issues

@@ -228,3 +228,55 @@ def test_coding_system_naming_a_loaded_supplement_is_an_error() -> None:
     assert [
         i for i in errors(base.validate(obs(supplement["url"]))) if "supplement" in i.message
     ] == []
+
+
+# ------------------------------------------------------------------- example URLs
+
+
+def _questionnaire(answer_value_set: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Questionnaire",
+        "status": "draft",
+        "item": [{"linkId": "1", "type": "choice", "answerValueSet": answer_value_set}],
+        # never judged: identifiers and codings on example domains
+        "identifier": [{"system": "http://example.org/ids", "value": "1"}],
+        "code": [{"system": "http://example.org/codes", "code": "c"}],
+    }
+
+
+def test_canonical_on_an_example_domain_is_an_error_unless_allowed() -> None:
+    url = "http://example.org/fhir/ValueSet/answers"
+    strict = FhirValidator.base()
+    found = [i for i in strict.validate(_questionnaire(url)) if i.key == "example-url"]
+    assert [(i.severity, i.expression) for i in found] == [
+        ("error", "Questionnaire.item[0].answerValueSet")
+    ]
+    assert found[0].message == f"Example URLs are not allowed in this context ({url})"
+    lenient = strict.allowing_example_urls()
+    assert [i for i in lenient.validate(_questionnaire(url)) if i.key == "example-url"] == []
+    # other domains are not judged (example.com resolves in the reference's harness)
+    for other in ("http://example.net/fhir/ValueSet/a", "https://example.com/ValueSet/a"):
+        assert [i for i in strict.validate(_questionnaire(other)) if i.key == "example-url"] == []
+
+
+def test_canonical_on_an_example_domain_that_resolves_is_fine() -> None:
+    from conformance.fhir import DefinitionSet
+
+    url = "http://example.org/fhir/ValueSet/answers"
+    vs = {"resourceType": "ValueSet", "url": url, "version": "1", "status": "draft"}
+    v = FhirValidator.base().with_definitions(DefinitionSet([vs]))
+    assert [i for i in v.validate(_questionnaire(url)) if i.key == "example-url"] == []
+    versioned = _questionnaire(url + "|1")
+    assert [i for i in v.validate(versioned) if i.key == "example-url"] == []
+
+
+def test_example_url_in_a_bundle_entry_names_its_place() -> None:
+    url = "http://example.org/fhir/ValueSet/answers"
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "http://example.net/Q/1", "resource": _questionnaire(url)}],
+    }
+    found = [i for i in FhirValidator.base().validate(bundle) if i.key == "example-url"]
+    assert [i.expression for i in found] == ["Bundle.entry[0].resource.item[0].answerValueSet"]
+    assert url in found[0].message
