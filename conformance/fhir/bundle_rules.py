@@ -61,7 +61,7 @@ def searchset_issues(
     has_self, url = _self_url(bundle)
     if not has_self:
         message = "A searchset Bundle should have a 'self' link that says what the search was"
-        out.append(FhirIssue("warning", "business-rule", at, message, BASE))
+        out.append(FhirIssue("warning", "searchset", at, message, BASE))
     types = searched_types(url, resource_types)
     entries = bundle.get("entry")
     if type(entries) is not list:
@@ -73,11 +73,11 @@ def searchset_issues(
         where = f"{at}.entry[{i}]"
         if mode is None:
             message = "Entries of a searchset Bundle should say their search mode"
-            out.append(FhirIssue("warning", "business-rule", where, message, BASE))
+            out.append(FhirIssue("warning", "searchset", where, message, BASE))
         res = entry.get("resource") if type(entry) is dict else None
         if type(res) is not dict:
             message = "Entries of a searchset Bundle must have a resource"
-            out.append(FhirIssue("error", "business-rule", where, message, BASE))
+            out.append(FhirIssue("error", "searchset", where, message, BASE))
             continue
         rtype = _str(res, "resourceType")
         shown = rtype if rtype in resource_types else "an unknown type"
@@ -85,15 +85,15 @@ def searchset_issues(
         if mode in ("match", "include"):
             if res.get("id") is None:
                 message = f"Search results must have ids (entry with search.mode '{mode}')"
-                out.append(FhirIssue("error", "business-rule", where, message, BASE))
+                out.append(FhirIssue("error", "searchset", where, message, BASE))
             if mode == "match" and types and rtype not in types:
                 wanted = ", ".join(t for t in types if t in resource_types) or "other types"
                 message = (
                     f"This is not a matching resource type for the search ({shown}, "
                     f"expecting {wanted})"
                 )
-                out.append(FhirIssue("error", "business-rule", where, message, BASE))
+                out.append(FhirIssue("error", "searchset", where, message, BASE))
         elif mode == "outcome" and rtype != "OperationOutcome":
             message = f"An entry with search.mode 'outcome' must be an OperationOutcome ({shown})"
-            out.append(FhirIssue("error", "business-rule", where, message, BASE))
+            out.append(FhirIssue("error", "searchset", where, message, BASE))
     return out

@@ -52,7 +52,7 @@ def _walk(value: Any, at: str, urls: frozenset[str], out: list[FhirIssue]) -> No
                 f"CodeSystem {system} is a supplement, so it can't be used as a value in "
                 "Coding.system"
             )
-            out.append(FhirIssue("error", "code-invalid", f"{at}.system", message, BASE))
+            out.append(FhirIssue("error", "codesystem-supplement", f"{at}.system", message, BASE))
         for key, child in value.items():
             if type(child) in (dict, list):
                 _walk(child, f"{at}.{key}", urls, out)

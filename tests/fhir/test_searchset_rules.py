@@ -47,7 +47,7 @@ def _rule_errors(bundle: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         (i.expression, i.message)
         for i in errors(FhirValidator.base().validate(bundle))
-        if i.code == "business-rule"
+        if i.code == "searchset"
     ]
 
 
@@ -108,7 +108,7 @@ def test_match_types_follow_the_self_link() -> None:
 def test_no_modes_at_all_only_warns_and_missing_self_link_warns() -> None:
     bundle = _searchset(_entry({"resourceType": "Patient"}, None))
     issues = FhirValidator.base().validate(bundle)
-    assert [i for i in errors(issues) if i.code == "business-rule"] == []
+    assert [i for i in errors(issues) if i.code == "searchset"] == []
     assert any(i.severity == "warning" and "self" in i.message for i in issues)
 
 
