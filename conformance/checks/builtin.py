@@ -26,6 +26,7 @@ def conformance_check_types() -> Mapping[str, Any]:
         "parseable": structure.parseable,
         "fhir-base": structure.fhir_base,
         "fhir-profiles": structure.fhir_profiles,
+        "fhir-resources": structure.fhir_resources,
         "meta-profile": structure.meta_profile,
         **identity.CHECK_TYPES,
         **organisation.CHECK_TYPES,

@@ -12,14 +12,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from conformance.checks.base import Check, CheckFactory, CheckParamError, CompileEnv
+from conformance.checks.base import (
+    Check,
+    CheckFactory,
+    CheckParamError,
+    CompileEnv,
+    FinishContext,
+    Measure,
+    RecordCheck,
+    RunContext,
+)
 from conformance.errors import StandardError
 from conformance.standards.model import Standard
 
 if TYPE_CHECKING:
     from conformance.plugin.manager import Plugins
 
-__all__ = ["CompiledStandard", "check_factories", "compile_standard", "compile_with_plugins"]
+__all__ = [
+    "CompiledStandard",
+    "check_factories",
+    "compile_standard",
+    "compile_with_plugins",
+    "records_only",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +85,46 @@ def compile_standard(
     return CompiledStandard(standard, tuple(checks), parse_check)
 
 
-def compile_with_plugins(standard: Standard, plugins: Plugins) -> CompiledStandard:
+def compile_with_plugins(
+    standard: Standard, plugins: Plugins, services: Mapping[str, object] | None = None
+) -> CompiledStandard:
     """:func:`compile_standard` with the check types ``plugins`` register; the plugins are
-    also a service (check types such as terminology consult other hooks)."""
-    return compile_standard(standard, check_factories(plugins), {"plugins": plugins})
+    also a service (check types such as terminology consult other hooks), beside
+    ``services``."""
+    return compile_standard(
+        standard, check_factories(plugins), {**(services or {}), "plugins": plugins}
+    )
+
+
+class NotApplicable(Check[None]):
+    """A requirement left out of a run: it visits nothing and is not applicable."""
+
+    applies_to = frozenset[str]()
+
+    def __init__(self, check: Check[Any], note: str) -> None:
+        super().__init__(check.requirement)
+        self.applies_to = frozenset()
+        self.note = note
+
+    def start(self, context: RunContext) -> None:
+        return None
+
+    def merge(self, state: None, other: None) -> None:
+        return None
+
+    def finish(self, state: None, context: FinishContext, emit: Any) -> Measure:
+        return Measure(status="not-applicable", note=self.note)
+
+
+def is_record_level(check: Check[Any]) -> bool:
+    """Whether a check judges each record on its own (a :class:`RecordCheck`, or the
+    check accounting for unparseable records); any other measures a feed as a whole."""
+    return isinstance(check, RecordCheck) or check.wants_unparseable
+
+
+def records_only(compiled: CompiledStandard) -> CompiledStandard:
+    """The standard with its feed-level requirements not applicable: files judged record
+    by record (loose files, outside any feed)."""
+    note = "a feed-level requirement: not applicable to files judged record by record"
+    checks = tuple(c if is_record_level(c) else NotApplicable(c, note) for c in compiled.checks)
+    return CompiledStandard(compiled.standard, checks, compiled.parse_check)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from conformance.checks.base import (
     Check,
@@ -16,7 +17,7 @@ from conformance.checks.base import (
     Tally,
     param,
 )
-from conformance.errors import StandardError
+from conformance.errors import StandardError, UsageError
 from conformance.findings import Problem, Severity
 from conformance.readers.base import Record
 from conformance.standards.model import Requirement
@@ -39,15 +40,7 @@ class ParseableCheck(Check[Tally]):
         emit(Problem(record.error.code, record.error.message), record.location)
 
     def finish(self, state: Tally, context: FinishContext, emit: Emit) -> Measure:
-        errors = [i for i in context.source_issues if i.severity is Severity.ERROR]
-        if errors:
-            return Measure(
-                state.passed,
-                state.checked,
-                status="fail",
-                note=f"{len(errors)} input(s) could not be read completely",
-            )
-        return Measure(state.passed, state.checked)
+        return _parse_measure(state, context)
 
 
 class MetaProfileCheck(RecordCheck):
@@ -92,6 +85,10 @@ class SharedValidation:
         self._last: dict[str, Any] | None = None
         self._last_profiles: tuple[str, ...] = ()
         self._issues: list[Any] = []
+        self.profile_entries = False
+        """Apply the profiles of each type to the entries of a whole Bundle, too."""
+        self._bundle: dict[str, Any] | None = None
+        self._bundle_issues: list[Any] = []
 
     def validate(self, resource: dict[str, Any], profiles: Sequence[str] = ()) -> list[Any]:
         key = tuple(profiles)
@@ -102,7 +99,38 @@ class SharedValidation:
         return self._issues
 
     def issues(self, resource: dict[str, Any]) -> list[Any]:
-        return self.validate(resource, self.standard_profiles.get(resource["resourceType"], ()))
+        rtype = resource["resourceType"]
+        found = self.validate(resource, self.standard_profiles.get(rtype, ()))
+        if rtype != "Bundle" or not self.profile_entries:
+            return found
+        if resource is not self._bundle:
+            self._bundle = resource
+            # an entry's claimed profile may be its type's too: each issue once
+            self._bundle_issues = list(
+                dict.fromkeys([*found, *self._entry_issues(resource, "Bundle")])
+            )
+        return self._bundle_issues
+
+    def _entry_issues(self, bundle: dict[str, Any], prefix: str) -> list[Any]:
+        """The issues of a whole Bundle's entries against the profiles of their types,
+        at their place in the Bundle (nested Bundles too)."""
+        out: list[Any] = []
+        entries = bundle.get("entry")
+        for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+            res = entry.get("resource") if isinstance(entry, dict) else None
+            rtype = res.get("resourceType") if isinstance(res, dict) else None
+            if not isinstance(rtype, str):
+                continue
+            here = f"{prefix}.entry[{i}].resource"
+            profiles = self.standard_profiles.get(rtype, ())
+            for issue in self.validator.registry.validate(res, profiles, (), True):
+                expr = issue.expression
+                if expr.startswith(rtype):
+                    expr = here + expr[len(rtype) :]
+                out.append(issue._replace(expression=expr))
+            if rtype == "Bundle" and isinstance(res, dict):
+                out.extend(self._entry_issues(res, here))
+        return out
 
 
 class FhirConformanceCheck(RecordCheck):
@@ -120,9 +148,10 @@ class FhirConformanceCheck(RecordCheck):
         self,
         requirement: Requirement,
         shared: SharedValidation,
-        profiles: bool,
+        profiles: bool | None,
         ignore: frozenset[str],
     ) -> None:
+        """``profiles``: the profile issues (True), the base ones (False), or all (None)."""
         super().__init__(requirement)
         self.shared = shared
         self.use_profiles = profiles
@@ -132,11 +161,12 @@ class FhirConformanceCheck(RecordCheck):
 
     def problems(self, resource: dict[str, Any]) -> Iterable[Problem]:
         want_core = not self.use_profiles
+        every = self.use_profiles is None
         ignore = self.ignore
         for issue in self.shared.issues(resource):
             source = issue.source
             is_core = source == "base" or source.startswith(CORE_PROFILE_PREFIX)
-            if is_core is not want_core:
+            if is_core is not want_core and not every:
                 continue
             if ignore and issue.key in ignore:
                 continue
@@ -148,8 +178,49 @@ class FhirConformanceCheck(RecordCheck):
             )
 
 
+PACKAGES_SERVICE = "fhir-packages"
+"""The :class:`CompileEnv` service holding the run's extra FHIR packages (paths)."""
+PROFILES_SERVICE = "fhir-profiles"
+"""The :class:`CompileEnv` service holding the profiles the run applies (canonical URLs)."""
+
+
+class FhirResourcesCheck(FhirConformanceCheck):
+    """Every record read is a FHIR R4 resource conforming to R4 and to the profiles that
+    apply (a FHIR validator's verdict, as one requirement): unparseable records and
+    inputs that cannot be read completely fail it too."""
+
+    wants_unparseable = True
+    whole_bundles: ClassVar[bool] = True
+    """A Bundle is one record: its own rules (fullUrl, references between entries, a
+    profile on the Bundle) are checked with its entries, as a FHIR validator does."""
+
+    def visit(self, state: Tally, record: Record, emit: Emit) -> None:
+        if record.error is not None:
+            state.checked += 1
+            emit(Problem(record.error.code, record.error.message), record.location)
+        elif record.table is None:  # a table row is no FHIR resource
+            super().visit(state, record, emit)
+
+    def finish(self, state: Tally, context: FinishContext, emit: Emit) -> Measure:
+        return _parse_measure(state, context)
+
+
+def _parse_measure(state: Tally, context: FinishContext) -> Measure:
+    """Records passing of records checked; failed outright if an input was cut short."""
+    errors = [i for i in context.source_issues if i.severity is Severity.ERROR]
+    if errors:
+        note = f"{len(errors)} input(s) could not be read completely"
+        return Measure(state.passed, state.checked, status="fail", note=note)
+    return Measure(state.passed, state.checked)
+
+
 def fhir_validator(env: CompileEnv, profiles: bool = True) -> SharedValidation:
-    """The run's shared FHIR validation, built once (see :class:`SharedValidation`)."""
+    """The run's shared FHIR validation, built once (see :class:`SharedValidation`).
+
+    It knows the standard's profiles and terminology, the run's extra packages
+    (``--package``), and applies per resource type the standard's profiles, the global
+    profiles of the ImplementationGuides loaded and the run's own (``--profile``).
+    """
     from conformance.fhir.validator import FhirValidator
 
     def build() -> SharedValidation:
@@ -160,22 +231,58 @@ def fhir_validator(env: CompileEnv, profiles: bool = True) -> SharedValidation:
             for folder in env.standard.resource_folders(kind)
             if any(folder.iterdir())
         ]
-        extra = env.services.get("fhir-packages", [])
-        if folders or extra:
-            from conformance.fhir.definitions import DefinitionSet
-            from conformance.fhir.errors import DefinitionError
-            from conformance.nhs.constraints import NHS_CONSTRAINTS
+        extra = [Path(p) for p in env.services.get(PACKAGES_SERVICE, ())]
+        wanted: tuple[str, ...] = tuple(env.services.get(PROFILES_SERVICE, ()))
+        if not (folders or extra or wanted):
+            return SharedValidation(validator, env.standard.profiles)
+        from conformance.fhir.definitions import DefinitionSet
+        from conformance.fhir.errors import DefinitionError
+        from conformance.nhs.constraints import NHS_CONSTRAINTS
 
-            try:
-                definitions = DefinitionSet.load([*folders, *extra])
-                validator = validator.with_definitions(definitions, NHS_CONSTRAINTS)
-            except DefinitionError as exc:
-                message = f"{env.standard.ref}: a FHIR definition does not load: {exc}"
-                raise StandardError(message) from None
-        return SharedValidation(validator, env.standard.profiles)
+        try:
+            definitions = DefinitionSet.load(folders)
+        except DefinitionError as exc:
+            message = f"{env.standard.ref}: a FHIR definition does not load: {exc}"
+            raise StandardError(message) from None
+        try:
+            definitions = definitions.merged(DefinitionSet.load_packages(extra)[0])
+        except (DefinitionError, OSError) as exc:
+            raise UsageError(f"--package: {exc}") from None
+        validator = validator.with_definitions(definitions, NHS_CONSTRAINTS)
+        applied = _merge(env.standard.profiles, definitions.global_profiles())
+        return SharedValidation(validator, _merge(applied, _run_profiles(validator, wanted)))
 
     shared: SharedValidation = env.service("fhir-validator", build)
     return shared
+
+
+def _run_profiles(validator: Any, urls: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The ``--profile`` URLs by the resource type each constrains (usage errors for a
+    profile not known, or not of a resource)."""
+    from conformance.fhir.resource_types import RESOURCE_TYPES
+
+    out: dict[str, tuple[str, ...]] = {}
+    for url in urls:
+        if validator.registry.is_core_type(url) and url.rsplit("/", 1)[-1] in RESOURCE_TYPES:
+            out.setdefault(url.rsplit("/", 1)[-1], ())  # a base resource type: R4 itself
+            continue
+        sd = validator.registry.structure_definition(url)
+        if sd is None:
+            raise UsageError(f"--profile {url}: no such profile in the standard or the packages")
+        rtype = sd.get("type")
+        if sd.get("kind") != "resource" or not isinstance(rtype, str):
+            raise UsageError(f"--profile {url}: a profile of {rtype}, not of a resource type")
+        out[rtype] = (*out.get(rtype, ()), url)
+    return out
+
+
+def _merge(
+    first: Mapping[str, tuple[str, ...]], second: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    out = {k: tuple(v) for k, v in first.items()}
+    for rtype, urls in second.items():
+        out[rtype] = (*out.get(rtype, ()), *(u for u in urls if u not in out.get(rtype, ())))
+    return out
 
 
 def parseable(requirement: Requirement, params: Mapping[str, Any], env: CompileEnv) -> Check[Any]:
@@ -197,6 +304,14 @@ def fhir_profiles(
     requirement: Requirement, params: Mapping[str, Any], env: CompileEnv
 ) -> Check[Any]:
     return FhirConformanceCheck(requirement, fhir_validator(env), True, _ignore(params))
+
+
+def fhir_resources(
+    requirement: Requirement, params: Mapping[str, Any], env: CompileEnv
+) -> Check[Any]:
+    shared = fhir_validator(env)
+    shared.profile_entries = True  # Bundles are read whole (FhirResourcesCheck.whole_bundles)
+    return FhirResourcesCheck(requirement, shared, None, _ignore(params))
 
 
 def meta_profile(

@@ -10,14 +10,19 @@ File names are taken as they are: spaces, any Unicode, a leading dash. An argume
 file when it exists (pre-commit passes only existing files), otherwise an option; options
 that take a value may be written ``--option=value`` or ``--option value``.
 
-Files outside any feed folder are *loose files*: listed, and not validated for now (a
-feed without a manifest cannot be conformant); :func:`plan` is where they are sorted out.
+Files outside any feed folder are *loose files*. A loose FHIR resource file (JSON,
+NDJSON, XML, gzipped or not) is validated record by record with the standard's
+record-level requirements (``--loose-records``: its feed-level ones, such as the manifest,
+completeness or timeliness, are not applicable to it), so the hook fails on a broken
+resource; other loose files (a CSV extract needs its feed's manifest) are listed and
+skipped. :func:`plan` is where they are sorted out.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +33,8 @@ from conformance.cli.feeds import feed_root_of
 from conformance.readers.archive import is_archive
 
 PROG = "conformance-feeds"
+RESOURCE_FILE = re.compile(r"(?i)\.(ndjson|json|xml)(\.gz)?$")
+"""Loose files validated record by record: FHIR resources, one or many (NDJSON, Bundles)."""
 
 
 @dataclass(slots=True)
@@ -36,8 +43,10 @@ class Plan:
 
     feeds: list[str] = field(default_factory=list)
     """Feed folders (and archives) to validate, each once, in the order first touched."""
+    records: list[str] = field(default_factory=list)
+    """Staged FHIR resource files that belong to no feed: validated record by record."""
     loose: list[str] = field(default_factory=list)
-    """Staged files that belong to no feed."""
+    """Other staged files that belong to no feed: skipped."""
 
 
 def _value_options() -> frozenset[str]:
@@ -84,7 +93,7 @@ def plan(files: Sequence[str]) -> Plan:
         if root is None and is_archive(path):
             root = path
         if root is None:
-            result.loose.append(name)
+            (result.records if RESOURCE_FILE.search(name) else result.loose).append(name)
             continue
         key = os.path.normcase(os.path.abspath(root))
         if key not in seen:
@@ -103,10 +112,11 @@ def run(argv: Sequence[str], io: Io | None = None) -> int:
         io.stdout.write(
             f"conformance: {name} is not in a feed folder (no manifest.json above it): skipped\n"
         )
-    if not todo.feeds:
+    if not todo.feeds and not todo.records:
         return 0
     # "--" ends the options: a feed folder named "-x" is still a feed.
-    return run_cli(["validate", "--no-progress", *options, "--", *todo.feeds], io)
+    argv = ["validate", "--no-progress", "--loose-records", *options, "--"]
+    return run_cli([*argv, *todo.feeds, *todo.records], io)
 
 
 def main() -> None:

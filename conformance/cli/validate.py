@@ -38,6 +38,12 @@ class ValidateOptions:
     """``NAME=VALUE`` settings for :func:`conformance.limits.parse_limits`."""
     output_dir: Path | None = None
     quiet: bool = False
+    packages: list[str] | None = None
+    """FHIR packages (folders, ``.tgz``) whose definitions the run knows."""
+    profiles: list[str] | None = None
+    """Profiles applied to every resource of their type."""
+    loose_records: bool = False
+    """Judge loose files record by record (feed-level requirements not applicable)."""
 
 
 def register(sub: Any) -> None:
@@ -141,6 +147,25 @@ def register(sub: Any) -> None:
         "max-ratio, "
         "max-files, findings-per-requirement",
     )
+    val.add_argument(
+        "--package",
+        action="append",
+        metavar="PATH",
+        help="FHIR definitions to load (repeatable): a folder (searched recursively, JSON "
+        "and XML) or a FHIR .tgz package, with the dependencies found beside it",
+    )
+    val.add_argument(
+        "--profile",
+        action="append",
+        metavar="URL",
+        help="validate every resource of the profile's type against it (repeatable)",
+    )
+    val.add_argument(
+        "--loose-records",
+        action="store_true",
+        help="judge loose files (outside any feed folder) record by record: feed-level "
+        "requirements (manifest, completeness, timeliness...) are not applicable to them",
+    )
     val.set_defaults(handler=run)
 
 
@@ -162,6 +187,9 @@ def options_from(args: argparse.Namespace) -> ValidateOptions:
         limits=args.limit,
         output_dir=args.output_dir,
         quiet=args.quiet,
+        packages=getattr(args, "package", None),
+        profiles=getattr(args, "profile", None),
+        loose_records=getattr(args, "loose_records", False),
     )
 
 
@@ -230,6 +258,7 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
     if opts.jobs is not None and opts.jobs < 0:
         raise UsageError("--jobs must be 0 (all cores) or more")
     reporter = reporter_for(build_plugins(), opts.format)
+    _check_packages(opts, io)
     groups, skipped = group_inputs(opts.inputs)
     several = len(groups) > 1
     if several and opts.output_dir is None and opts.format not in TEXT_FORMATS | {"json"}:
@@ -241,7 +270,7 @@ def run_validate(opts: ValidateOptions, io: Io) -> int:
         io.stderr.write(f"{path}: a link out of the folder given: not followed\n")
     runs: list[FeedRun] = []
     for group in groups:
-        card = _run_engine(group.inputs, opts, limits, io)
+        card = _run_engine(group.inputs, opts, limits, io, group.is_feed)
         code, notes = _decide(card, opts, baselines, len(groups))
         runs.append(FeedRun(group.label, card, code, notes))
         if not card.data["complete"]:
@@ -263,7 +292,9 @@ def worst_exit_code(codes: Any) -> int:
     return max(codes, default=ExitCode.OK)
 
 
-def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -> Scorecard:
+def _run_engine(
+    inputs: list[str], opts: ValidateOptions, limits: Any, io: Io, is_feed: bool = True
+) -> Scorecard:
     from conformance.engine.run import Engine, RunSpec
 
     progress = _Progress(io.stderr) if opts.progress and io.stderr.isatty() else None
@@ -278,6 +309,9 @@ def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -
             limits=limits,
             environment=opts.environment,
             jobs=opts.jobs,
+            packages=tuple(opts.packages or ()),
+            profiles=tuple(opts.profiles or ()),
+            records_only=opts.loose_records and not is_feed,
         ),
         progress=progress,
         history=history,
@@ -297,6 +331,22 @@ def _run_engine(inputs: list[str], opts: ValidateOptions, limits: Any, io: Io) -
         if not opts.quiet:
             io.stderr.write(f"recorded in the history as {entry_id}\n")
     return card
+
+
+def _check_packages(opts: ValidateOptions, io: Io) -> None:
+    """``--package`` paths exist; a dependency not found beside its package is a warning."""
+    from conformance.fhir.errors import DefinitionError
+    from conformance.fhir.packages import with_dependencies
+
+    for path in opts.packages or ():
+        if not os.path.exists(path):
+            raise UsageError(f"--package {path}: no such file or folder")
+    try:
+        warnings = with_dependencies([Path(p) for p in opts.packages or ()])[1]
+    except DefinitionError as exc:
+        raise UsageError(f"--package: {exc}") from None
+    if not opts.quiet:
+        io.stderr.write("".join(f"warning: {w}\n" for w in warnings))
 
 
 def _decide(

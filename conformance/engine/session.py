@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from conformance.checks.base import History, RunContext
-from conformance.checks.registry import CompiledStandard, compile_with_plugins
+from conformance.checks.registry import CompiledStandard, compile_with_plugins, records_only
+from conformance.checks.structure import PACKAGES_SERVICE, PROFILES_SERVICE
 from conformance.engine.accumulate import Accumulator, Progress, Share
 from conformance.engine.spec import DEFAULT_STANDARD, RunSpec
 from conformance.errors import StandardError
@@ -67,7 +68,14 @@ class Session:
         if standard is None:
             standard = _resolve(registry, spec, feed)
         readers = [reader(spec.limits) for reader in plugins.registry.readers.values()]
-        compiled = compile_with_plugins(standard, plugins)
+        fhir = {PACKAGES_SERVICE: spec.packages, PROFILES_SERVICE: spec.profiles}
+        compiled = compile_with_plugins(standard, plugins, fhir)
+        if spec.records_only:
+            compiled = records_only(compiled)
+        if any(getattr(check, "whole_bundles", False) for check in compiled.checks):
+            for reader in readers:  # a check judges Bundles whole, as a FHIR validator does
+                if hasattr(reader, "whole_bundles"):
+                    reader.whole_bundles = True
         pinned = replace(spec, standard=standard.ref, standard_folder=str(standard.path), feed=feed)
         context = RunContext(feed, standard, history)
         return cls(pinned, plugins, readers, compiled, context, progress, seen)

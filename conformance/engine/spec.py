@@ -37,6 +37,13 @@ class RunSpec:
     limits: Limits = field(default_factory=Limits)
     environment: str | None = None
     """Overrides the manifest's ``environment`` (``test`` or ``production``)."""
+    packages: tuple[str, ...] = ()
+    """Extra FHIR packages (folders, ``.tgz``) whose definitions the run knows (``--package``)."""
+    profiles: tuple[str, ...] = ()
+    """Profiles applied to every resource of their type (``--profile``, canonical URLs)."""
+    records_only: bool = False
+    """Judge each record on its own: the standard's feed-level requirements are not
+    applicable (files outside any feed, e.g. in a pre-commit hook)."""
     jobs: int | None = None
     """Worker processes: 1 serial; None or 0 all cores when the input is 32 MiB or more."""
     chunk_bytes: int = CHUNK_BYTES

@@ -1,13 +1,14 @@
 """Conformance resources (profiles, extensions, value sets, code systems) loaded from disk.
 
-Accepts folders (searched recursively), ``.tgz`` FHIR packages, JSON files (a resource or a
-Bundle of them) and FHIR XML files. Anything that is not a StructureDefinition, ValueSet or
-CodeSystem is ignored; a file that cannot be read as FHIR raises DefinitionError naming it.
+Accepts folders (searched recursively), ``.tgz`` FHIR packages (:mod:`packages`), JSON
+files (a resource or a Bundle of them) and FHIR XML files. Anything that is not a
+StructureDefinition, ValueSet, CodeSystem or ImplementationGuide is ignored; a file that
+cannot be read as FHIR raises DefinitionError naming it. Of an ImplementationGuide only
+its ``global`` profiles are kept: they apply to every resource of their type.
 """
 
 from __future__ import annotations
 
-import tarfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import orjson
 
 from conformance.fhir.errors import DefinitionError
 from conformance.fhir.fhir_xml import FhirXmlError, parse_fhir_xml
+from conformance.fhir.packages import is_package_archive, read_tgz, with_dependencies
 
 _KEPT = frozenset({"StructureDefinition", "ValueSet", "CodeSystem"})
 
@@ -27,12 +29,17 @@ class DefinitionSet:
         self.structure_definitions: dict[str, dict[str, Any]] = {}
         self.valuesets: dict[str, dict[str, Any]] = {}
         self.codesystems: dict[str, dict[str, Any]] = {}
+        self.globals: list[tuple[str, str]] = []
+        """``(resource type, profile)`` of the loaded ImplementationGuides' ``global``."""
         for r in resources:
             self.add(r)
 
     def add(self, resource: dict[str, Any]) -> None:
         rtype = resource.get("resourceType")
         url = resource.get("url")
+        if rtype == "ImplementationGuide":
+            self._add_globals(resource)
+            return
         if rtype not in _KEPT or not isinstance(url, str):
             return
         target = {
@@ -45,6 +52,23 @@ class DefinitionSet:
         if isinstance(version, str):
             target[f"{url}|{version}"] = resource
 
+    def _add_globals(self, guide: dict[str, Any]) -> None:
+        entries = guide.get("global")
+        for entry in entries if isinstance(entries, list) else ():
+            if not isinstance(entry, dict):
+                continue
+            rtype, profile = entry.get("type"), entry.get("profile")
+            pair = (rtype, profile)
+            if isinstance(rtype, str) and isinstance(profile, str) and pair not in self.globals:
+                self.globals.append((rtype, profile))
+
+    def global_profiles(self) -> dict[str, tuple[str, ...]]:
+        """The ImplementationGuides' global profiles by resource type."""
+        out: dict[str, tuple[str, ...]] = {}
+        for rtype, profile in self.globals:
+            out[rtype] = (*out.get(rtype, ()), profile)
+        return out
+
     def __len__(self) -> int:
         return len(self.structure_definitions) + len(self.valuesets) + len(self.codesystems)
 
@@ -54,6 +78,7 @@ class DefinitionSet:
             out.structure_definitions.update(part.structure_definitions)
             out.valuesets.update(part.valuesets)
             out.codesystems.update(part.codesystems)
+            out.globals.extend(g for g in part.globals if g not in out.globals)
         return out
 
     @classmethod
@@ -69,12 +94,10 @@ class DefinitionSet:
                             continue
                         for r in _read_file(f.name, f.read_bytes()):
                             out.add(r)
-                    elif f.is_file() and f.name.endswith((".tgz", ".tar.gz")):
-                        for r in _read_package(f):
-                            out.add(r)
-            elif path.name.endswith((".tgz", ".tar.gz")):
-                for r in _read_package(path):
-                    out.add(r)
+                    elif f.is_file() and is_package_archive(f):
+                        out._add_package(f)
+            elif is_package_archive(path) and path.is_file():
+                out._add_package(path)
             elif path.is_file():
                 for r in _read_file(str(path), path.read_bytes()):
                     out.add(r)
@@ -82,25 +105,17 @@ class DefinitionSet:
                 raise DefinitionError(f"{path}: no such file or folder")
         return out
 
+    @classmethod
+    def load_packages(cls, paths: Sequence[Path]) -> tuple[DefinitionSet, list[str]]:
+        """Load ``paths`` (folders, package archives, files) and the packages they depend
+        on found beside them; the warnings name the dependencies not found."""
+        order, warnings = with_dependencies(paths)
+        return cls.load(order), warnings
 
-def _read_package(path: Path) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    try:
-        with tarfile.open(path, "r:gz") as tar:
-            for member in tar.getmembers():
-                name = member.name
-                base = name.rsplit("/", 1)[-1]
-                if not member.isfile() or base in ("package.json", ".index.json"):
-                    continue
-                if not name.endswith((".json", ".xml")) or "/other/" in name:
-                    continue
-                fh = tar.extractfile(member)
-                if fh is None:
-                    continue
-                out.extend(_read_file(f"{path}!{name}", fh.read()))
-    except (tarfile.TarError, OSError) as exc:
-        raise DefinitionError(f"{path}: not a readable FHIR package ({exc})") from None
-    return out
+    def _add_package(self, path: Path) -> None:
+        for name, data in read_tgz(path).files:
+            for r in _read_file(name, data):
+                self.add(r)
 
 
 def _read_file(name: str, data: bytes) -> list[dict[str, Any]]:

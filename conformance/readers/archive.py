@@ -21,6 +21,7 @@ too long, a file where a folder is needed) is reported and the next one is read.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import io
 import lzma
 import shutil
@@ -157,6 +158,16 @@ class _Meter:
         if self.inflater is not None:
             return self.base + self.inflater.consumed
         return self.raw.count
+
+
+@contextlib.contextmanager
+def metered_tar(stored: IO[bytes]) -> Iterator[tuple[tarfile.TarFile, Callable[[], int]]]:
+    """A tar archive read as a stream (any compression), and a function giving the
+    compressed bytes consumed so far, for ratio limits measured while reading."""
+    raw = _Counting(stored)
+    meter = _Meter(raw)
+    with tarfile.open(fileobj=_tar_stream(raw, meter), mode="r:") as tar:
+        yield tar, meter
 
 
 def _tar_stream(raw: _Counting, meter: _Meter) -> IO[bytes]:

@@ -178,9 +178,11 @@ def read_failure(source: Source, exc: BaseException, line: int | None) -> Source
 
 
 class JsonReader:
-    """A file holding one JSON resource; a Bundle's entries become one record each."""
+    """A file holding one JSON resource; a Bundle's entries become one record each (or,
+    with ``whole_bundles``, the Bundle is one record, as a FHIR validator judges it)."""
 
     name: ClassVar[str] = "json"
+    whole_bundles: bool = False
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -240,7 +242,7 @@ class JsonReader:
                 RecordError("too-deep", f"JSON nested deeper than {self.limits.max_depth} levels"),
             )
             return
-        if isinstance(obj, dict) and obj.get("resourceType") == "Bundle":
+        if isinstance(obj, dict) and obj.get("resourceType") == "Bundle" and not self.whole_bundles:
             yield from self._bundle(obj, name, issues)
             return
         yield check_resource(obj, Location(name, 1))

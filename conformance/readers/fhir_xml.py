@@ -32,6 +32,8 @@ class _TooLarge(Exception):
 
 class XmlReader:
     name: ClassVar[str] = "xml"
+    whole_bundles: bool = False
+    """A Bundle is one record (its entries gathered back into it), not one per entry."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -58,17 +60,27 @@ class XmlReader:
         depth = self.limits.max_depth
         seen = [0, 0]  # bytes read, whether any was not blank
         last_line = 1
+        gathered: list[object] | None = [] if self.whole_bundles else None
         try:
             with source.opener() as stream:
                 parsed = iter_fhir_xml(self._chunks(stream, seen), self.limits.max_elements)
                 for index, line, value in parsed:
                     if index is None:
-                        if not isinstance(value, dict) or value.get("resourceType") == "Bundle":
+                        is_bundle = (
+                            isinstance(value, dict) and value.get("resourceType") == "Bundle"
+                        )
+                        if is_bundle and gathered is not None and isinstance(value, dict):
+                            if gathered:
+                                value["entry"] = gathered
+                        elif not isinstance(value, dict) or is_bundle:
                             return  # the Bundle is the container: its entries were the records
                         record = check_resource(value, Location(name, 1))
                     elif isinstance(value, FhirXmlError):
                         where = Location(name, line, entry=index)
                         record = Record(None, where, RecordError("invalid-xml", str(value)))
+                    elif gathered is not None:
+                        gathered.append(value)
+                        continue
                     else:
                         found = entry_record(value, Location(name, line, entry=index))
                         if found is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import tarfile
 import zipfile
 from pathlib import Path
@@ -147,12 +146,12 @@ def test_archives_outside_a_feed_are_feeds(repo: Path) -> None:
     ]
 
 
-def test_loose_files_are_listed_and_skipped(repo: Path) -> None:
-    shutil.copy(GOOD / "Patient.ndjson", repo / "loose patient.ndjson")
-    code, out, _ = _run("loose patient.ndjson")
+def test_loose_files_other_than_resources_are_listed_and_skipped(repo: Path) -> None:
+    (repo / "loose sitrep.csv").write_text("site,beds\n")
+    code, out, _ = _run("loose sitrep.csv")
     assert code == 0
-    assert "loose patient.ndjson is not in a feed folder" in out
-    assert plan(["loose patient.ndjson"]).loose == ["loose patient.ndjson"]
+    assert "loose sitrep.csv is not in a feed folder" in out
+    assert plan(["loose sitrep.csv"]).loose == ["loose sitrep.csv"]
 
 
 def test_arguments_are_files_when_they_exist(repo: Path) -> None:
