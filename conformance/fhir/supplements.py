@@ -9,25 +9,25 @@ walk; the usual run (no supplement loaded) costs one dictionary lookup.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from conformance.fhir.issues import BASE, FhirIssue
 
 if TYPE_CHECKING:
     from conformance.fhir.definitions import DefinitionSet
 
-#: definitions -> (how many code systems they had, the supplements' URLs)
-_CACHE: WeakKeyDictionary[DefinitionSet, tuple[int, frozenset[str]]] = WeakKeyDictionary()
+#: the last definitions asked about, their count of code systems and their supplements
+#: (a run asks about one set; a set that grows is read again)
+_last: list[tuple[DefinitionSet, int, frozenset[str]]] = []
 
 
 def supplement_urls(definitions: DefinitionSet) -> frozenset[str]:
     """The canonical URLs (with and without version) of the loaded supplements."""
     systems = definitions.codesystems
-    got = _CACHE.get(definitions)
-    if got is None or got[0] != len(systems):
-        urls = frozenset(u for u, cs in systems.items() if cs.get("content") == "supplement")
-        got = _CACHE[definitions] = (len(systems), urls)
-    return got[1]
+    if _last and _last[0][0] is definitions and _last[0][1] == len(systems):
+        return _last[0][2]
+    urls = frozenset(u for u, cs in systems.items() if cs.get("content") == "supplement")
+    _last[:] = [(definitions, len(systems), urls)]
+    return urls
 
 
 def supplement_issues(resource: Any, definitions: DefinitionSet) -> list[FhirIssue]:
