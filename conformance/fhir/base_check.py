@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 
 from conformance.fhir.bindings import code_binding, coded_binding
+from conformance.fhir.fhirpath._html import link_targets, unresolved_links
 from conformance.fhir.invariants import InvariantRule, invariants_rule
 from conformance.fhir.issues import (
     BASE,
@@ -220,6 +221,13 @@ class BaseChecks:
         assert prim is not None
         if e.array or e.invariants:
             return None
+        if prim.name == "xhtml":
+            ok_div = prim.ok
+
+            def narrative(value: Any) -> bool:
+                return ok_div(value) and not unresolved_links(value)
+
+            return narrative
         if code_binding(e) is None:
             return prim.ok
         assert e.binding is not None
@@ -306,6 +314,12 @@ class BaseChecks:
     def _property(self, e: Elem, base: str) -> PropertyRule:
         """The rule of one JSON property: array shape and cardinality, then each item;
         issues at ``base.name`` and below."""
+        rule = self._property_rule(e, base)
+        if e.prim is not None and e.prim.name == "xhtml" and not e.array:
+            return _narrative_links(rule, f"{base}.{e.name}")
+        return rule
+
+    def _property_rule(self, e: Elem, base: str) -> PropertyRule:
         prop = e.name
         at = f"{base}.{prop}"
         if e.array:
@@ -526,6 +540,29 @@ class BaseChecks:
             return out
 
         return primitive
+
+
+_BROKEN_LINK = (
+    'The narrative links (href="#...") to an id or name that no element of the resource '
+    "or its narrative has"
+)
+
+
+def _narrative_links(rule: PropertyRule, at: str) -> PropertyRule:
+    """An XHTML div's rule, then its internal links: each ``href="#x"`` points at an
+    element of the narrative, or of the resource (%rootResource, so a contained
+    resource's narrative may link to its container's), with that id or name (HL7's
+    validator: an error when none has)."""
+
+    def narrative(value: Any, obj: dict[str, Any], res: Any, root: Any) -> list[Found] | None:
+        got = rule(value, obj, res, root)
+        if got is None and type(value) is str:
+            wanted = unresolved_links(value)
+            if wanted and not link_targets(root).issuperset(wanted):
+                return error("invalid-narrative-link", at, _BROKEN_LINK)
+        return got
+
+    return narrative
 
 
 def _two_choices(base: str, prop: str, choice: str, other: str) -> list[Found]:

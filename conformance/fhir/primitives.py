@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from conformance.fhir.fhirpath._html import html_checks
+from conformance.fhir.fhirpath._html import html_checks, xhtml_problems
 from conformance.fhir.issues import FhirIssue, Found
 from conformance.fhir.uris import URI_TYPES, uri_problem, uri_regex
 
@@ -25,6 +25,9 @@ _JSON_SCALARS = frozenset({"boolean", "integer", "positiveInt", "unsignedInt", "
 _STRING_RX = re.compile(r"[ \r\n\t\S]+", re.ASCII).fullmatch
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}").fullmatch
 _SPACES = re.compile(r"\s+")
+#: R4 §2.24.0.1 (string): "strings SHALL NOT exceed 1MB in size" (HL7's validator counts
+#: characters: 1048576); base64Binary has no such limit
+STRING_MAX = 1048576
 
 #: one primitive JSON value -> valid?
 PrimOk = Callable[[Any], bool]
@@ -42,7 +45,12 @@ def _date_ok(value: str) -> bool:
 
 def _string_ok(v: Any) -> bool:
     # the R4 regex [ \r\n\t\S]+ only forbids empty strings and other control spaces
-    return type(v) is str and v != "" and (v.isprintable() or _STRING_RX(v) is not None)
+    return (
+        type(v) is str
+        and v != ""
+        and (v.isprintable() or _STRING_RX(v) is not None)
+        and len(v) <= STRING_MAX
+    )
 
 
 def _boolean_ok(v: Any) -> bool:
@@ -134,6 +142,24 @@ class Prim:
                 "invalid-type",
                 at,
                 f"Element '{element}' must be a primitive {self.name}",
+                "base",
+            )
+        if type(value) is str and len(value) > STRING_MAX and self.name in ("string", "markdown"):
+            return FhirIssue(
+                "error",
+                "string-too-long",
+                at,
+                f"Element '{element}' is longer than the 1 MB (1048576 characters) a string "
+                "may hold",
+                "base",
+            )
+        if self.name == "xhtml" and type(value) is str:
+            problems = xhtml_problems(value) or ["the root element must be an XHTML div"]
+            return FhirIssue(
+                "error",
+                "invalid-primitive",
+                at,
+                f"Element '{element}' is not valid XHTML narrative: {'; '.join(problems[:3])}",
                 "base",
             )
         if self.name in _JSON_SCALARS or type(value) is not str:

@@ -17,7 +17,7 @@ from conformance.fhir.example_urls import judged
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue
 from conformance.fhir.model import Model, base_model
-from conformance.fhir.references import bundle_references
+from conformance.fhir.references import TargetProfiles, resolved_references
 from conformance.fhir.supplements import supplement_issues
 
 if TYPE_CHECKING:
@@ -126,13 +126,25 @@ class FhirValidator:
         if profiles or claimed:
             issues.extend(self.registry.validate(resource, profiles, claimed, True))
             extra = True
-        if type(resource) is dict and resource.get("resourceType") == "Bundle":
-            got = self._bundle_entry_profiles(resource)
-            got.extend(searchset_issues(resource, self._model.resource_types))
-            if resource.get("type") in ("document", "message"):
-                got.extend(bundle_references(resource, resource.get("type") == "document"))
-            extra = extra or bool(got)
-            issues.extend(got)
+        if type(resource) is dict:
+            rtype = resource.get("resourceType")
+            if rtype == "Bundle" or rtype == "Parameters" or "contained" in resource:
+                top = (*profiles, *claimed)
+
+                def applied(res: dict[str, Any]) -> tuple[str, ...]:
+                    if res is resource:
+                        return top
+                    vital = _vital_signs_profile(res)
+                    own = _claimed_profiles(res)
+                    return own if vital is None else (*own, vital)
+
+                targets = TargetProfiles(self.registry, applied)
+                got = self._bundle_entry_profiles(resource) if rtype == "Bundle" else []
+                if rtype == "Bundle":
+                    got.extend(searchset_issues(resource, self._model.resource_types))
+                got.extend(resolved_references(resource, self._model, targets))
+                extra = extra or bool(got)
+                issues.extend(got)
         loaded = self._registry.definitions if self._registry is not None else None
         issues = judged(issues, resource, self.allow_example_urls, loaded)  # example URLs
         if extra:  # the same finding can come from a profile and an extension definition

@@ -305,7 +305,7 @@ def test_narrative_xhtml_rules(base: FhirValidator, div: str) -> None:
 
 def test_narrative_xhtml_allowed(base: FhirValidator) -> None:
     div = (
-        '<div xmlns="http://www.w3.org/1999/xhtml"><p class="x">A&nbsp;<b>b</b></p>'
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p class="x" id="x">A&#160;<b>b</b></p>'
         '<table><tr><td><a href="#x">x</a></td></tr></table><img src="x.png" alt="x"/></div>'
     )
     patient = {"resourceType": "Patient", "text": {"status": "generated", "div": div}}

@@ -379,7 +379,7 @@ def test_dom3_contained_must_be_referenced() -> None:
 
 
 def test_html_checks() -> None:
-    ok = '<div xmlns="http://www.w3.org/1999/xhtml"><p>Hello&nbsp;<b>x</b></p></div>'
+    ok = '<div xmlns="http://www.w3.org/1999/xhtml"><p>Hello&#160;<b>x</b></p></div>'
     script = '<div xmlns="http://www.w3.org/1999/xhtml"><script>x()</script>text</div>'
     handler = '<div xmlns="http://www.w3.org/1999/xhtml"><p onclick="x()">t</p></div>'
     blank = '<div xmlns="http://www.w3.org/1999/xhtml">  <p> </p></div>'
