@@ -12,11 +12,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from conformance.fhir.base_check import BaseChecks, base_checks
+from conformance.fhir.bundle_rules import searchset_issues
+from conformance.fhir.example_urls import judged
 from conformance.fhir.extensions import ExtensionPolicy
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue
 from conformance.fhir.model import Model, base_model
 from conformance.fhir.references import TargetProfiles, resolved_references
+from conformance.fhir.supplements import supplement_issues
 from conformance.fhir.vital_signs import implied_profile
 
 if TYPE_CHECKING:
@@ -113,7 +116,8 @@ class FhirValidator:
 
     def base_issues(self, resource: Any) -> list[FhirIssue]:
         """The issues of the base R4 walk alone: no profile, no extension definition."""
-        return [f for f in self._checks.validate(resource) if isinstance(f, FhirIssue)]
+        found = [f for f in self._checks.validate(resource) if isinstance(f, FhirIssue)]
+        return judged(found, resource, self.allow_example_urls, None)
 
     def validate(self, resource: dict[str, Any], profiles: Sequence[str] = ()) -> list[FhirIssue]:
         """Validate against base R4, the given profiles and those claimed in meta.profile."""
@@ -130,6 +134,8 @@ class FhirValidator:
             got = self.registry.check_extensions(extensions, self.extension_policy, resource)
             extra = bool(got)
             issues.extend(got)
+        if self._registry is not None:  # codings naming a loaded supplement
+            issues.extend(supplement_issues(resource, self._registry.definitions))
         got = self._profile_issues(resource, str(resource.get("resourceType")), profiles)
         if got:
             issues.extend(got)
@@ -139,8 +145,12 @@ class FhirValidator:
             if rtype == "Bundle" or rtype == "Parameters" or "contained" in resource:
                 targets = TargetProfiles(self.registry, _applied_profiles(resource, profiles))
                 got = resolved_references(resource, self._model, targets)
+                if rtype == "Bundle":
+                    got.extend(searchset_issues(resource, self._model.resource_types))
                 extra = extra or bool(got)
                 issues.extend(got)
+        loaded = self._registry.definitions if self._registry is not None else None
+        issues = judged(issues, resource, self.allow_example_urls, loaded)  # example URLs
         if extra:  # the same finding can come from a profile and an extension definition
             issues = list(dict.fromkeys(issues))
         return issues
