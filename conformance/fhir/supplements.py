@@ -25,7 +25,13 @@ def supplement_urls(definitions: DefinitionSet) -> frozenset[str]:
     systems = definitions.codesystems
     if _last and _last[0][0] is definitions and _last[0][1] == len(systems):
         return _last[0][2]
-    urls = frozenset(u for u, cs in systems.items() if cs.get("content") == "supplement")
+    # R4 CodeSystem: content "supplement", or a `supplements` element naming the code system
+    # it adds to, makes a supplement
+    urls = frozenset(
+        u
+        for u, cs in systems.items()
+        if cs.get("content") == "supplement" or isinstance(cs.get("supplements"), str)
+    )
     _last[:] = [(definitions, len(systems), urls)]
     return urls
 

@@ -284,3 +284,25 @@ def test_example_url_in_a_bundle_entry_names_its_place() -> None:
     found = [i for i in FhirValidator.base().validate(bundle) if i.key == "example-url"]
     assert [i.expression for i in found] == ["Bundle.entry[0].resource.item[0].answerValueSet"]
     assert url in found[0].message
+
+
+def test_a_code_system_with_a_supplements_element_is_a_supplement() -> None:
+    """R4 CodeSystem.supplements: "the code system this adds designations and properties
+    to" makes the resource a supplement whatever its content code says."""
+    from conformance.fhir import DefinitionSet
+
+    supplement = {
+        "resourceType": "CodeSystem",
+        "url": "http://example.net/fhir/CodeSystem/supp2",
+        "status": "draft",
+        "content": "complete",
+        "supplements": "http://loinc.org",
+    }
+    v = FhirValidator.base().with_definitions(DefinitionSet([supplement]))
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": supplement["url"], "code": "a"}]},
+    }
+    found = [i for i in errors(v.validate(obs)) if i.code == "codesystem-supplement"]
+    assert [i.expression for i in found] == ["Observation.code.coding[0].system"]
