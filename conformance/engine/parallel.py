@@ -12,6 +12,7 @@ shares in input order and finishes once, so the scorecard is identical to a seri
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
@@ -260,7 +261,9 @@ def run_parallel(session: Session, tasks: Sequence[Task], jobs: int) -> Iterator
                     "rerun with --jobs 1 to validate in one process"
                 ) from None
             for nxt in itertools.islice(pending, 1):
-                window.append((nxt, executor.submit(_work, nxt)))
+                # a worker that died meanwhile: its task's result, still in the window, says so
+                with contextlib.suppress(BrokenProcessPool):
+                    window.append((nxt, executor.submit(_work, nxt)))
             yield share
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
