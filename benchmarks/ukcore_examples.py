@@ -41,6 +41,10 @@ SPEC_DEFECTS = {
         "Extension-UKCore-ConditionEpisode-Example.xml",
         "invalid-type",
     ): "same defect as the two value[x]: the extension allows only one of the types",
+    (
+        "Extension-UKCore-RecordingSetting-Example.xml",
+        "unknown-extension",
+    ): "the extension URL is misspelt (RcordingSetting): no such extension is defined",
 }
 
 

@@ -182,6 +182,10 @@ PACKAGES_SERVICE = "fhir-packages"
 """The :class:`CompileEnv` service holding the run's extra FHIR packages (paths)."""
 PROFILES_SERVICE = "fhir-profiles"
 """The :class:`CompileEnv` service holding the profiles the run applies (canonical URLs)."""
+EXTENSIONS_SERVICE = "fhir-extensions"
+"""The :class:`CompileEnv` service holding which extensions without a definition the run
+accepts: (example domains?, URL prefixes) from ``--allow-example-extensions`` and
+``--allow-extension-domain``."""
 
 
 class FhirResourcesCheck(FhirConformanceCheck):
@@ -233,6 +237,9 @@ def fhir_validator(env: CompileEnv, profiles: bool = True) -> SharedValidation:
         ]
         extra = [Path(p) for p in env.services.get(PACKAGES_SERVICE, ())]
         wanted: tuple[str, ...] = tuple(env.services.get(PROFILES_SERVICE, ()))
+        examples, domains = env.services.get(EXTENSIONS_SERVICE, (False, ()))
+        if examples or domains:  # --allow-example-extensions, --allow-extension-domain
+            validator = validator.allowing_extensions(examples, domains)
         if not (folders or extra or wanted):
             return SharedValidation(validator, env.standard.profiles)
         from conformance.fhir.definitions import DefinitionSet

@@ -44,6 +44,8 @@ class ValidateOptions:
     """Profiles applied to every resource of their type."""
     loose_records: bool = False
     """Judge loose files record by record (feed-level requirements not applicable)."""
+    extension_domains: tuple[str, ...] = ()
+    example_extensions: bool = False
 
 
 def register(sub: Any) -> None:
@@ -166,6 +168,20 @@ def register(sub: Any) -> None:
         help="judge loose files (outside any feed folder) record by record: feed-level "
         "requirements (manifest, completeness, timeliness...) are not applicable to them",
     )
+    val.add_argument(
+        "--allow-extension-domain",
+        action="append",
+        default=[],
+        metavar="DOMAIN",
+        help="FHIR extensions with no definition whose URL starts with DOMAIN are reported "
+        "for information, not as errors (repeatable); unknown modifier extensions stay errors",
+    )
+    val.add_argument(
+        "--allow-example-extensions",
+        action="store_true",
+        help="FHIR extensions with no definition on example domains (example.org...) are "
+        "reported for information, not as errors",
+    )
     val.set_defaults(handler=run)
 
 
@@ -190,6 +206,8 @@ def options_from(args: argparse.Namespace) -> ValidateOptions:
         packages=getattr(args, "package", None),
         profiles=getattr(args, "profile", None),
         loose_records=getattr(args, "loose_records", False),
+        extension_domains=tuple(getattr(args, "allow_extension_domain", None) or ()),
+        example_extensions=getattr(args, "allow_example_extensions", False),
     )
 
 
@@ -312,6 +330,8 @@ def _run_engine(
             packages=tuple(opts.packages or ()),
             profiles=tuple(opts.profiles or ()),
             records_only=opts.loose_records and not is_feed,
+            extension_domains=opts.extension_domains,
+            example_extensions=opts.example_extensions,
         ),
         progress=progress,
         history=history,

@@ -12,7 +12,6 @@ shares in input order and finishes once, so the scorecard is identical to a seri
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import itertools
@@ -265,9 +264,18 @@ def run_parallel(session: Session, tasks: Sequence[Task], jobs: int) -> Iterator
                     "rerun with --jobs 1 to validate in one process"
                 ) from None
             for nxt in itertools.islice(pending, 1):
-                # a worker that died meanwhile: its task's result, still in the window, says so
-                with contextlib.suppress(BrokenProcessPool):
+                try:
                     window.append((nxt, executor.submit(_work, nxt)))
+                except BrokenProcessPool:
+                    # A worker died meanwhile: the tasks still in the window fail with the
+                    # name of the input being read; with none left, say so here (the task
+                    # is never dropped silently: the run ends with this error either way).
+                    if window:
+                        break
+                    raise WorkerDied(
+                        f"a worker process ended unexpectedly before reading {nxt.item.name}; "
+                        "rerun with --jobs 1 to validate in one process"
+                    ) from None
             yield share
     finally:
         executor.shutdown(wait=True, cancel_futures=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from conformance.checks.base import History, RunContext
 from conformance.checks.registry import CompiledStandard, compile_with_plugins, records_only
-from conformance.checks.structure import PACKAGES_SERVICE, PROFILES_SERVICE
+from conformance.checks.structure import EXTENSIONS_SERVICE, PACKAGES_SERVICE, PROFILES_SERVICE
 from conformance.engine.accumulate import Accumulator, Progress, Share
 from conformance.engine.spec import DEFAULT_STANDARD, RunSpec
 from conformance.errors import StandardError
@@ -68,7 +68,11 @@ class Session:
         if standard is None:
             standard = _resolve(registry, spec, feed)
         readers = [reader(spec.limits) for reader in plugins.registry.readers.values()]
-        fhir = {PACKAGES_SERVICE: spec.packages, PROFILES_SERVICE: spec.profiles}
+        fhir = {
+            PACKAGES_SERVICE: spec.packages,
+            PROFILES_SERVICE: spec.profiles,
+            EXTENSIONS_SERVICE: (spec.example_extensions, spec.extension_domains),
+        }
         compiled = compile_with_plugins(standard, plugins, fhir)
         if spec.records_only:
             compiled = records_only(compiled)

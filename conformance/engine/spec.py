@@ -55,6 +55,12 @@ class RunSpec:
     be split too, to share the work out evenly)."""
     progress_every: int = 5000
     """Records between two progress reports."""
+    extension_domains: tuple[str, ...] = ()
+    """URL prefixes where FHIR extensions without a definition are accepted
+    (``--allow-extension-domain``)."""
+    example_extensions: bool = False
+    """Accept FHIR extensions without a definition on example domains
+    (``--allow-example-extensions``)."""
     external_plugins: bool = True
     """Load installed plugins (the ``conformance`` entry points) besides the built-ins."""
     blocked_plugins: frozenset[str] = field(default_factory=lambda: frozenset(blocked_plugins()))

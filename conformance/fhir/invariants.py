@@ -7,7 +7,7 @@ validator does, then a *checker* for the focus's type), compiled when first eval
 only rules that are not FHIRPath:
 
 - rules the R4 text states with no FHIRPath invariant to carry them (:data:`TEXT_RULES`:
-  Bundle.entry.fullUrl absolute, the Attachment size) and ext-1, which R4 states on every
+  Bundle.entry.fullUrl absolute, the Attachment size and hash) and ext-1, which R4 states on every
   ``extension`` element (the shipped data leaves it out so that it is evaluated once per
   Extension, here);
 - constraints a caller implements in Python (:class:`ConstraintImplementation`), given to
@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from conformance.fhir.attachments import hash_matches
 from conformance.fhir.issues import FhirIssue, Found
 
 #: (focus, %resource, %rootResource) -> does the constraint hold?
@@ -370,6 +371,14 @@ TEXT_RULES: dict[str, tuple[Invariant, ...]] = {
             "",
             "Attachment",
             check=_attachment_size,
+        ),
+        Invariant(
+            "att-hash",
+            "error",
+            "The stated hash must be the SHA-1 of the data (base64)",
+            "",
+            "Attachment",
+            check=hash_matches,
         ),
     ),
 }

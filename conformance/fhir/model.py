@@ -18,6 +18,7 @@ from conformance.fhir.data import core_data, core_expansion
 from conformance.fhir.invariants import SKIPPED_INVARIANTS, TEXT_RULES, Invariant, guard_names
 from conformance.fhir.primitives import Prim
 from conformance.fhir.terminology import Expansion
+from conformance.fhir.uris import add_uri_rules
 
 # kinds of element
 PRIMITIVE = 0
@@ -238,6 +239,7 @@ class Model:
                         names.append("_" + e.name)
                 required.append((elems[0].choice or elems[0].name, tuple(names)))
         node.required = tuple(required)
+        add_uri_rules(node, self.resource_types)
         return node
 
     def _setup_elem(

@@ -17,6 +17,7 @@ from typing import Any
 
 from conformance.fhir.fhirpath._html import html_checks, xhtml_problems
 from conformance.fhir.issues import FhirIssue, Found
+from conformance.fhir.uris import URI_TYPES, uri_problem, uri_regex
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _DATE_PARTS = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -120,6 +121,8 @@ class Prim:
         elif name in ("string", "markdown"):
             ok = _string_ok
         else:
+            if name in URI_TYPES:  # and the rules of urn:uuid: and urn:oid:
+                regex = uri_regex(regex)
             ok = _matching(regex, name in ("date", "dateTime", "instant"))
         self.ok = ok
 
@@ -167,10 +170,5 @@ class Prim:
                 f"Element '{element}' must be {self.expect} ({self.name})",
                 "base",
             )
-        return FhirIssue(
-            "error",
-            "invalid-primitive",
-            at,
-            f"Element '{element}' is not a valid {self.name}",
-            "base",
-        )
+        detail = uri_problem(self.name, value) or f"is not a valid {self.name}"
+        return FhirIssue("error", "invalid-primitive", at, f"Element '{element}' {detail}", "base")

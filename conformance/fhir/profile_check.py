@@ -211,9 +211,9 @@ class ProfileChecks:
         tests: list[ItemRule] = []
         fixed = pe.fixed
         if fixed is not None:
-            tests.append(fixed_rule(fixed, in_quantity, source))
+            tests.append(fixed_rule(fixed, in_quantity, source, pe.quantity))
         if pe.pattern is not None:
-            tests.append(pattern_rule(pe.pattern, source))
+            tests.append(pattern_rule(pe.pattern, source, pe.quantity))
         for strength, vs in pe.bindings:
             tests.append(profile_binding(strength, vs, source, self.profiles.expansion))
         if pe.min_value is not None:

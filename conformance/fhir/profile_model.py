@@ -16,11 +16,22 @@ from typing import Any
 
 from conformance.fhir.core_constraints import CORE_IMPLEMENTATIONS
 from conformance.fhir.data import core_data
+from conformance.fhir.element_defs import (
+    additional_bindings,
+    element_ids,
+    fixed_pattern,
+    segments,
+    type_code,
+)
 from conformance.fhir.invariants import Implementations, Invariant, Predicate
 from conformance.fhir.model import Model
 from conformance.fhir.terminology import strip_version
 
 CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
+
+#: an element's slicing: its discriminators (type, path), its rules (closed, open,
+#: openAtEnd) and whether the slices are ordered
+Slicing = tuple[tuple[tuple[str, str], ...], str, bool]
 
 
 class ProfileError(Exception):
@@ -39,11 +50,15 @@ class PElem:
         "children",
         "constraints",
         "counts",
+        "decl_profiles",
+        "decl_target_types",
+        "decl_targets",
         "decl_types",
         "eid",
         "ext_key",
         "fixed",
         "fp_base",
+        "inherits",
         "max",
         "max_value",
         "min",
@@ -61,6 +76,7 @@ class PElem:
         "type_codes",
         "type_profiles",
         "value_checks",
+        "via",
     )
 
     def __init__(self, eid: str, name: str, slice_name: str | None) -> None:
@@ -74,6 +90,11 @@ class PElem:
         self.check_max = False
         self.type_codes: frozenset[str] | None = None  # narrowed types only
         self.decl_types: frozenset[str] | None = None  # as declared (for discriminators)
+        #: as declared, for discriminators: type profiles, target profiles, target types
+        #: ("*" for a target profile that is not known)
+        self.decl_profiles: tuple[str, ...] = ()
+        self.decl_targets: tuple[str, ...] = ()
+        self.decl_target_types: frozenset[str] = frozenset()
         self.type_profiles: tuple[str, ...] = ()
         self.target_types: frozenset[str] | None = None
         self.fixed: Any = None
@@ -83,7 +104,7 @@ class PElem:
         self.binding: tuple[str, str] | None = None  # the first of bindings
         self.bindings: tuple[tuple[str, str], ...] = ()
         self.constraints: tuple[Invariant, ...] = ()
-        self.slicing: tuple[tuple[tuple[str, str], ...], str] | None = None
+        self.slicing: Slicing | None = None
         self.must_support = False
         self.fp_base = ""
         self.children: dict[str, PElem] = {}
@@ -97,6 +118,13 @@ class PElem:
         #: the items are Quantities (by the element's name or its declared types): fixed
         #: values of their children compare UCUM codes without annotations
         self.quantity = False
+        #: what a differential leaves unsaid of an element, as a snapshot would fill it in
+        #: (read by slice discriminators only): the element it restates within the
+        #: profile (a slice restates its sliced element), and (profile URL, element id)
+        #: of the element it restates in the profile on its type (an extension slice's
+        #: parts in the extension's definition)
+        self.inherits: PElem | None = None
+        self.via: tuple[str, str] | None = None
 
 
 class CompiledProfile:
@@ -125,79 +153,27 @@ class CompiledProfile:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _segments(eid: str) -> list[tuple[str, str | None]]:
-    out: list[tuple[str, str | None]] = []
-    for part in eid.split("."):
-        if ":" in part:
-            name, sl = part.split(":", 1)
-            out.append((name, sl))
-        else:
-            out.append((part, None))
-    return out
+def _slice(node: PElem, name: str) -> PElem:
+    """The slice ``name`` of an element, made on first use. A re-slice ``a/b`` (R4
+    §5.1.0.14: a slice of slice ``a``) hangs off slice ``a`` when the profile has it."""
+    owner = node
+    if "/" in name:
+        parent = name.rsplit("/", 1)[0]
+        owner = next((s for s in _all_slices(node) if s.slice_name == parent), node)
+    found = next((s for s in owner.slices if s.slice_name == name), None)
+    if found is None:
+        found = PElem(f"{node.eid}:{name}", node.name, name)
+        found.path = node.path
+        owner.slices.append(found)
+    return found
 
 
-def _element_ids(elements: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """Element ids, derived from path + sliceName when absent (older profiles)."""
-    out: list[tuple[str, dict[str, Any]]] = []
-    current: dict[str, str] = {}  # path -> id prefix with slice
-    for e in elements:
-        eid = e.get("id")
-        path = e.get("path")
-        if not isinstance(path, str):
-            continue
-        if not isinstance(eid, str):
-            parts = path.split(".")
-            built = parts[0]
-            pth = parts[0]
-            for seg in parts[1:]:
-                pth = f"{pth}.{seg}"
-                built = f"{built}.{seg}"
-                if pth in current and pth != path:
-                    built = current[pth]
-            if isinstance(e.get("sliceName"), str):
-                built = f"{built}:{e['sliceName']}"
-                current[path] = built
-            elif path in current:
-                del current[path]
-            eid = built
-        out.append((eid, e))
-    return out
-
-
-_FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
-
-
-def _type_code(t: dict[str, Any]) -> str:
-    code = str(t.get("code"))
-    if code.startswith("http://hl7.org/fhirpath/System."):
-        for ext in t.get("extension", ()) or ():
-            if isinstance(ext, dict) and ext.get("url") == _FHIR_TYPE_EXT:
-                return str(ext.get("valueUrl") or ext.get("valueUri"))
-        return code.rsplit(".", 1)[1].lower()
-    return code
-
-
-def _fixed_pattern(e: dict[str, Any], prefix: str) -> Any:
-    for k, v in e.items():
-        if k.startswith(prefix) and len(k) > len(prefix) and k[len(prefix)].isupper():
-            return v
-    return None
-
-
-_ADDITIONAL = "StructureDefinition/extension-ElementDefinition.binding.additional"
-
-
-def _additional_bindings(b: dict[str, Any]) -> list[tuple[str, str]]:
-    """R5 additional bindings (via the cross-version extension) with a checkable purpose."""
-    out: list[tuple[str, str]] = []
-    for ext in b.get("extension", ()) or ():
-        if not isinstance(ext, dict) or not str(ext.get("url", "")).endswith(_ADDITIONAL):
-            continue
-        parts = {x.get("url"): x for x in ext.get("extension", ()) if isinstance(x, dict)}
-        purpose = parts.get("purpose", {}).get("valueCode")
-        vs = parts.get("valueSet", {}).get("valueCanonical")
-        if purpose in ("required", "extensible") and isinstance(vs, str):
-            out.append((str(purpose), strip_version(vs)))
+def _all_slices(node: PElem) -> list[PElem]:
+    """The slices of an element, and their re-slices."""
+    out: list[PElem] = []
+    for s in node.slices:
+        out.append(s)
+        out.extend(_all_slices(s))
     return out
 
 
@@ -257,6 +233,36 @@ def _finalize(pe: PElem) -> None:
         _finalize(s)
 
 
+def _inherit(pe: PElem, base: PElem | None, via: tuple[str, str] | None) -> None:
+    """Set ``inherits`` and ``via`` (see :class:`PElem`) through a compiled tree."""
+    pe.inherits, pe.via = base, via
+    prof = pe.decl_profiles[0] if len(pe.decl_profiles) == 1 else None
+    types = pe.decl_types or frozenset()
+    if prof is not None and len(types) == 1:
+        inner: tuple[str, str] | None = (prof, next(iter(types)))
+    else:
+        inner = via
+    for name, child in pe.children.items():
+        below = base.children.get(name) if base is not None else None
+        _inherit(child, below, (inner[0], f"{inner[1]}.{name}") if inner else None)
+    for sl in pe.slices:
+        label = sl.slice_name or ""
+        same = next((x for x in base.slices if x.slice_name == label), None) if base else None
+        _inherit(sl, same or pe, (inner[0], f"{inner[1]}:{label}") if inner else None)
+
+
+def find_element(root: PElem, eid: str) -> PElem | None:
+    """The element of a compiled tree with that element id (None when it says nothing)."""
+    node: PElem | None = root
+    for name, sl in segments(eid)[1:]:
+        node = node.children.get(name) if node is not None else None
+        if node is not None and sl is not None:
+            node = next((s for s in _all_slices(node) if s.slice_name == sl), None)
+        if node is None:
+            return None
+    return node
+
+
 #: StructureDefinition by canonical URL (None when unknown)
 Lookup = Callable[[str], "dict[str, Any] | None"]
 
@@ -311,10 +317,10 @@ class ProfileCompiler:
                 else None
             )
             if snap:
-                merged = {eid: dict(e) for eid, e in _element_ids(snap)}
+                merged = {eid: dict(e) for eid, e in element_ids(snap)}
                 continue
             diff = prof.get("differential", {}).get("element", [])
-            for eid, e in _element_ids(diff):
+            for eid, e in element_ids(diff):
                 prev = merged.get(eid)
                 if prev is None:
                     merged[eid] = dict(e)
@@ -332,7 +338,7 @@ class ProfileCompiler:
         root.fp_base = type_
         ms: list[str] = []
         for eid, e in merged.items():
-            segs = _segments(eid)
+            segs = segments(eid)
             node = root
             for name, sl in segs[1:]:
                 child = node.children.get(name)
@@ -342,22 +348,18 @@ class ProfileCompiler:
                     node.children[name] = child
                 node = child
                 if sl is not None:
-                    found = next((s for s in node.slices if s.slice_name == sl), None)
-                    if found is None:
-                        found = PElem(f"{node.eid}:{sl}", name, sl)
-                        found.path = node.path
-                        node.slices.append(found)
-                    node = found
+                    node = _slice(node, sl)
             self._apply(node, e, url)
             if e.get("mustSupport") is True:
                 ms.append(eid)
         self._choice_type_slices(root)
         _prune(root)
         _finalize(root)
+        _inherit(root, None, None)
         own: list[str] | None = None
         diff = sd.get("differential")
         if isinstance(diff, dict) and isinstance(diff.get("element"), list):
-            own = [eid for eid, e in _element_ids(diff["element"]) if e.get("mustSupport") is True]
+            own = [eid for eid, e in element_ids(diff["element"]) if e.get("mustSupport") is True]
         return CompiledProfile(url, type_, sd.get("kind", ""), root, ms, own)
 
     def _choice_type_slices(self, pe: PElem) -> None:
@@ -381,7 +383,7 @@ class ProfileCompiler:
             for s in child.slices:
                 self._choice_type_slices(s)
 
-    def _base_row(self, path: str) -> list[Any] | None:
+    def base_row(self, path: str) -> list[Any] | None:
         """The base R4 element definition row for a (profile) element path, if any."""
         parts = path.split(".")
         cur = parts[0]
@@ -418,7 +420,7 @@ class ProfileCompiler:
         path = e.get("path", pe.path)
         pe.path = path
         base = e.get("base") if isinstance(e.get("base"), dict) else None
-        row = self._base_row(path) if "." in path else None
+        row = self.base_row(path) if "." in path else None
         base_min = base.get("min") if base else (row[1] if row else 0)
         base_max_raw = base.get("max") if base else None
         if base_max_raw is None:
@@ -438,7 +440,7 @@ class ProfileCompiler:
             pe.check_min = pe.check_max = False
         types = e.get("type")
         if isinstance(types, list) and types:
-            codes = [_type_code(t) for t in types if isinstance(t, dict)]
+            codes = [type_code(t) for t in types if isinstance(t, dict)]
             base_codes: set[str] = set()
             if row:
                 base_codes = {t if isinstance(t, str) else t[0] for t in row[3]}
@@ -450,6 +452,7 @@ class ProfileCompiler:
             if narrowed:
                 pe.type_codes = frozenset(codes)
             profs = [p for t in types for p in t.get("profile", ()) or ()]
+            pe.decl_profiles = tuple(strip_version(p) for p in profs if isinstance(p, str))
             pe.type_profiles = tuple(p for p in profs if not self.is_core_type(strip_version(p)))
             targets = [p for t in types for p in t.get("targetProfile", ()) or ()]
             if targets:
@@ -464,6 +467,8 @@ class ProfileCompiler:
                             tt.add("*")
                         else:
                             tt.add(str(tsd.get("type")))
+                pe.decl_targets = tuple(strip_version(p) for p in targets if isinstance(p, str))
+                pe.decl_target_types = frozenset(tt)
                 base_tt = {
                     x for t in (row[3] if row else ()) if not isinstance(t, str) for x in t[1]
                 }
@@ -478,16 +483,16 @@ class ProfileCompiler:
                 pe.fp_base = single
         if not pe.fp_base:
             pe.fp_base = re.sub(r"\[x\]", "", path) if row is None else path
-        fixed = _fixed_pattern(e, "fixed")
+        fixed = fixed_pattern(e, "fixed")
         if fixed is not None:
             pe.fixed = fixed
-        pattern = _fixed_pattern(e, "pattern")
+        pattern = fixed_pattern(e, "pattern")
         if pattern is not None:
             pe.pattern = pattern
-        mn = _fixed_pattern(e, "minValue")
+        mn = fixed_pattern(e, "minValue")
         if mn is not None:
             pe.min_value = mn
-        mx = _fixed_pattern(e, "maxValue")
+        mx = fixed_pattern(e, "maxValue")
         if mx is not None:
             pe.max_value = mx
         b = e.get("binding")
@@ -502,7 +507,7 @@ class ProfileCompiler:
             if base_b is None or base_b[1] != vs or base_b[0] != b["strength"]:
                 bindings.append((b["strength"], vs))
         if isinstance(b, dict):
-            bindings.extend(_additional_bindings(b))
+            bindings.extend(additional_bindings(b))
         if bindings:
             pe.binding = bindings[0]
             pe.bindings = tuple(bindings)
@@ -520,7 +525,7 @@ class ProfileCompiler:
                 for d in sl.get("discriminator", ()) or ()
                 if isinstance(d, dict)
             )
-            pe.slicing = (disc, str(sl.get("rules", "open")))
+            pe.slicing = (disc, str(sl.get("rules", "open")), sl.get("ordered") is True)
 
     def _constraint(self, c: Any, url: str, fp_base: str) -> Invariant | None:
         """The invariant of one constraint of ``url``; None for those base R4 (and so the

@@ -15,6 +15,8 @@ from typing import Any
 
 from conformance.fhir.data import core_codesystem, core_expansion, core_profiles
 from conformance.fhir.definitions import DefinitionSet
+from conformance.fhir.discriminators import SliceMatchers, path_resolves
+from conformance.fhir.extensions import Context, ExtensionPolicy, Place, context_issues, locate
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue, issues_only, moved
 from conformance.fhir.model import Model
@@ -22,10 +24,10 @@ from conformance.fhir.profile_check import ProfileChecks, RootRule
 from conformance.fhir.profile_model import (
     CORE_SD,
     CompiledProfile,
+    PElem,
     ProfileCompiler,
     ProfileError,
 )
-from conformance.fhir.slicing import SliceMatchers
 from conformance.fhir.terminology import CodeSystemInfo, Expander, Expansion, strip_version
 
 __all__ = ["CORE_SD", "ProfileError", "ProfileRegistry"]
@@ -55,10 +57,18 @@ class ProfileRegistry:
         self._expander = Expander(self._valueset, self._codesystem, core_expansion)
         self._bindings: dict[str, Expansion | None] = {}
         self._uses: dict[tuple[str, bool], _Use] = {}
+        self._contexts: dict[str, Context | None] = {}
         self._compiler = ProfileCompiler(model, self.structure_definition, self.implementations)
         self.checks = ProfileChecks(
             self,
-            SliceMatchers(self.expansion, self.conforms),
+            SliceMatchers(
+                self.expansion,
+                self.conforms,
+                lambda path, steps: path_resolves(
+                    self._compiler.base_row, model.types, path, steps
+                ),
+                self._profile_root,
+            ),
             frozenset(model.prims),
             model.guard_keys,
         )
@@ -91,6 +101,14 @@ class ProfileRegistry:
 
     def is_core_type(self, url: str) -> bool:
         return self._compiler.is_core_type(url)
+
+    def _profile_root(self, url: str) -> PElem | None:
+        """The tree of a usable profile (slice discriminators read what it defines)."""
+        try:
+            prof = self.compiled(url)
+        except ProfileError:
+            return None
+        return None if prof is None else prof.root
 
     def compiled(self, url: str) -> CompiledProfile | None:
         """The compiled profile; None if unknown. Raises ProfileError if it is broken."""
@@ -190,11 +208,16 @@ class ProfileRegistry:
         )
 
     def check_extensions(
-        self, found: Sequence[ExtensionUse], allow_example_urls: bool = False
+        self, found: Sequence[ExtensionUse], policy: ExtensionPolicy, root: Any = None
     ) -> list[FhirIssue]:
-        """Check extensions met in a resource against their definitions, when known."""
+        """Check extensions met in a resource (``root``, the top resource) against their
+        definitions: unknown ones by ``policy``, known ones for where they are used
+        (:mod:`~conformance.fhir.extensions`) and for their content."""
         out: list[FhirIssue] = []
         for path, items, res in found:
+            modifier = path.endswith("modifierExtension")
+            place: Place | None = None
+            located = False  # the place is found on first need
             for i, ext in enumerate(items):
                 if not isinstance(ext, dict):
                     continue
@@ -209,26 +232,28 @@ class ProfileRegistry:
                     out.append(FhirIssue("warning", "profile-error", p, message, url))
                     continue
                 if prof is None:
-                    if _example_url(url) and not allow_example_urls:
-                        message = "Extension is not defined, so it is not allowed here"
-                        out.append(FhirIssue("error", "unknown-extension", p, message, url))
-                    elif url.startswith(CORE_SD):
-                        # e.g. from the HL7 extensions pack, which is not shipped
-                        message = "Extension definition not available; not checked"
-                        out.append(FhirIssue("information", "unknown-extension", p, message, url))
+                    out.append(policy.unknown(url, modifier, p))
                     continue
+                ctx = self._context(url)
+                if ctx is not None:
+                    if not located and not ctx.anywhere:
+                        place = locate(self.model, root if root is not None else res, path)
+                        located = True
+                    out.extend(context_issues(ctx, url, place, modifier, p, res, root))
                 got = self.checks.root(url, False).rule(ext, None, None, res)
                 if got is not None:
                     out.extend(issues_only(moved(p, got)))
         return out
+
+    def _context(self, url: str) -> Context | None:
+        """Where an extension may be used (cached per URL)."""
+        if url not in self._contexts:
+            sd = self.structure_definition(url)
+            self._contexts[url] = Context.of(sd) if sd is not None else None
+        return self._contexts[url]
 
     def must_support_paths(self, url: str, inherited: bool = True) -> list[str]:
         prof = self.compiled(url)
         if prof is None:
             return []
         return list(prof.must_support if inherited else prof.own_must_support)
-
-
-def _example_url(url: str) -> bool:
-    """Example domains: an extension there must have a definition to be allowed."""
-    return any(d in url for d in ("example.org/", "example.com/", "acme.com/", "acme.org/"))

@@ -8,14 +8,19 @@ resource: they say what is wrong and where.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from conformance.fhir.base_check import BaseChecks, base_checks
+from conformance.fhir.bundle_rules import searchset_issues
+from conformance.fhir.example_urls import judged
+from conformance.fhir.extensions import ExtensionPolicy
 from conformance.fhir.invariants import Implementations
 from conformance.fhir.issues import ExtensionUse, FhirIssue
 from conformance.fhir.model import Model, base_model
 from conformance.fhir.references import TargetProfiles, resolved_references
+from conformance.fhir.supplements import supplement_issues
+from conformance.fhir.vital_signs import implied_profile
 
 if TYPE_CHECKING:
     from conformance.fhir.definitions import DefinitionSet
@@ -35,22 +40,36 @@ class FhirValidator:
         registry: ProfileRegistry | None = None,
         allow_example_urls: bool = False,
         implementations: Implementations | None = None,
+        extension_domains: Sequence[str] = (),
     ) -> None:
         self._model = model
         self._registry = registry
-        self.allow_example_urls = allow_example_urls
+        #: which extensions without a definition are accepted (see ExtensionPolicy)
+        self.extension_policy = ExtensionPolicy(allow_example_urls, tuple(extension_domains))
         #: profile constraints evaluated in Python (see ConstraintImplementation)
         self.implementations: Implementations = dict(implementations or {})
         self._checks: BaseChecks = base_checks() if model is base_model() else BaseChecks(model)
 
+    @property
+    def allow_example_urls(self) -> bool:
+        return self.extension_policy.allow_examples
+
     def allowing_example_urls(self) -> FhirValidator:
         """A validator that accepts undefined extensions on example domains (example.org),
         as HL7's own example build does; feeds should not carry them."""
+        return self.allowing_extensions(True, self.extension_policy.domains)
+
+    def allowing_extensions(self, examples: bool, domains: Sequence[str] = ()) -> FhirValidator:
+        """A validator that accepts extensions without a definition on ``domains`` (URL
+        prefixes) and, with ``examples``, on example domains (``--allow-extension-domain``
+        and ``--allow-example-extensions`` of the command line); unknown modifier
+        extensions stay errors."""
         return FhirValidator(
             self._model,
             self._registry,
-            allow_example_urls=True,
-            implementations=self.implementations,
+            examples,
+            self.implementations,
+            domains,
         )
 
     @classmethod
@@ -77,6 +96,7 @@ class FhirValidator:
             self._new_registry(merged, known),
             self.allow_example_urls,
             known,
+            self.extension_policy.domains,
         )
 
     def _new_registry(
@@ -96,7 +116,8 @@ class FhirValidator:
 
     def base_issues(self, resource: Any) -> list[FhirIssue]:
         """The issues of the base R4 walk alone: no profile, no extension definition."""
-        return [f for f in self._checks.validate(resource) if isinstance(f, FhirIssue)]
+        found = [f for f in self._checks.validate(resource) if isinstance(f, FhirIssue)]
+        return judged(found, resource, self.allow_example_urls, None)
 
     def validate(self, resource: dict[str, Any], profiles: Sequence[str] = ()) -> list[FhirIssue]:
         """Validate against base R4, the given profiles and those claimed in meta.profile."""
@@ -108,62 +129,66 @@ class FhirValidator:
                 issues.append(f)
             else:
                 extensions.append(f)
-        claimed = _claimed_profiles(resource)
-        vital = _vital_signs_profile(resource)
-        if vital is not None:
-            profiles = (*profiles, vital)
         extra = False
         if extensions:
-            got = self.registry.check_extensions(extensions, self.allow_example_urls)
+            got = self.registry.check_extensions(extensions, self.extension_policy, resource)
             extra = bool(got)
             issues.extend(got)
-        if profiles or claimed:
-            issues.extend(self.registry.validate(resource, profiles, claimed, True))
+        if self._registry is not None:  # codings naming a loaded supplement
+            issues.extend(supplement_issues(resource, self._registry.definitions))
+        got = self._profile_issues(resource, str(resource.get("resourceType")), profiles)
+        if got:
+            issues.extend(got)
             extra = True
         if type(resource) is dict:
             rtype = resource.get("resourceType")
             if rtype == "Bundle" or rtype == "Parameters" or "contained" in resource:
-                top = (*profiles, *claimed)
-
-                def applied(res: dict[str, Any]) -> tuple[str, ...]:
-                    if res is resource:
-                        return top
-                    vital = _vital_signs_profile(res)
-                    own = _claimed_profiles(res)
-                    return own if vital is None else (*own, vital)
-
-                targets = TargetProfiles(self.registry, applied)
-                got = self._bundle_entry_profiles(resource) if rtype == "Bundle" else []
-                got.extend(resolved_references(resource, self._model, targets))
+                targets = TargetProfiles(self.registry, _applied_profiles(resource, profiles))
+                got = resolved_references(resource, self._model, targets)
+                if rtype == "Bundle":
+                    got.extend(searchset_issues(resource, self._model.resource_types))
                 extra = extra or bool(got)
                 issues.extend(got)
+        loaded = self._registry.definitions if self._registry is not None else None
+        issues = judged(issues, resource, self.allow_example_urls, loaded)  # example URLs
         if extra:  # the same finding can come from a profile and an extension definition
             issues = list(dict.fromkeys(issues))
         return issues
 
-    def _bundle_entry_profiles(self, bundle: dict[str, Any]) -> list[FhirIssue]:
+    def _profile_issues(
+        self, resource: Any, at: str, profiles: Sequence[str] = ()
+    ) -> list[FhirIssue]:
+        """Issues of ``resource`` (at path ``at``) and of every resource inside it (contained
+        resources, Bundle entries, at any depth) against the ``profiles`` asked for (the
+        top resource only), those each claims in meta.profile and the vital-signs profile
+        its code implies (named in the message of each issue it causes)."""
+        if type(resource) is not dict:
+            return []
+        rtype = resource.get("resourceType")
+        claimed = _claimed_profiles(resource)
+        implied = implied_profile(resource)
         out: list[FhirIssue] = []
-        entries = bundle.get("entry")
-        if type(entries) is not list:
-            return out
-        for i, entry in enumerate(entries):
-            res = entry.get("resource") if type(entry) is dict else None
-            if type(res) is not dict:
-                continue
-            claimed = _claimed_profiles(res)
-            vital = _vital_signs_profile(res)
-            if vital is not None:
-                claimed = (*claimed, vital)
-            if claimed:
-                prefix = f"Bundle.entry[{i}].resource"
-                for issue in self.registry.validate(res, (), claimed, True):
-                    expr = issue.expression
-                    rtype = res.get("resourceType")
-                    if isinstance(rtype, str) and expr.startswith(rtype):
-                        expr = prefix + expr[len(rtype) :]
-                    out.append(issue._replace(expression=expr))
-            if res.get("resourceType") == "Bundle":
-                out.extend(self._bundle_entry_profiles(res))
+        if implied is not None and implied.profile not in profiles:
+            found = self.registry.validate(resource, (*profiles, implied.profile), claimed, True)
+            if found:
+                why = f" ({implied.because()})"
+                url = implied.profile
+                out = [f._replace(message=f.message + why) if f.source == url else f for f in found]
+        elif profiles or claimed:
+            out = self.registry.validate(resource, profiles, claimed, True)
+        if out and at != rtype:
+            out = _placed(out, rtype, at)
+        contained = resource.get("contained")
+        if type(contained) is list:
+            for i, res in enumerate(contained):
+                out.extend(self._profile_issues(res, f"{at}.contained[{i}]"))
+        if rtype == "Bundle":
+            entries = resource.get("entry")
+            if type(entries) is list:
+                for i, entry in enumerate(entries):
+                    if type(entry) is dict:
+                        res = entry.get("resource")
+                        out.extend(self._profile_issues(res, f"{at}.entry[{i}].resource"))
         return out
 
     def must_support_paths(self, profile: str, inherited: bool = True) -> list[str]:
@@ -173,52 +198,6 @@ class FhirValidator:
         ones its base profiles (e.g. UK Core) already flag.
         """
         return self.registry.must_support_paths(profile, inherited)
-
-
-_SD = "http://hl7.org/fhir/StructureDefinition/"
-_LOINC = "http://loinc.org"
-_SCT = "http://snomed.info/sct"
-#: R4 requires vital-sign Observations to conform to these core profiles (R4 §8.1.2);
-#: the LOINC codes are the profiles' own, the SNOMED CT ones the equivalents HL7's
-#: validator also recognises.
-_VITAL_SIGNS: dict[tuple[str, str], str] = {
-    (_LOINC, "85353-1"): _SD + "vitalspanel",
-    (_LOINC, "9279-1"): _SD + "resprate",
-    (_LOINC, "8867-4"): _SD + "heartrate",
-    (_LOINC, "2708-6"): _SD + "oxygensat",
-    (_LOINC, "8310-5"): _SD + "bodytemp",
-    (_LOINC, "8302-2"): _SD + "bodyheight",
-    (_LOINC, "9843-4"): _SD + "headcircum",
-    (_LOINC, "29463-7"): _SD + "bodyweight",
-    (_LOINC, "39156-5"): _SD + "bmi",
-    (_LOINC, "85354-9"): _SD + "bp",
-    (_SCT, "86290005"): _SD + "resprate",
-    (_SCT, "364075005"): _SD + "heartrate",
-    (_SCT, "276885007"): _SD + "bodytemp",
-    (_SCT, "50373000"): _SD + "bodyheight",
-    (_SCT, "363812007"): _SD + "headcircum",
-    (_SCT, "27113001"): _SD + "bodyweight",
-    (_SCT, "60621009"): _SD + "bmi",
-    (_SCT, "75367002"): _SD + "bp",
-}
-
-
-def _vital_signs_profile(resource: Any) -> str | None:
-    if type(resource) is not dict or resource.get("resourceType") != "Observation":
-        return None
-    code = resource.get("code")
-    codings = code.get("coding") if type(code) is dict else None
-    if type(codings) is not list:
-        return None
-    for c in codings:
-        if type(c) is dict:
-            system, value = c.get("system"), c.get("code")
-            if type(system) is not str or type(value) is not str:
-                continue
-            hit = _VITAL_SIGNS.get((system, value))
-            if hit is not None:
-                return hit
-    return None
 
 
 def _claimed_profiles(resource: Any) -> tuple[str, ...]:
@@ -231,6 +210,33 @@ def _claimed_profiles(resource: Any) -> tuple[str, ...]:
     if type(claimed) is not list:
         return ()
     return tuple(p for p in claimed if type(p) is str)
+
+
+def _applied_profiles(
+    top: dict[str, Any], profiles: Sequence[str]
+) -> Callable[[dict[str, Any]], tuple[str, ...]]:
+    """The profiles that apply to a resource inside ``top`` (or ``top`` itself, to which
+    ``profiles`` are applied too): those it claims and the vital-signs one it implies."""
+
+    def applied(res: dict[str, Any]) -> tuple[str, ...]:
+        own = _claimed_profiles(res)
+        if res is top:
+            own = (*profiles, *own)
+        implied = implied_profile(res)
+        return own if implied is None else (*own, implied.profile)
+
+    return applied
+
+
+def _placed(found: list[FhirIssue], rtype: Any, at: str) -> list[FhirIssue]:
+    """Issues of a resource, their paths moved to where the resource sits."""
+    if not isinstance(rtype, str):
+        return found
+    n = len(rtype)
+    return [
+        f._replace(expression=at + f.expression[n:]) if f.expression.startswith(rtype) else f
+        for f in found
+    ]
 
 
 def _base_validation(resource: Any) -> list[FhirIssue]:

@@ -159,7 +159,7 @@ def _describe(path: PathKey, data: Any) -> str:
     text = ""
     cursor = data
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(cursor, dict):
             text += f"[{part}]"
             try:
                 cursor = cursor[part]
@@ -168,7 +168,9 @@ def _describe(path: PathKey, data: Any) -> str:
             if isinstance(cursor, dict) and isinstance(cursor.get("id"), str):
                 text += f" ({cursor['id']})"
         else:
-            text += f".{part}" if text else part
+            # YAML keys need not be text (``~:``, ``1:``, ``true:``): name them as written
+            name = part if isinstance(part, str) else repr(part)
+            text += f".{name}" if text else name
             cursor = cursor.get(part) if isinstance(cursor, dict) else None
     return text or "(top level)"
 

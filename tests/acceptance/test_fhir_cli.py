@@ -114,7 +114,12 @@ def test_xml_ndjson_bundle_and_folder_inputs(cli: Cli, tmp_path: Path) -> None:
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
-        "entry": [{"fullUrl": "urn:uuid:1", "resource": patient(birthDate="2001-02-30")}],
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:c757873d-ec9a-4326-a141-556f43239520",
+                "resource": patient(birthDate="2001-02-30"),
+            }
+        ],
     }
     write(tmp_path / "b.json", bundle)
     for name, failing in (("p.xml", 1), ("p.ndjson", 1), ("b.json", 1)):

@@ -1,4 +1,4 @@
-"""Shared fixtures for the FHIR engine tests (no access to ../shared needed)."""
+"""Shared fixtures for the FHIR engine tests (self-contained: no reference material needed)."""
 
 from __future__ import annotations
 

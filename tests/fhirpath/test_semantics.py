@@ -198,6 +198,13 @@ def test_indexer_and_subsetting() -> None:
         ("1 'kg' > 500 'g'", [True]),
         ("1 'kg' > 1 'm'", []),
         ("4 days = 4 'd'", [True]),
+        # UCUM conversion (conformance.fhir.ucum): temperature scales, pressure, volume
+        ("37 'Cel' = 98.6 '[degF]'", [True]),
+        ("26 'kPa' < 200 'mm[Hg]'", [True]),
+        ("1 'L' = 1 'dm3'", [True]),
+        ("1 week = 7 'd'", [True]),
+        ("1 year = 1 'a'", []),  # a calendar year is not the UCUM mean year
+        ("1 '[iU]' = 1 'mg'", []),
         ("effective > @2020-03-04T08:59:00Z", [True]),
         ("effective = @2020-03-04T09:00:00Z", [True]),
         ("issued < effective", [False]),

@@ -296,7 +296,10 @@ def test_operationoutcome_bundle_is_valid_fhir(name: str) -> None:
     from conformance.fhir.validator import FhirValidator
 
     bundle = json.loads(OperationOutcomeReporter().render(card(name), OPTS))
-    issues = [i for i in FhirValidator.base().validate(bundle) if i.severity in ("error", "fatal")]
+    # the reporter's own extensions (input location) have no published definition: their
+    # domain is allowed, as a receiver would with --allow-extension-domain
+    validator = FhirValidator.base().allowing_extensions(False, ["https://w3id.org/mdss/"])
+    issues = [i for i in validator.validate(bundle) if i.severity in ("error", "fatal")]
     assert not issues, issues[:5]
 
 

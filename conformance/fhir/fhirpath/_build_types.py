@@ -2,9 +2,9 @@
 
 Build-time only: reads the R4 core package (never at run time)::
 
-    python -m conformance.fhir.fhirpath._build_types [PACKAGE_DIR]
+    python -m conformance.fhir.fhirpath._build_types PACKAGE_DIR
 
-PACKAGE_DIR defaults to ``../shared/fhir/hl7.fhir.r4.core-4.0.1/package`` relative to the repo.
+PACKAGE_DIR is the ``package`` folder of the unpacked ``hl7.fhir.r4.core`` 4.0.1 NPM package.
 
 The output holds, per type (resources, data types, primitives, and backbone elements
 named by their path such as ``Observation.component``):
@@ -107,10 +107,10 @@ def build(package_dir: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    default = os.path.join(repo, "..", "shared", "fhir", "hl7.fhir.r4.core-4.0.1", "package")
-    package_dir = args[0] if args else default
-    data = build(package_dir)
+    if len(args) != 1:
+        sys.stderr.write("usage: python -m conformance.fhir.fhirpath._build_types PACKAGE_DIR\n")
+        return 2
+    data = build(args[0])
     out = os.path.join(os.path.dirname(__file__), "_types.json")
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(data, fh, separators=(",", ":"), sort_keys=True)

@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Final
 
+from conformance.fhir import ucum
+
 Number = int | float | Decimal
 
 DATE_KIND: Final = "date"
@@ -178,20 +180,11 @@ CALENDAR_UNITS: Final = {
     "milliseconds": "millisecond",
 }  # fmt: skip
 
-# UCUM units convertible by a plain factor to a base unit (enough for range checks).
-_UCUM_FACTORS: Final[dict[str, tuple[str, Decimal]]] = {
-    "ug": ("g", Decimal("0.000001")), "mg": ("g", Decimal("0.001")), "g": ("g", Decimal(1)),
-    "kg": ("g", Decimal(1000)), "ng": ("g", Decimal("1e-9")),
-    "mL": ("L", Decimal("0.001")), "dL": ("L", Decimal("0.1")), "L": ("L", Decimal(1)),
-    "uL": ("L", Decimal("0.000001")), "l": ("L", Decimal(1)), "ml": ("L", Decimal("0.001")),
-    "mm": ("m", Decimal("0.001")), "cm": ("m", Decimal("0.01")), "m": ("m", Decimal(1)),
-    "km": ("m", Decimal(1000)), "[in_i]": ("m", Decimal("0.0254")),
-    "ms": ("s", Decimal("0.001")), "s": ("s", Decimal(1)), "min": ("s", Decimal(60)),
-    "h": ("s", Decimal(3600)), "d": ("s", Decimal(86400)), "wk": ("s", Decimal(604800)),
-    "second": ("s", Decimal(1)), "millisecond": ("s", Decimal("0.001")),
-    "minute": ("s", Decimal(60)), "hour": ("s", Decimal(3600)), "day": ("s", Decimal(86400)),
-    "week": ("s", Decimal(604800)),
-    "[lb_av]": ("g", Decimal("453.59237")), "[oz_av]": ("g", Decimal("28.349523125")),
+#: calendar durations that are the UCUM units of the same name (FHIRPath §5.6: a week,
+#: day, hour... is the definite duration; a year or month is not 'a' or 'mo')
+_DEFINITE: Final = {
+    "week": "wk", "day": "d", "hour": "h", "minute": "min", "second": "s",
+    "millisecond": "ms",
 }  # fmt: skip
 
 
@@ -226,17 +219,15 @@ def to_decimal(value: Number) -> Decimal:
 
 
 def quantity_compare(a: Quantity, b: Quantity) -> int | None:
-    """-1/0/1, or None when the units cannot be compared."""
+    """-1/0/1, or None when the units cannot be compared (UCUM conversion, see
+    :mod:`conformance.fhir.ucum`)."""
     if a.unit == b.unit or (a.unit in ("1", "") and b.unit in ("1", "")):
         x, y = a.value, b.value
-    else:
-        fa, fb = _UCUM_FACTORS.get(a.unit), _UCUM_FACTORS.get(b.unit)
-        if fa is None or fb is None or fa[0] != fb[0]:
-            return None
-        x, y = to_decimal(a.value) * fa[1], to_decimal(b.value) * fb[1]
-    if x == y:
-        return 0
-    return -1 if x < y else 1
+        if x == y:
+            return 0
+        return -1 if x < y else 1
+    ua, ub = _DEFINITE.get(a.unit, a.unit), _DEFINITE.get(b.unit, b.unit)
+    return ucum.compare((a.value, ua), (b.value, ub))
 
 
 def format_number(value: Number) -> str:
