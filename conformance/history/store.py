@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,14 @@ from conformance.errors import UsageError
 DB_ENV: Final = "CONFORMANCE_HISTORY_DB"
 DB_FILE: Final = "history.sqlite3"
 BUSY_TIMEOUT_MS: Final = 30_000
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    """Is this SQLite's "database is locked" (busy), which waiting can cure?"""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 class HistoryError(UsageError):
@@ -219,15 +228,39 @@ class HistoryStore:
             raise HistoryError(f"{self.path}: cannot open the history database: {exc}") from None
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
-            self._check_schema()
+            self._set_up()
         except (sqlite3.Error, HistoryError) as exc:
             self._conn.close()
             if isinstance(exc, HistoryError):
                 raise
             raise HistoryError(f"{self.path}: not a usable history database: {exc}") from None
+
+    def _set_up(self) -> None:
+        """WAL mode, migrations, schema check; retried while another process holds a lock.
+
+        SQLite gives up at once, without waiting for the busy timeout, when waiting could
+        deadlock: two processes opening a new database both turn it to WAL (each holds a
+        read lock and wants the exclusive one), and one of them is told "database is
+        locked". The one told so retries until the other has finished.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        pause = 0.005
+        while True:
+            try:
+                mode = self._conn.execute("PRAGMA journal_mode").fetchone()
+                if not mode or str(mode[0]).lower() != "wal":
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                self._migrate()
+                self._check_schema()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
     def _check_schema(self) -> None:
         """Refuse a database whose tables were damaged (dropped or altered by hand)."""

@@ -184,9 +184,18 @@ def test_concurrent_writers_lose_nothing(db: Path, tmp_path: Path) -> None:
         subprocess.Popen([sys.executable, str(script), str(w)], stderr=subprocess.PIPE)
         for w in range(workers)
     ]
-    for proc in procs:
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err.decode()
+    errors = []
+    try:
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            if proc.returncode != 0:
+                errors.append(err.decode())
+    finally:  # never leave a writer running into the next test
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert not errors, errors[0]
     with HistoryStore(db) as store:
         entries = store.entries()
         assert len(entries) == workers * count
