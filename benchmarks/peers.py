@@ -1,8 +1,8 @@
 """The peers the benchmark compares against, measured in this process on the same data.
 
 * ``fhir.resources`` (pydantic models, FHIR R4B: the package has no R4): structure only,
-  ``model_validate`` on each parsed resource. Parsing is done beforehand and not timed,
-  which favours the peer.
+  ``model_validate`` on every resource of the feed, warm. Parsing is done beforehand and
+  not timed, which favours the peer.
 * python ``jsonschema`` (Draft 6) with the official FHIR R4 JSON Schema
   (``benchmarks/data/fhir.schema.r4.json``, CC0), compiled once; so slow that only a
   small sample is measured.
@@ -73,29 +73,76 @@ def _fhir_resources_classes() -> Any:
     return lookup
 
 
-def fhir_resources(resources: Sequence[dict[str, Any]]) -> PeerResult:
-    """Structure-only validation with fhir.resources (R4B) ``model_validate``."""
-    import warnings
+WARM_UP = 2_000
+"""Resources validated once, untimed, before the peer's timing starts (a warm peer)."""
+CHUNK = 10_000
+"""Resources parsed (untimed) at a time when the peer streams a whole feed."""
 
+
+def _validate_all(lookup: Any, resources: Sequence[dict[str, Any]]) -> int:
     from pydantic import ValidationError
 
-    lookup = _fhir_resources_classes()
-    for rtype in {r.get("resourceType") for r in resources}:
-        if isinstance(rtype, str):
-            lookup(rtype)  # import the model modules before timing
     invalid = 0
+    for resource in resources:
+        try:
+            lookup(resource["resourceType"]).model_validate(resource)
+        except (ValidationError, KeyError, ValueError, TypeError):
+            invalid += 1
+    return invalid
+
+
+def fhir_resources_feed(files: Sequence[Path]) -> PeerResult:
+    """fhir.resources on every resource of the feed's NDJSON files, warm.
+
+    The files are parsed :data:`CHUNK` lines at a time, untimed (so memory stays bounded
+    at any feed size), and only ``model_validate`` is timed, after a warm-up on the first
+    :data:`WARM_UP` resources. Parsing is left out, which favours the peer.
+    """
+    import warnings
+
+    lookup = _fhir_resources_classes()
+    chunks = _chunks(files)
+    first = next(chunks, [])
+    for rtype in {r.get("resourceType") for r in first}:
+        if isinstance(rtype, str):
+            lookup(rtype)
+    seconds = 0.0
+    invalid = count = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        started = time.perf_counter()
-        for resource in resources:
-            try:
-                lookup(resource["resourceType"]).model_validate(resource)
-            except (ValidationError, KeyError, ValueError, TypeError):
-                invalid += 1
-        seconds = time.perf_counter() - started
+        _validate_all(lookup, first[:WARM_UP])
+        chunk = first
+        while chunk:
+            started = time.perf_counter()
+            invalid += _validate_all(lookup, chunk)
+            seconds += time.perf_counter() - started
+            count += len(chunk)
+            chunk = next(chunks, [])
     return PeerResult(
-        "fhir.resources R4B model_validate", len(resources), seconds, invalid, "structure only"
+        "fhir.resources R4B model_validate",
+        count,
+        seconds,
+        invalid,
+        "structure only; every resource of the feed, warm",
     )
+
+
+def _chunks(files: Sequence[Path]) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for line in iter_lines(files):
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            chunk.append(obj)
+            if len(chunk) >= CHUNK:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
 
 
 def jsonschema_peer(resources: Sequence[dict[str, Any]]) -> PeerResult:

@@ -49,7 +49,6 @@ FEEDS = HERE / ".feeds"
 RESULTS = HERE / "results"
 RESOURCES_PER_PATIENT = 22.9  # what generate_feed writes on average (plus 11 shared)
 SMALL_FILE = REPO / "sample_feeds" / "single" / "patient.json"
-FHIR_RESOURCES_SAMPLE = 20_000
 JSONSCHEMA_SAMPLE = 200
 SEED = 1
 
@@ -209,6 +208,7 @@ class Run:
     tree_rss_mb: float | None
     processes: int
     exit_code: int
+    cpu_seconds: float
     records: int | None = None
     scorecard_seconds: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -269,6 +269,8 @@ def run_validate(inputs: list[Path], jobs: int, sample_tree: bool = True) -> Run
         tree_rss_mb=peak / (1024 * 1024) if peak else None,
         processes=processes,
         exit_code=proc.returncode,
+        # the child's CPU and its reaped workers' (Linux adds those into wait4's usage)
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         records=card["counts"]["records_read"],
         scorecard_seconds=card["run"]["duration_seconds"],
     )
@@ -320,9 +322,10 @@ def markdown(result: dict[str, Any]) -> str:
         f"({m.get('build', 'build not recorded')}), "
         f"fhir.resources {m['fhir.resources']}, jsonschema {m['jsonschema']}.",
         "",
-        "| feed | resources | jobs (processes seen) | wall (s) | resources/s | peak RSS, "
-        "largest process (MB) | peak RSS, all processes (MB) | x fhir.resources |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| feed | resources | jobs (processes seen) | wall (s) | resources/s | µs CPU per "
+        "record (all processes) | peak RSS, largest process (MB) | peak RSS, all processes "
+        "(MB) | x fhir.resources |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for feed in result["feeds"]:
         peer = feed["fhir_resources"]["per_second"]
@@ -331,7 +334,8 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(
                 f"| {feed['label']} | {feed['resources']:,} | {run['jobs']} "
                 f"({run.get('processes', '?')}) | "
-                f"{fmt(run['wall_seconds'], 2)} | {fmt(rate, 0)} | {fmt(run['max_rss_mb'], 0)} | "
+                f"{fmt(run['wall_seconds'], 2)} | {fmt(rate, 0)} | "
+                f"{fmt(run.get('cpu_us_per_record'), 1)} | {fmt(run['max_rss_mb'], 0)} | "
                 f"{fmt(run['tree_rss_mb'], 0)} | {fmt(rate / peer if peer else None, 1)} |"
             )
     lines += ["", "| peer (same data, one core, in-process) | resources | resources/s | note |"]
@@ -458,6 +462,10 @@ def main(argv: list[str] | None = None) -> int:
                     "wall_seconds": round(run.wall, 3),
                     "scorecard_seconds": run.scorecard_seconds,
                     "resources_per_second": round(feed.resources / run.wall, 1),
+                    "cpu_seconds": round(run.cpu_seconds, 3),
+                    "cpu_us_per_record": round(1e6 * run.cpu_seconds / run.records, 1)
+                    if run.records
+                    else None,
                     "max_rss_mb": round(run.max_rss_mb, 1),
                     "tree_rss_mb": round(run.tree_rss_mb, 1) if run.tree_rss_mb else None,
                     "processes": run.processes,
@@ -467,8 +475,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         if not args.no_peers:
             log.write(f"feed {label(size)}: fhir.resources...\n")
-            sample = peers.sample_resources(feed.files, feed.resources, FHIR_RESOURCES_SAMPLE)
-            entry["fhir_resources"] = peers.fhir_resources(sample).to_dict()
+            entry["fhir_resources"] = peers.fhir_resources_feed(feed.files).to_dict()
             if size == sizes[0]:
                 log.write(f"feed {label(size)}: jsonschema ({jsonschema_sample})...\n")
                 small = peers.sample_resources(feed.files, feed.resources, jsonschema_sample)
