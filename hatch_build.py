@@ -24,7 +24,7 @@ folders does not break the build; a module mypyc cannot compile goes in :data:`E
 (or is recognised by :func:`cannot_compile`). ``python hatch_build.py list`` prints them.
 
 What compiled code asks of the sources (mypy --strict is not enough; the compiled build's
-test suite and ``tests/build/`` find what breaks):
+test suite and ``tests/packaging/`` find what breaks):
 
 - Annotations are checked at run time: a parameter annotated ``str`` that receives an int
   from feed JSON raises TypeError in compiled code only. Annotate what really arrives

@@ -73,7 +73,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["CONFORMANCE_PACKAGE"] = f"conformance @ {REPO.as_uri()}"
-    # the recipes are under test, not the compiled build (tests/build): the pure wheel
+    # the recipes are under test, not the compiled build (tests/packaging): the pure wheel
     # builds in seconds, the compiled one in minutes, and the recipes install it 3 times
     env["CONFORMANCE_PURE_PYTHON"] = "1"
     install = _bash(_github_steps()[INSTALL], tmp_path_factory.mktemp("install"), env)

@@ -56,7 +56,7 @@ def _env(home: Path) -> dict[str, str]:
             "GIT_COMMITTER_EMAIL": "t@example.org",
             "GIT_CONFIG_NOSYSTEM": "1",
             "HOME": str(home),
-            # the hooks are under test, not the compiled build (tested in tests/build):
+            # the hooks are under test, not the compiled build (tested in tests/packaging):
             # the pure wheel installs in seconds rather than minutes
             "CONFORMANCE_PURE_PYTHON": "1",
         }
