@@ -34,10 +34,8 @@ BUSY_TIMEOUT_MS: Final = 30_000
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     """Is this SQLite's "database is locked" (busy), which waiting can cure?"""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(exc) or "busy" in str(exc)
+    code = getattr(exc, "sqlite_errorcode", None)  # absent on errors not raised by SQLite
+    return code is not None and (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class HistoryError(UsageError):
@@ -256,9 +254,7 @@ class HistoryStore:
                 return
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or time.monotonic() >= deadline:
-                    raise
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                    raise  # (a failed migration has rolled back: see _write)
             time.sleep(pause)
             pause = min(pause * 2, 0.2)
 

@@ -162,6 +162,54 @@ def test_default_db_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     assert default_db_path() == tmp_path / "env.sqlite3"
 
 
+def _locked_error(tmp_path: Path) -> sqlite3.OperationalError:
+    """SQLite's own "database is locked", from a second connection that will not wait."""
+    path = tmp_path / "locked.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    other = sqlite3.connect(path, timeout=0)
+    try:
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            other.execute("SELECT * FROM t")
+    finally:
+        other.close()
+        holder.execute("ROLLBACK")
+        holder.close()
+    return caught.value
+
+
+def test_opening_retries_while_sqlite_refuses_to_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite reports a possible deadlock as "database is locked" at once, without the busy
+    timeout; opening tries again (a real error is not retried)."""
+    from conformance.history import store as store_module
+
+    busy = _locked_error(tmp_path)
+    assert store_module._is_busy(busy)
+    calls = []
+    migrate = store_module.HistoryStore._migrate
+
+    def flaky(self: Any) -> None:
+        calls.append(1)
+        if len(calls) < 3:
+            raise busy
+        migrate(self)
+
+    monkeypatch.setattr(store_module.HistoryStore, "_migrate", flaky)
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        assert store.schema_version > 0
+    assert len(calls) == 3
+
+    def broken(self: Any) -> None:
+        raise sqlite3.OperationalError("no such table: nothing")
+
+    monkeypatch.setattr(store_module.HistoryStore, "_migrate", broken)
+    with pytest.raises(HistoryError, match="no such table"):
+        HistoryStore(tmp_path / "other.sqlite3")
+
+
 WRITER = """
 import json, sys
 sys.path.insert(0, {repo!r})
